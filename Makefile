@@ -1,0 +1,59 @@
+# plcgw - the two commands: `make run` and `make test`.
+#
+#   make run    install what is missing, build, start the gateway on the demo
+#               config (http://127.0.0.1:8000)
+#   make test   install, build the normal, sanitizer and fuzz builds, run every
+#               test on both, run each fuzzer briefly
+
+MAKEFLAGS  += --no-print-directory
+JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
+FUZZ_SECS  ?= 15
+CONFIG     ?= config/demo.json
+# Sanitizer runs stop at the first finding and print a stack trace.
+SAN_ENV     = ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1 \
+              UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+FUZZERS     = json addr tagmap write
+
+.PHONY: all run test bootstrap build build-asan build-fuzz fuzz clean
+
+all: build
+
+bootstrap:
+	@scripts/bootstrap
+
+build: bootstrap
+	@cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake --build build -j$(JOBS)
+
+build-asan: bootstrap
+	@cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DGW_SANITIZE=address,undefined >/dev/null
+	@cmake --build build-asan -j$(JOBS)
+
+build-fuzz: bootstrap
+	@CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DGW_FUZZ=ON >/dev/null
+	@cmake --build build-fuzz -j$(JOBS)
+
+run: build
+	./build/plcgw serve --config $(CONFIG)
+
+# Each fuzzer starts from the committed corpus; what it finds new goes to
+# build-fuzz/corpus, crashes to build-fuzz/artifacts.
+fuzz: build-fuzz
+	@mkdir -p build-fuzz/artifacts
+	@for f in $(FUZZERS); do \
+	  mkdir -p build-fuzz/corpus/$$f; \
+	  echo "fuzz $$f: $(FUZZ_SECS) s"; \
+	  build-fuzz/fuzz_$$f -max_total_time=$(FUZZ_SECS) -print_final_stats=1 \
+	    -artifact_prefix=build-fuzz/artifacts/$$f- build-fuzz/corpus/$$f \
+	    tests/fuzz/corpus/$$f 2>build-fuzz/fuzz_$$f.log \
+	    || { tail -40 build-fuzz/fuzz_$$f.log; exit 1; }; \
+	  grep -E 'stat::number_of_executed_units|stat::peak_rss_mb' build-fuzz/fuzz_$$f.log; \
+	done
+
+test: build build-asan
+	ctest --test-dir build --output-on-failure -j$(JOBS)
+	$(SAN_ENV) ctest --test-dir build-asan --output-on-failure -j$(JOBS)
+	@$(MAKE) --no-print-directory fuzz
+
+clean:
+	rm -rf build build-asan build-fuzz

@@ -1,0 +1,35 @@
+/*
+ * api.h - the gateway's HTTP surface on civetweb.
+ *
+ * Routes come from one table (method, path pattern, role, summary,
+ * handler); the OpenAPI document at /openapi.json and the page at /docs
+ * are generated from it, so they cannot drift from what is served.
+ * Errors are RFC 9457 application/problem+json.
+ *
+ * Threads: civetweb runs handlers on its own worker threads; handlers only
+ * read the configuration (immutable) and never touch a PLC.
+ */
+#ifndef GW_API_H
+#define GW_API_H
+
+#include "engine/engine.h"
+
+typedef struct gw_api gw_api;
+
+typedef struct {
+    const gw_config *config;   /* borrowed; must outlive the api */
+    gw_log *log;               /* borrowed */
+    const char *listen_host;   /* overrides config when not NULL */
+    uint16_t listen_port;      /* overrides config when not 0 */
+    unsigned threads;          /* worker threads, 0 = default (8) */
+} gw_api_opts;
+
+/* Starts listening; returns GW_E_IO with a message when the address is in
+ * use or cannot be bound. */
+gw_err gw_api_start(const gw_api_opts *opts, gw_api **out, gw_error *err);
+/* Stops accepting, waits for running handlers, frees. NULL is a no-op. */
+void gw_api_stop(gw_api *api);
+/* The port actually bound (useful with port 0 in tests). */
+uint16_t gw_api_port(const gw_api *api);
+
+#endif

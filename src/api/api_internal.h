@@ -1,0 +1,56 @@
+/*
+ * api_internal.h - shared by the files of the api module.
+ */
+#ifndef GW_API_INTERNAL_H
+#define GW_API_INTERNAL_H
+
+#include "api.h"
+
+#include <civetweb.h>
+#include <jansson.h>
+
+/* Roles, lowest first (DESIGN.md, Safety and security). */
+typedef enum { GW_ROLE_PUBLIC, GW_ROLE_VIEWER, GW_ROLE_OPERATOR, GW_ROLE_ADMIN } gw_role;
+
+/* Largest request body accepted; larger ones get 413. */
+#define API_MAX_BODY (64u * 1024u)
+
+struct gw_api {
+    struct mg_context *ctx;
+    const gw_config *config;
+    gw_log *log;
+    uint16_t port;
+    int64_t started_ms;
+};
+
+/* One request as a handler sees it: path parameters already extracted. */
+typedef struct {
+    struct mg_connection *conn;
+    gw_api *api;
+    const char *method;
+    const char *path;
+    char params[2][64];  /* {id}-style path parameters in order */
+} api_req;
+
+typedef int (*api_handler)(api_req *req);
+
+typedef struct {
+    const char *method;
+    const char *pattern;    /* "/api/machines/{id}" */
+    gw_role role;
+    const char *summary;
+    const char *response;   /* short description of the 200 body */
+    api_handler handler;
+} api_route;
+
+/* The route table (routes.c). */
+extern const api_route api__routes[];
+extern const size_t api__nroutes;
+
+/* Responses (http.c). Each returns the HTTP status it sent. */
+int api__send_json(api_req *req, int status, json_t *body /* taken */);
+int api__send_text(api_req *req, int status, const char *type, const char *body, size_t len);
+int api__problem(api_req *req, int status, const char *title, const char *fmt, ...)
+    GW_PRINTF(4, 5);
+
+#endif

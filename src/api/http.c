@@ -1,0 +1,219 @@
+/*
+ * http.c - civetweb set-up and the request dispatcher.
+ *
+ * One civetweb handler receives every request and matches it against the
+ * route table: an unknown path is 404, a known path with another method is
+ * 405 with an Allow header. Every response carries its length, a content
+ * type, and nosniff; errors are application/problem+json (RFC 9457).
+ */
+#include "api_internal.h"
+
+#include <stdarg.h>
+#include <string.h>
+
+static int send_headers(api_req *req, int status, const char *type, size_t len,
+                        const char *extra)
+{
+    mg_response_header_start(req->conn, status);
+    mg_response_header_add(req->conn, "Content-Type", type, -1);
+    char n[24];
+    snprintf(n, sizeof(n), "%zu", len);
+    mg_response_header_add(req->conn, "Content-Length", n, -1);
+    mg_response_header_add(req->conn, "X-Content-Type-Options", "nosniff", -1);
+    mg_response_header_add(req->conn, "Cache-Control", "no-store", -1);
+    if (extra)
+        mg_response_header_add_lines(req->conn, extra);
+    return mg_response_header_send(req->conn);
+}
+
+int api__send_text(api_req *req, int status, const char *type, const char *body, size_t len)
+{
+    send_headers(req, status, type, len, NULL);
+    if (strcmp(req->method, "HEAD") != 0 && len)
+        mg_write(req->conn, body, len);
+    return status;
+}
+
+int api__send_json(api_req *req, int status, json_t *body)
+{
+    /* 15 significant digits: see docs/mapping.md, "Output records" */
+    char *s = body ? json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(15)) : NULL;
+    json_decref(body);
+    if (!s) {
+        static const char oom[] = "{\"type\":\"about:blank\",\"title\":\"Internal Server Error\","
+                                  "\"status\":500,\"detail\":\"out of memory\"}";
+        return api__send_text(req, 500, "application/problem+json", oom, sizeof(oom) - 1);
+    }
+    api__send_text(req, status, "application/json", s, strlen(s));
+    free(s);
+    return status;
+}
+
+static int send_problem_json(api_req *req, int status, const char *title, const char *detail,
+                             const char *extra_headers)
+{
+    json_t *p = json_pack("{s:s, s:s, s:i, s:s, s:s}", "type", "about:blank", "title", title,
+                          "status", status, "detail", detail, "instance", req->path);
+    char *s = p ? json_dumps(p, JSON_COMPACT) : NULL;
+    json_decref(p);
+    if (!s)
+        return api__send_text(req, 500, "text/plain", "out of memory\n", 14);
+    send_headers(req, status, "application/problem+json", strlen(s), extra_headers);
+    if (strcmp(req->method, "HEAD") != 0)
+        mg_write(req->conn, s, strlen(s));
+    free(s);
+    return status;
+}
+
+int api__problem(api_req *req, int status, const char *title, const char *fmt, ...)
+{
+    char detail[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(detail, sizeof(detail), fmt, ap);
+    va_end(ap);
+    return send_problem_json(req, status, title, detail, NULL);
+}
+
+/* Matches "/api/machines/{id}" against a path; fills params. Parameters
+ * match one non-empty segment of [A-Za-z0-9._-]. */
+static bool match(const char *pattern, const char *path, api_req *req)
+{
+    int np = 0;
+    const char *p = pattern, *s = path;
+    while (*p) {
+        if (*p == '{') {
+            const char *close = strchr(p, '}');
+            size_t n = 0;
+            while (s[n] && s[n] != '/') {
+                char c = s[n];
+                if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                      c == '-' || c == '_' || c == '.'))
+                    return false;
+                n++;
+            }
+            if (n == 0 || n >= sizeof(req->params[0]) || np >= 2)
+                return false;
+            memcpy(req->params[np], s, n);
+            req->params[np][n] = '\0';
+            np++;
+            s += n;
+            p = close + 1;
+            continue;
+        }
+        if (*p != *s)
+            return false;
+        p++;
+        s++;
+    }
+    return *s == '\0';
+}
+
+static int dispatch(struct mg_connection *conn, void *cbdata)
+{
+    gw_api *api = cbdata;
+    const struct mg_request_info *ri = mg_get_request_info(conn);
+    api_req req;
+    memset(&req, 0, sizeof(req));
+    req.conn = conn;
+    req.api = api;
+    req.method = ri->request_method;
+    req.path = ri->local_uri ? ri->local_uri : "/";
+    if (ri->content_length > (long long)API_MAX_BODY)
+        return api__problem(&req, 413, "Payload Too Large", "request bodies are limited to %u bytes",
+                            API_MAX_BODY);
+    bool path_known = false;
+    char allow[128] = "";
+    for (size_t i = 0; i < api__nroutes; i++) {
+        const api_route *r = &api__routes[i];
+        if (!match(r->pattern, req.path, &req))
+            continue;
+        path_known = true;
+        bool head_ok = strcmp(req.method, "HEAD") == 0 && strcmp(r->method, "GET") == 0;
+        if (strcmp(r->method, req.method) == 0 || head_ok) {
+            int status = r->handler(&req);
+            gw_log_write(api->log, GW_LOG_DEBUG, "http", "%s %s -> %d", req.method, req.path,
+                         status);
+            return status;
+        }
+        size_t used = strlen(allow);
+        snprintf(allow + used, sizeof(allow) - used, "%s%s", used ? ", " : "", r->method);
+    }
+    if (!path_known)
+        return api__problem(&req, 404, "Not Found", "no resource at %s; see /docs for the API",
+                            req.path);
+    char hdr[160];
+    snprintf(hdr, sizeof(hdr), "Allow: %s\r\n", allow);
+    char detail[200];
+    snprintf(detail, sizeof(detail), "%s is not allowed on %s; allowed: %s", req.method, req.path,
+             allow);
+    return send_problem_json(&req, 405, "Method Not Allowed", detail, hdr);
+}
+
+static int log_message(const struct mg_connection *conn, const char *message)
+{
+    const struct mg_context *ctx = mg_get_context(conn);
+    gw_api *api = ctx ? mg_get_user_data(ctx) : NULL;
+    gw_log_write(api ? api->log : NULL, GW_LOG_WARN, "http", "%s", message);
+    return 1;
+}
+
+gw_err gw_api_start(const gw_api_opts *opts, gw_api **out, gw_error *err)
+{
+    *out = NULL;
+    gw_api *api = gw_calloc(1, sizeof(*api));
+    if (!api)
+        return gw_error_set(err, GW_E_NOMEM, "out of memory");
+    api->config = opts->config;
+    api->log = opts->log;
+    api->started_ms = gw_wall_ms();
+    const char *host = opts->listen_host ? opts->listen_host : opts->config->listen_host;
+    uint16_t port = opts->listen_port ? opts->listen_port : opts->config->listen_port;
+    char ports[300], threads[16];
+    snprintf(ports, sizeof(ports), "%s:%u", host, port);
+    snprintf(threads, sizeof(threads), "%u", opts->threads ? opts->threads : 8u);
+    const char *options[] = {
+        "listening_ports", ports,
+        "num_threads", threads,
+        "request_timeout_ms", "10000",
+        "enable_keep_alive", "yes",
+        NULL,
+    };
+    struct mg_callbacks cb;
+    memset(&cb, 0, sizeof(cb));
+    cb.log_message = log_message;
+    struct mg_init_data init = {&cb, api, options};
+    char text[256] = "";
+    unsigned code = 0;
+    struct mg_error_data error = {&code, text, sizeof(text)};
+    mg_init_library(0);
+    api->ctx = mg_start2(&init, &error);
+    if (!api->ctx) {
+        gw_free(api);
+        mg_exit_library();
+        gw_error_set(err, GW_E_IO, "cannot listen on %s: %s", ports, text[0] ? text : "unknown error");
+        gw_error_hint(err, "is another plcgw running there? choose another with --listen ADDR:PORT");
+        return GW_E_IO;
+    }
+    mg_set_request_handler(api->ctx, "/", dispatch, api);
+    struct mg_server_port sp[4];
+    int n = mg_get_server_ports(api->ctx, 4, sp);
+    api->port = n > 0 ? (uint16_t)sp[0].port : port;
+    gw_log_info(api->log, "http", "listening on http://%s:%u", host, api->port);
+    *out = api;
+    return GW_OK;
+}
+
+void gw_api_stop(gw_api *api)
+{
+    if (!api)
+        return;
+    mg_stop(api->ctx);
+    mg_exit_library();
+    gw_free(api);
+}
+
+uint16_t gw_api_port(const gw_api *api)
+{
+    return api->port;
+}

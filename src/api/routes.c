@@ -1,0 +1,252 @@
+/*
+ * routes.c - the route table and its handlers. The OpenAPI document and
+ * the /docs page are generated from the table.
+ */
+#include "api_internal.h"
+
+#include <string.h>
+
+static const char *role_name(gw_role r)
+{
+    static const char *names[] = {"public", "viewer", "operator", "admin"};
+    return names[r];
+}
+
+static const char *driver_name(gw_driver d)
+{
+    return d == GW_DRIVER_S7 ? "s7" : "modbus";
+}
+
+static void html_escape(gw_buf *b, const char *s)
+{
+    for (; s && *s; s++) {
+        switch (*s) {
+        case '<': gw_buf_puts(b, "&lt;"); break;
+        case '>': gw_buf_puts(b, "&gt;"); break;
+        case '&': gw_buf_puts(b, "&amp;"); break;
+        case '"': gw_buf_puts(b, "&quot;"); break;
+        default: gw_buf_append(b, s, 1);
+        }
+    }
+}
+
+static int send_html(api_req *req, gw_buf *b)
+{
+    if (b->failed) {
+        gw_buf_clear(b);
+        return api__problem(req, 500, "Internal Server Error", "out of memory");
+    }
+    int rc = api__send_text(req, 200, "text/html; charset=utf-8", gw_buf_cstr(b), b->len);
+    gw_buf_clear(b);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- machines */
+
+static json_t *machine_summary(const gw_machine_cfg *m, bool is_default)
+{
+    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:b, s:b, s:i}", "id", m->id, "name", m->name,
+                     "profile", m->profile, "driver", driver_name(m->driver), "host", m->host,
+                     "port", m->port, "simulated", m->simulate, "default", is_default, "tags",
+                     (int)gw_tagmap_count(m->tags));
+}
+
+static json_t *tag_json(const gw_machine_cfg *m, const gw_tag *t)
+{
+    char addr[48];
+    gw_addr_format(&t->addr, addr, sizeof(addr));
+    json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s}", "parameter", t->parameter, "address", addr,
+                          "function", gw_type_name(t->type, m->driver), "datatype",
+                          gw_tag_avro_type(t), "access", t->access == GW_ACCESS_RW ? "rw" : "r");
+    if (!j)
+        return NULL;
+    if (t->unit)
+        json_object_set_new(j, "unit", json_string(t->unit));
+    if (t->description)
+        json_object_set_new(j, "description", json_string(t->description));
+    if (t->has_min)
+        json_object_set_new(j, "min", json_real(t->min));
+    if (t->has_max)
+        json_object_set_new(j, "max", json_real(t->max));
+    if (t->group)
+        json_object_set_new(j, "group", json_string(t->group));
+    return j;
+}
+
+static int get_machines(api_req *req)
+{
+    const gw_config *cfg = req->api->config;
+    json_t *arr = json_array();
+    for (size_t i = 0; arr && i < cfg->nmachines; i++) {
+        const gw_machine_cfg *m = &cfg->machines[i];
+        json_array_append_new(arr, machine_summary(m, strcmp(m->id, cfg->default_machine) == 0));
+    }
+    return api__send_json(req, 200, arr);
+}
+
+static int get_machine(api_req *req)
+{
+    const gw_config *cfg = req->api->config;
+    const gw_machine_cfg *m = gw_config_machine(cfg, req->params[0]);
+    if (!m)
+        return api__problem(req, 404, "Not Found", "no machine \"%s\"; GET /api/machines lists them",
+                            req->params[0]);
+    json_t *j = machine_summary(m, strcmp(m->id, cfg->default_machine) == 0);
+    json_t *tags = json_array();
+    for (size_t i = 0; tags && i < gw_tagmap_count(m->tags); i++)
+        json_array_append_new(tags, tag_json(m, gw_tagmap_at(m->tags, i)));
+    json_t *groups = json_object();
+    for (size_t i = 0; groups && i < m->ngroups; i++)
+        json_object_set_new(groups, m->groups[i].name, json_integer(m->groups[i].interval_ms));
+    if (j) {
+        json_object_set_new(j, "tag_map", tags);
+        json_object_set_new(j, "scan", groups);
+    } else {
+        json_decref(tags);
+        json_decref(groups);
+    }
+    return api__send_json(req, 200, j);
+}
+
+static int get_health(api_req *req)
+{
+    const gw_config *cfg = req->api->config;
+    json_t *j = json_pack("{s:s, s:s, s:I, s:i}", "status", "ok", "version", GW_VERSION,
+                          "uptime_s", (json_int_t)((gw_wall_ms() - req->api->started_ms) / 1000),
+                          "machines", (int)cfg->nmachines);
+    return api__send_json(req, 200, j);
+}
+
+/* ---------------------------------------------------------------- docs */
+
+static int get_openapi(api_req *req)
+{
+    json_t *paths = json_object();
+    for (size_t i = 0; paths && i < api__nroutes; i++) {
+        const api_route *r = &api__routes[i];
+        json_t *item = json_object_get(paths, r->pattern);
+        if (!item) {
+            item = json_object();
+            json_object_set_new(paths, r->pattern, item);
+        }
+        char method[8];
+        size_t k = 0;
+        for (; r->method[k] && k < sizeof(method) - 1; k++)
+            method[k] = (char)(r->method[k] | 0x20);
+        method[k] = '\0';
+        json_t *params = json_array();
+        for (const char *p = strchr(r->pattern, '{'); p; p = strchr(p + 1, '{')) {
+            const char *close = strchr(p, '}');
+            json_array_append_new(params, json_pack("{s:s%, s:s, s:b, s:{s:s}}", "name", p + 1,
+                                                    (size_t)(close - p - 1), "in", "path",
+                                                    "required", 1, "schema", "type", "string"));
+        }
+        json_t *op = json_pack("{s:s, s:o, s:s, s:{s:{s:s}, s:{s:s, s:{s:{s:{s:s}}}}}}",
+                               "summary", r->summary, "parameters", params, "x-plcgw-role",
+                               role_name(r->role), "responses", "200", "description", r->response,
+                               "default", "description", "error (application/problem+json)",
+                               "content", "application/problem+json", "schema", "$ref",
+                               "#/components/schemas/Problem");
+        json_object_set_new(item, method, op);
+    }
+    json_t *doc = json_pack(
+        "{s:s, s:{s:s, s:s, s:s}, s:o, s:{s:{s:{s:s, s:{s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s}, "
+        "s:{s:s}}}}}}",
+        "openapi", "3.0.3", "info", "title", "plcgw", "version", GW_VERSION, "description",
+        "PLC-controlled machines on the web: S7comm and Modbus TCP", "paths", paths,
+        "components", "schemas", "Problem", "type", "object", "properties", "type", "type",
+        "string", "title", "type", "string", "status", "type", "integer", "detail", "type",
+        "string", "instance", "type", "string");
+    return api__send_json(req, 200, doc);
+}
+
+static const char page_head[] =
+    "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+    "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+    "<title>%s</title><style>"
+    "body{font:15px/1.45 system-ui,sans-serif;margin:2rem auto;max-width:70rem;padding:0 1rem;"
+    "color:#1d2330}h1{font-size:1.5rem}h2{font-size:1.15rem;margin-top:2rem}"
+    "table{border-collapse:collapse;width:100%%;margin:.5rem 0}th,td{text-align:left;"
+    "padding:.3rem .6rem;border-bottom:1px solid #dde2ea}th{background:#f3f5f8}"
+    "code{background:#f3f5f8;padding:0 .25rem;border-radius:3px}.m{font-family:monospace}"
+    "a{color:#0b5cad}</style></head><body>";
+
+static int get_docs(api_req *req)
+{
+    gw_buf b;
+    gw_buf_init(&b);
+    gw_buf_printf(&b, page_head, "plcgw API");
+    gw_buf_printf(&b, "<h1>plcgw %s API</h1><p>Machine-readable: <a href=\"/openapi.json\">"
+                  "/openapi.json</a> (OpenAPI 3). Errors are <code>application/problem+json"
+                  "</code>.</p><table><tr><th>Method</th><th>Path</th><th>Role</th>"
+                  "<th>What it does</th><th>Answer</th></tr>", GW_VERSION);
+    for (size_t i = 0; i < api__nroutes; i++) {
+        const api_route *r = &api__routes[i];
+        gw_buf_printf(&b, "<tr><td class=\"m\">%s</td><td class=\"m\">", r->method);
+        if (!strchr(r->pattern, '{') && strcmp(r->method, "GET") == 0)
+            gw_buf_printf(&b, "<a href=\"%s\">%s</a>", r->pattern, r->pattern);
+        else
+            html_escape(&b, r->pattern);
+        gw_buf_printf(&b, "</td><td>%s</td><td>", role_name(r->role));
+        html_escape(&b, r->summary);
+        gw_buf_puts(&b, "</td><td>");
+        html_escape(&b, r->response);
+        gw_buf_puts(&b, "</td></tr>");
+    }
+    gw_buf_puts(&b, "</table></body></html>");
+    return send_html(req, &b);
+}
+
+static int get_index(api_req *req)
+{
+    const gw_config *cfg = req->api->config;
+    gw_buf b;
+    gw_buf_init(&b);
+    gw_buf_printf(&b, page_head, "plcgw");
+    gw_buf_printf(&b, "<h1>plcgw %s</h1><p>PLC gateway. API: <a href=\"/docs\">/docs</a>, "
+                  "<a href=\"/openapi.json\">/openapi.json</a>, <a href=\"/api/health\">"
+                  "/api/health</a>, <a href=\"/api/machines\">/api/machines</a>.</p>", GW_VERSION);
+    for (size_t i = 0; i < cfg->nmachines; i++) {
+        const gw_machine_cfg *m = &cfg->machines[i];
+        gw_buf_puts(&b, "<h2>");
+        html_escape(&b, m->name);
+        gw_buf_printf(&b, " <small class=\"m\">(<a href=\"/api/machines/%s\">%s</a>, %s, %s "
+                      "%s:%u%s)</small></h2>", m->id, m->id, m->profile, driver_name(m->driver),
+                      m->host, m->port, m->simulate ? ", simulated" : "");
+        gw_buf_puts(&b, "<table><tr><th>Address</th><th>Parameter</th><th>Type</th>"
+                        "<th>Unit</th><th>Access</th><th>Description</th></tr>");
+        for (size_t k = 0; k < gw_tagmap_count(m->tags); k++) {
+            const gw_tag *t = gw_tagmap_at(m->tags, k);
+            char addr[48];
+            gw_addr_format(&t->addr, addr, sizeof(addr));
+            gw_buf_printf(&b, "<tr><td class=\"m\">%s</td><td>", addr);
+            html_escape(&b, t->parameter);
+            gw_buf_printf(&b, "</td><td class=\"m\">%s</td><td>", gw_type_name(t->type, m->driver));
+            html_escape(&b, t->unit);
+            gw_buf_printf(&b, "</td><td>%s</td><td>", t->access == GW_ACCESS_RW ? "rw" : "r");
+            html_escape(&b, t->description);
+            gw_buf_puts(&b, "</td></tr>");
+        }
+        gw_buf_puts(&b, "</table>");
+    }
+    gw_buf_puts(&b, "</body></html>");
+    return send_html(req, &b);
+}
+
+/* ---------------------------------------------------------------- table */
+
+const api_route api__routes[] = {
+    {"GET", "/", GW_ROLE_PUBLIC, "Overview page of the gateway and its machines", "HTML page",
+     get_index},
+    {"GET", "/docs", GW_ROLE_PUBLIC, "This API's documentation", "HTML page", get_docs},
+    {"GET", "/openapi.json", GW_ROLE_PUBLIC, "OpenAPI 3 description of the API",
+     "OpenAPI document", get_openapi},
+    {"GET", "/api/health", GW_ROLE_PUBLIC, "Liveness: version, uptime, machine count",
+     "{status, version, uptime_s, machines}", get_health},
+    {"GET", "/api/machines", GW_ROLE_VIEWER, "The machines this gateway serves",
+     "list of {id, name, profile, driver, host, port, simulated, default, tags}", get_machines},
+    {"GET", "/api/machines/{id}", GW_ROLE_VIEWER, "One machine with its tag map and scan groups",
+     "machine with tag_map and scan", get_machine},
+};
+
+const size_t api__nroutes = sizeof(api__routes) / sizeof(api__routes[0]);

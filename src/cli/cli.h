@@ -1,0 +1,32 @@
+/*
+ * cli.h - the plcgw command line: one function per subcommand, each taking
+ * its own argv (argv[0] is the subcommand) and returning the exit status:
+ * 0 ok, 1 runtime or device error, 2 usage or configuration error.
+ */
+#ifndef GW_CLI_H
+#define GW_CLI_H
+
+#include "api/api.h"
+
+#define CLI_EXIT_OK 0
+#define CLI_EXIT_RUNTIME 1
+#define CLI_EXIT_USAGE 2
+
+int cli_serve(int argc, char **argv);
+int cli_sim(int argc, char **argv);
+int cli_read(int argc, char **argv);
+int cli_write(int argc, char **argv);
+int cli_check_config(int argc, char **argv);
+
+/* Prints "plcgw CMD: message", the usage and a --help pointer to stderr;
+ * returns CLI_EXIT_USAGE. */
+int cli_usage_error(const char *cmd, const char *usage, const char *fmt, ...) GW_PRINTF(3, 4);
+/* Prints a configuration file's problems (warnings too) to stderr. */
+void cli_print_diag(const gw_diag *d);
+/* The demo configuration: ./config/demo.json, or next to the binary's
+ * source tree (build/plcgw -> config/demo.json). */
+void cli_default_config(char *buf, size_t size);
+/* Parses a --log-level/--debug pair into a level. */
+bool cli_parse_uint(const char *s, unsigned long max, unsigned long *out);
+
+#endif

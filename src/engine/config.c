@@ -1,0 +1,268 @@
+/*
+ * config.c - the gateway configuration file (docs/config.md).
+ *
+ * Checked by declarative field tables; every problem is reported with its
+ * position in one pass. A tag map that fails to load is reported at the
+ * "tags" member that names it, with the map's own first error.
+ */
+#include "engine.h"
+
+#include <libgen.h>
+#include <string.h>
+
+static const gw_field top_fields[] = {
+    {"listen", GW_KINDS_STRING, false, false, false, 0, 0, "ADDR:PORT, e.g. \"127.0.0.1:8000\""},
+    {"database", GW_KINDS_STRING, false, false, false, 0, 0, "an SQLite file path"},
+    {"default_machine", GW_KINDS_STRING, false, false, false, 0, 0, "a machine id"},
+    {"machines", GW_KINDS_ARRAY, true, false, false, 0, 0, "a list of machines"},
+};
+
+static const gw_field machine_fields[] = {
+    {"id", GW_KINDS_STRING, true, false, false, 0, 0, "lower-case letters, digits, '-' or '_'"},
+    {"name", GW_KINDS_STRING, false, false, false, 0, 0, NULL},
+    {"profile", GW_KINDS_STRING, false, false, false, 0, 0,
+     "\"ringstiff\", \"watermaker\" or \"generic\""},
+    {"driver", GW_KINDS_STRING, true, false, false, 0, 0, "\"s7\" or \"modbus\""},
+    {"host", GW_KINDS_STRING, false, false, false, 0, 0, "the PLC's address"},
+    {"port", GW_KINDS_NUMBER, false, true, true, 1, 65535, "a TCP port"},
+    {"unit", GW_KINDS_NUMBER, false, true, true, 0, 255, "a Modbus unit id"},
+    {"rack", GW_KINDS_NUMBER, false, true, true, 0, 7, "an S7 rack"},
+    {"slot", GW_KINDS_NUMBER, false, true, true, 0, 31, "an S7 slot"},
+    {"timeout_ms", GW_KINDS_NUMBER, false, true, true, 10, 60000, "milliseconds"},
+    {"simulate", GW_KINDS_BOOL, false, false, false, 0, 0, NULL},
+    {"tags", GW_KINDS_STRING, true, false, false, 0, 0, "a tag map file"},
+    {"scan", GW_KINDS_OBJECT, false, false, false, 0, 0, "group name -> interval_ms"},
+};
+
+static const char *profiles[] = {"ringstiff", "watermaker", "generic"};
+
+bool gw_parse_host_port(const char *text, char *host, size_t host_size, uint16_t *port,
+                        char *why, size_t why_size)
+{
+    const char *colon = strrchr(text, ':');
+    if (!colon || colon == text) {
+        snprintf(why, why_size, "expected ADDR:PORT, e.g. \"127.0.0.1:8000\"");
+        return false;
+    }
+    size_t hlen = (size_t)(colon - text);
+    if (hlen >= host_size) {
+        snprintf(why, why_size, "address is too long");
+        return false;
+    }
+    unsigned long p = 0;
+    const char *q = colon + 1;
+    if (!*q) {
+        snprintf(why, why_size, "missing port after ':'");
+        return false;
+    }
+    for (; *q; q++) {
+        if (*q < '0' || *q > '9' || (p = p * 10 + (unsigned long)(*q - '0')) > 65535) {
+            snprintf(why, why_size, "port must be 1..65535");
+            return false;
+        }
+    }
+    if (p == 0) {
+        snprintf(why, why_size, "port must be 1..65535");
+        return false;
+    }
+    memcpy(host, text, hlen);
+    host[hlen] = '\0';
+    *port = (uint16_t)p;
+    return true;
+}
+
+static void copy_str(char *dst, size_t size, const gw_json *v, const char *fallback)
+{
+    snprintf(dst, size, "%s", v && v->kind == GW_JSON_STRING ? v->u.str.s : fallback);
+}
+
+static bool valid_id(const char *id)
+{
+    size_t n = strlen(id);
+    if (n == 0 || n > GW_MACHINE_ID_MAX)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = id[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_'))
+            return false;
+    }
+    return true;
+}
+
+static void resolve_path(char *out, size_t size, const char *base_file, const char *rel)
+{
+    if (rel[0] == '/') {
+        snprintf(out, size, "%s", rel);
+        return;
+    }
+    char tmp[512];
+    snprintf(tmp, sizeof(tmp), "%s", base_file);
+    snprintf(out, size, "%s/%s", dirname(tmp), rel);
+}
+
+static uint32_t num_u32(const gw_json *obj, const char *name, uint32_t fallback)
+{
+    uint64_t v;
+    return gw_json_u64(gw_json_get(obj, name), &v) ? (uint32_t)v : fallback;
+}
+
+static void load_groups(gw_diag *d, const gw_json *scan, gw_machine_cfg *m)
+{
+    if (!scan)
+        return;
+    for (size_t i = 0; i < scan->u.obj.n; i++) {
+        const gw_json_member *g = &scan->u.obj.members[i];
+        uint64_t ms;
+        if (!gw_json_u64(g->value, &ms) || ms < 10 || ms > 3600000) {
+            gw_diag_error(d, g->value->loc, "machine \"%s\": scan group \"%s\" needs an interval "
+                          "of 10..3600000 ms", m->id, g->key);
+            continue;
+        }
+        if (m->ngroups >= GW_MAX_GROUPS || g->key_len >= sizeof(m->groups[0].name)) {
+            gw_diag_error(d, g->key_loc, "machine \"%s\": at most %d scan groups with names of up "
+                          "to 31 characters", m->id, GW_MAX_GROUPS);
+            continue;
+        }
+        snprintf(m->groups[m->ngroups].name, sizeof(m->groups[0].name), "%s", g->key);
+        m->groups[m->ngroups].interval_ms = (uint32_t)ms;
+        m->ngroups++;
+    }
+}
+
+static void load_machine(gw_config *cfg, gw_diag *d, const gw_json *mj)
+{
+    if (!gw_schema_check(d, mj, machine_fields, sizeof(machine_fields) / sizeof(machine_fields[0]),
+                         GW_UNKNOWN_ERROR, "machine"))
+        return;
+    if (cfg->nmachines >= GW_MAX_MACHINES) {
+        gw_diag_error(d, mj->loc, "at most %d machines per gateway", GW_MAX_MACHINES);
+        return;
+    }
+    gw_machine_cfg *m = &cfg->machines[cfg->nmachines];
+    memset(m, 0, sizeof(*m));
+    const gw_json *id = gw_json_get(mj, "id");
+    if (!valid_id(id->u.str.s)) {
+        gw_diag_error(d, id->loc, "machine id \"%s\" must be 1..%d characters of a-z, 0-9, '-' "
+                      "or '_'", id->u.str.s, GW_MACHINE_ID_MAX);
+        return;
+    }
+    for (size_t i = 0; i < cfg->nmachines; i++) {
+        if (strcmp(cfg->machines[i].id, id->u.str.s) == 0) {
+            gw_diag_error(d, id->loc, "machine id \"%s\" is used twice", id->u.str.s);
+            return;
+        }
+    }
+    copy_str(m->id, sizeof(m->id), id, "");
+    copy_str(m->name, sizeof(m->name), gw_json_get(mj, "name"), m->id);
+    const gw_json *prof = gw_json_get(mj, "profile");
+    copy_str(m->profile, sizeof(m->profile), prof, "generic");
+    bool known = false;
+    for (size_t i = 0; i < sizeof(profiles) / sizeof(profiles[0]); i++)
+        known |= strcmp(profiles[i], m->profile) == 0;
+    if (!known) {
+        gw_diag_error(d, prof->loc, "machine \"%s\": unknown profile \"%s\"", m->id, m->profile);
+        gw_diag_hint(d, "one of ringstiff, watermaker, generic");
+    }
+    const gw_json *drv = gw_json_get(mj, "driver");
+    if (strcmp(drv->u.str.s, "s7") == 0) {
+        m->driver = GW_DRIVER_S7;
+    } else if (strcmp(drv->u.str.s, "modbus") == 0) {
+        m->driver = GW_DRIVER_MODBUS;
+    } else {
+        gw_diag_error(d, drv->loc, "machine \"%s\": driver must be \"s7\" or \"modbus\", got \"%s\"",
+                      m->id, drv->u.str.s);
+        return;
+    }
+    copy_str(m->host, sizeof(m->host), gw_json_get(mj, "host"), "127.0.0.1");
+    /* ISO-on-TCP port 102 (RFC 1006), Modbus TCP port 502 (Modbus
+     * Messaging on TCP/IP Implementation Guide V1.0b, 4.1) */
+    m->port = (uint16_t)num_u32(mj, "port", m->driver == GW_DRIVER_S7 ? 102 : 502);
+    m->unit = (uint8_t)num_u32(mj, "unit", 1);
+    m->rack = (uint8_t)num_u32(mj, "rack", 0);
+    m->slot = (uint8_t)num_u32(mj, "slot", 1);
+    m->timeout_ms = num_u32(mj, "timeout_ms", 2000);
+    const gw_json *sim = gw_json_get(mj, "simulate");
+    m->simulate = sim && sim->u.b;
+    load_groups(d, gw_json_get(mj, "scan"), m);
+    const gw_json *tags = gw_json_get(mj, "tags");
+    resolve_path(m->tags_path, sizeof(m->tags_path), cfg->path, tags->u.str.s);
+    gw_diag md;
+    if (gw_tagmap_load_file(m->tags_path, &m->tags, &md) != GW_OK) {
+        char first[300];
+        gw_diag_first(&md, first, sizeof(first));
+        gw_diag_error(d, tags->loc, "machine \"%s\": tag map does not load: %s", m->id, first);
+        gw_diag_hint(d, "plcgw check-config %s lists every problem", m->tags_path);
+    } else if (gw_tagmap_count(m->tags) > 0 && gw_tagmap_driver(m->tags) != m->driver) {
+        gw_diag_error(d, tags->loc, "machine \"%s\": driver is \"%s\" but the tag map has %s "
+                      "addresses", m->id, drv->u.str.s,
+                      gw_tagmap_driver(m->tags) == GW_DRIVER_S7 ? "S7" : "Modbus");
+    }
+    cfg->nmachines++;
+}
+
+void gw_config_free(gw_config *cfg)
+{
+    if (!cfg)
+        return;
+    for (size_t i = 0; i < cfg->nmachines; i++)
+        gw_tagmap_free(cfg->machines[i].tags);
+    gw_free(cfg);
+}
+
+gw_err gw_config_load(const char *path, gw_config **out, gw_diag *diag)
+{
+    *out = NULL;
+    gw_json_doc *doc;
+    gw_err rc = gw_json_parse_file(path, &doc, diag);
+    if (rc != GW_OK)
+        return rc == GW_E_NOMEM ? rc : GW_E_CONFIG;
+    const gw_json *root = gw_json_root(doc);
+    gw_config *cfg = gw_calloc(1, sizeof(*cfg));
+    if (!cfg) {
+        gw_json_doc_free(doc);
+        return GW_E_NOMEM;
+    }
+    snprintf(cfg->path, sizeof(cfg->path), "%s", path);
+    snprintf(cfg->listen_host, sizeof(cfg->listen_host), "127.0.0.1");
+    cfg->listen_port = 8000;
+    if (!gw_schema_check(diag, root, top_fields, sizeof(top_fields) / sizeof(top_fields[0]),
+                         GW_UNKNOWN_ERROR, "gateway config"))
+        goto out;
+    const gw_json *listen = gw_json_get(root, "listen");
+    char why[96];
+    if (listen && !gw_parse_host_port(listen->u.str.s, cfg->listen_host,
+                                      sizeof(cfg->listen_host), &cfg->listen_port, why,
+                                      sizeof(why)))
+        gw_diag_error(diag, listen->loc, "\"listen\": %s, got \"%s\"", why, listen->u.str.s);
+    copy_str(cfg->database, sizeof(cfg->database), gw_json_get(root, "database"), "plcgw.db");
+    const gw_json *machines = gw_json_get(root, "machines");
+    for (size_t i = 0; i < machines->u.arr.n; i++)
+        load_machine(cfg, diag, machines->u.arr.items[i]);
+    if (machines->u.arr.n == 0)
+        gw_diag_error(diag, machines->loc, "\"machines\" is empty: a gateway needs a machine");
+    const gw_json *def = gw_json_get(root, "default_machine");
+    if (def) {
+        copy_str(cfg->default_machine, sizeof(cfg->default_machine), def, "");
+        if (!gw_config_machine(cfg, cfg->default_machine))
+            gw_diag_error(diag, def->loc, "\"default_machine\": no machine has the id \"%s\"",
+                          def->u.str.s);
+    } else if (cfg->nmachines > 0) {
+        snprintf(cfg->default_machine, sizeof(cfg->default_machine), "%s", cfg->machines[0].id);
+    }
+out:
+    gw_json_doc_free(doc);
+    if (gw_diag_failed(diag)) {
+        gw_config_free(cfg);
+        return GW_E_CONFIG;
+    }
+    *out = cfg;
+    return GW_OK;
+}
+
+const gw_machine_cfg *gw_config_machine(const gw_config *cfg, const char *id)
+{
+    for (size_t i = 0; i < cfg->nmachines; i++)
+        if (strcmp(cfg->machines[i].id, id) == 0)
+            return &cfg->machines[i];
+    return NULL;
+}

@@ -19,8 +19,8 @@ typedef struct gw_api gw_api;
 typedef struct {
     const gw_config *config;   /* borrowed; must outlive the api */
     gw_log *log;               /* borrowed */
-    const char *listen_host;   /* overrides config when not NULL */
-    uint16_t listen_port;      /* overrides config when not 0 */
+    const char *listen_host;   /* when not NULL, overrides the config's address */
+    uint16_t listen_port;      /* with listen_host; 0 = any free port */
     unsigned threads;          /* worker threads, 0 = default (8) */
 } gw_api_opts;
 

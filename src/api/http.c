@@ -168,7 +168,7 @@ gw_err gw_api_start(const gw_api_opts *opts, gw_api **out, gw_error *err)
     api->log = opts->log;
     api->started_ms = gw_wall_ms();
     const char *host = opts->listen_host ? opts->listen_host : opts->config->listen_host;
-    uint16_t port = opts->listen_port ? opts->listen_port : opts->config->listen_port;
+    uint16_t port = opts->listen_host ? opts->listen_port : opts->config->listen_port;
     char ports[300], threads[16];
     snprintf(ports, sizeof(ports), "%s:%u", host, port);
     snprintf(threads, sizeof(threads), "%u", opts->threads ? opts->threads : 8u);

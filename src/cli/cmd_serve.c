@@ -74,7 +74,7 @@ int cli_serve(int argc, char **argv)
     uint16_t port = 0;
     if (listen) {
         char why[96];
-        if (!gw_parse_host_port(listen, host, sizeof(host), &port, why, sizeof(why)))
+        if (!gw_parse_host_port(listen, true, host, sizeof(host), &port, why, sizeof(why)))
             return cli_usage_error("serve", usage, "--listen: %s, got '%s'", why, listen);
     }
     if (!config_path[0])

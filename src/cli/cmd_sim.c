@@ -46,7 +46,7 @@ int cli_sim(int argc, char **argv)
             break;
         case 's':
         case 'm':
-            if (!gw_parse_host_port(optarg, host, sizeof(host), &port, why, sizeof(why)))
+            if (!gw_parse_host_port(optarg, true, host, sizeof(host), &port, why, sizeof(why)))
                 return cli_usage_error("sim", usage, "%s: %s, got '%s'", argv[optind - 2], why,
                                        optarg);
             break;

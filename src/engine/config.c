@@ -36,8 +36,8 @@ static const gw_field machine_fields[] = {
 
 static const char *profiles[] = {"ringstiff", "watermaker", "generic"};
 
-bool gw_parse_host_port(const char *text, char *host, size_t host_size, uint16_t *port,
-                        char *why, size_t why_size)
+bool gw_parse_host_port(const char *text, bool allow_zero, char *host, size_t host_size,
+                        uint16_t *port, char *why, size_t why_size)
 {
     const char *colon = strrchr(text, ':');
     if (!colon || colon == text) {
@@ -61,7 +61,7 @@ bool gw_parse_host_port(const char *text, char *host, size_t host_size, uint16_t
             return false;
         }
     }
-    if (p == 0) {
+    if (p == 0 && !allow_zero) {
         snprintf(why, why_size, "port must be 1..65535");
         return false;
     }
@@ -230,7 +230,7 @@ gw_err gw_config_load(const char *path, gw_config **out, gw_diag *diag)
         goto out;
     const gw_json *listen = gw_json_get(root, "listen");
     char why[96];
-    if (listen && !gw_parse_host_port(listen->u.str.s, cfg->listen_host,
+    if (listen && !gw_parse_host_port(listen->u.str.s, false, cfg->listen_host,
                                       sizeof(cfg->listen_host), &cfg->listen_port, why,
                                       sizeof(why)))
         gw_diag_error(diag, listen->loc, "\"listen\": %s, got \"%s\"", why, listen->u.str.s);

@@ -55,8 +55,9 @@ typedef struct {
 gw_err gw_config_load(const char *path, gw_config **out, gw_diag *diag);
 void gw_config_free(gw_config *cfg);
 const gw_machine_cfg *gw_config_machine(const gw_config *cfg, const char *id);
-/* "127.0.0.1:8000" -> host and port; false with `why` filled on error. */
-bool gw_parse_host_port(const char *text, char *host, size_t host_size, uint16_t *port,
-                        char *why, size_t why_size);
+/* "127.0.0.1:8000" -> host and port; false with `why` filled on error.
+ * Port 0 ("any free port", for tests) only when allow_zero. */
+bool gw_parse_host_port(const char *text, bool allow_zero, char *host, size_t host_size,
+                        uint16_t *port, char *why, size_t why_size);
 
 #endif

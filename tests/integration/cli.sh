@@ -1,0 +1,156 @@
+#!/usr/bin/env bash
+# cli.sh PLCGW SOURCE_DIR - the command line as a user meets it: exit
+# codes, usage on stderr, check-config's table and its file:line:column
+# errors, write validation, and serve answering HTTP.
+set -u
+plcgw=$1
+src=$2
+tmp=$(mktemp -d)
+pid=""
+cleanup() {
+  [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+pass=0
+fail=0
+
+# expect NAME WANT_STATUS CMD... : runs CMD, keeps stdout/stderr in $out/$err
+expect() {
+  local name=$1 want=$2
+  shift 2
+  "$@" >"$tmp/out" 2>"$tmp/err"
+  local got=$?
+  out=$(cat "$tmp/out")
+  err=$(cat "$tmp/err")
+  if [ "$got" -eq "$want" ]; then
+    pass=$((pass + 1))
+  else
+    fail=$((fail + 1))
+    echo "FAIL $name: exit $got, want $want"
+    echo "  stdout: ${out:0:400}"
+    echo "  stderr: ${err:0:400}"
+  fi
+}
+
+# check NAME TEXT PATTERN : grep -E PATTERN in TEXT
+check() {
+  if printf '%s' "$2" | grep -Eq -- "$3"; then
+    pass=$((pass + 1))
+  else
+    fail=$((fail + 1))
+    echo "FAIL $1: no match for /$3/ in:"
+    printf '%s\n' "$2" | head -20 | sed 's/^/  /'
+  fi
+}
+
+expect "version" 0 "$plcgw" version
+check "version text" "$out" '^plcgw [0-9]+\.[0-9]+\.[0-9]+$'
+expect "no command" 2 "$plcgw"
+check "no command usage" "$err" 'usage: plcgw <command>'
+expect "unknown command" 2 "$plcgw" frobnicate
+check "unknown command names it" "$err" "unknown command 'frobnicate'"
+expect "help" 0 "$plcgw" --help
+for cmd in serve sim read write check-config version; do
+  expect "$cmd --help" 0 "$plcgw" $cmd --help
+  check "$cmd --help usage" "$out" "usage: plcgw $cmd"
+done
+for cmd in serve sim read write check-config; do
+  expect "$cmd unknown flag" 2 "$plcgw" $cmd --no-such-flag
+  check "$cmd unknown flag message" "$err" "unknown option '--no-such-flag'"
+  check "$cmd unknown flag usage" "$err" "usage: plcgw $cmd"
+done
+expect "read without host" 2 "$plcgw" read --config "$src/config/modbus/example.json"
+check "read without host says so" "$err" '--host is required'
+expect "serve bad listen" 2 "$plcgw" serve --listen nowhere
+check "serve bad listen says why" "$err" 'expected ADDR:PORT'
+expect "sim bad time scale" 2 "$plcgw" sim --time-scale fast
+expect "option missing value" 2 "$plcgw" serve --config
+check "option missing value says so" "$err" "needs a value"
+
+# check-config: the seed's example map and its table
+expect "check example" 0 "$plcgw" check-config "$src/config/modbus/example.json"
+check "example header" "$out" 'Modbus tag map, 11 tags, byteorder <, wordorder >'
+check "example table head" "$out" '^ADDRESS +PARAMETER +TYPE +UNIT +ACCESS'
+check "example byte half row" "$out" '30034/1 +TEST1 +decode_bits'
+check "example scaled row" "$out" '40009 +Water_Setpoint.SP_r +decode_16bit_int +DegreesCelsius +rw'
+check "example near-miss warning" "$err" 'example.json:109:7: warning: .*"defaultvalue".*'
+expect "check ringstiff" 0 "$plcgw" check-config "$src/config/s7/ringstiff.json"
+check "ringstiff bit row" "$out" 'DB3.DBX1.3 +Lock_Upper +bool'
+expect "check watermaker" 0 "$plcgw" check-config "$src/config/modbus/watermaker.json"
+expect "check demo" 0 "$plcgw" check-config "$src/config/demo.json"
+check "demo machines" "$out" 'gateway config, listen 127.0.0.1:8000'
+check "demo rig" "$out" 'rig +ringstiff +s7'
+
+# broken files: every error as file:line:column, exit 2
+printf '{\n  "mapping": {\n    "30011": {"parameter": "a", "function": "decode_32bit_flot"},\n    "29999": {"parameter": "b"}\n  }\n}\n' >"$tmp/bad.json"
+expect "check broken map" 2 "$plcgw" check-config "$tmp/bad.json"
+check "broken map function error" "$err" "bad.json:3:45: error: .*unknown function \"decode_32bit_flot\""
+check "broken map key error" "$err" "bad.json:4:5: error: bad address key \"29999\""
+printf '{"mapping": {"30011": {"parameter": "a",}}}' >"$tmp/syntax.json"
+expect "check syntax error" 2 "$plcgw" check-config "$tmp/syntax.json"
+check "syntax error position" "$err" "syntax.json:1:41: error: trailing comma"
+expect "check missing file" 2 "$plcgw" check-config "$tmp/none.json"
+check "missing file message" "$err" "none.json:1:1: error: cannot open"
+printf '{"something": 1}' >"$tmp/neither.json"
+expect "check neither" 2 "$plcgw" check-config "$tmp/neither.json"
+check "neither message" "$err" "neither a tag map"
+sed -e "s|\"s7/ringstiff.json\"|\"$src/config/s7/missing.json\"|" \
+    -e "s|\"modbus/watermaker.json\"|\"$src/config/modbus/watermaker.json\"|" \
+    "$src/config/demo.json" >"$tmp/demo.json"
+expect "check config with bad map" 2 "$plcgw" check-config "$tmp/demo.json"
+check "bad map named at tags" "$err" 'demo.json:[0-9]+:[0-9]+: error: machine "rig": tag map does not load'
+
+# write: every value is checked before anything is sent
+ex="$src/config/modbus/example.json"
+expect "write bad payload json" 2 "$plcgw" write --host 127.0.0.1 --config "$ex" --payload '{"a":'
+check "payload syntax position" "$err" '^--payload:1:[0-9]+: error:'
+expect "write unknown parameter" 2 "$plcgw" write --host 127.0.0.1 --config "$ex" \
+  --payload '{"Water_Setpoint.SP_r": 20, "nope": 1}'
+check "unknown parameter named" "$err" 'unknown parameter "nope"'
+check "nothing written" "$err" 'nothing was written'
+expect "write read-only class" 2 "$plcgw" write --host 127.0.0.1 --config "$ex" \
+  --payload '{"Oil Temp": 1.5}'
+check "read-only class named" "$err" 'input register \(3xxxx\) and cannot be written'
+expect "write above max" 2 "$plcgw" write --host 127.0.0.1 --config "$ex" \
+  --payload '{"Water_Setpoint.SP_r": 60}'
+check "max named" "$err" 'above its maximum 50'
+expect "write wrong type" 2 "$plcgw" write --host 127.0.0.1 --config "$ex" \
+  --payload '{"Water_Setpoint.SP_r": "warm"}'
+check "type named" "$err" 'expects a number, got a string'
+
+# serve: answers HTTP on a free port, stops on SIGTERM
+"$plcgw" serve --config "$src/config/demo.json" --listen 127.0.0.1:0 >"$tmp/serve.out" 2>"$tmp/serve.err" &
+pid=$!
+port=""
+for _ in $(seq 1 50); do
+  port=$(grep -oE 'listening on http://127.0.0.1:[0-9]+' "$tmp/serve.err" | grep -oE '[0-9]+$' || true)
+  [ -n "$port" ] && break
+  sleep 0.1
+done
+if [ -z "$port" ]; then
+  fail=$((fail + 1))
+  echo "FAIL serve did not start:"
+  cat "$tmp/serve.err"
+else
+  health=$(curl -s --max-time 5 "http://127.0.0.1:$port/api/health")
+  check "serve health" "$health" '"status":"ok"'
+  machines=$(curl -s --max-time 5 "http://127.0.0.1:$port/api/machines")
+  check "serve machines" "$machines" '"id":"rig".*"id":"watermaker"'
+  code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "http://127.0.0.1:$port/api/nothing")
+  check "serve 404" "$code" '^404$'
+  kill -TERM "$pid"
+  for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  if kill -0 "$pid" 2>/dev/null; then
+    fail=$((fail + 1))
+    echo "FAIL serve did not stop within 10 s of SIGTERM"
+  else
+    wait "$pid"
+    check "serve exit 0" "$?" '^0$'
+    check "serve stopped" "$(cat "$tmp/serve.err")" 'main: stopped'
+  fi
+  pid=""
+fi
+
+echo "cli: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]

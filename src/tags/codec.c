@@ -107,13 +107,13 @@ static void from_raw(gw_type type, uint64_t raw, gw_value *out)
     case GW_T_U64: set_uint(out, raw); break;
     case GW_T_F16:
         out->kind = GW_V_DOUBLE;
-        out->v.d = tags__pretty_f16((uint16_t)raw);
+        out->v.d = gw_half_to_double((uint16_t)raw);
         break;
     case GW_T_F32:
         u32 = (uint32_t)raw;
         memcpy(&f, &u32, sizeof(f));
         out->kind = GW_V_DOUBLE;
-        out->v.d = tags__pretty_f32(f);
+        out->v.d = (double)f;
         break;
     case GW_T_F64:
         memcpy(&d, &raw, sizeof(d));

@@ -46,7 +46,21 @@ static unsigned list_bit(unsigned index, unsigned nbits)
     return index;
 }
 
-static json_t *value_json(const gw_value *v)
+/* Single and half precision values print as the shortest decimal that
+ * reads back as the same float: 0.1, not 0.100000001490116. The value
+ * itself stays exact. */
+static double display_double(const gw_tag *t, double d)
+{
+    if (t->scaled)
+        return d;
+    if (t->type == GW_T_F32)
+        return tags__pretty_f32((float)d);
+    if (t->type == GW_T_F16)
+        return tags__pretty_f16(gw_half_from_double(d));
+    return d;
+}
+
+static json_t *value_json(const gw_tag *t, const gw_value *v)
 {
     char buf[24];
     switch (v->kind) {
@@ -56,7 +70,7 @@ static json_t *value_json(const gw_value *v)
         /* above INT64_MAX: jansson integers are signed, so exact digits as a string */
         snprintf(buf, sizeof(buf), "%llu", (unsigned long long)v->v.u);
         return json_string(buf);
-    case GW_V_DOUBLE: return number_json(v->v.d);
+    case GW_V_DOUBLE: return number_json(display_double(t, v->v.d));
     case GW_V_STRING: return json_stringn(v->v.str.s, v->v.str.len);
     case GW_V_BITS: {
         json_t *a = json_array();
@@ -131,7 +145,7 @@ gw_err gw_tag_records(const gw_tag *t, const gw_value *v, void *array)
     if (!rec)
         return GW_E_NOMEM;
     rc |= set_new(rec, "parameter", json_string(t->parameter));
-    rc |= set_new(rec, "value", value_json(v));
+    rc |= set_new(rec, "value", value_json(t, v));
     if (t->nenums) {
         const char *text = enum_text(t, v);
         if (text)

@@ -103,7 +103,12 @@ static gw_err numeric_raw(const gw_tag *t, const json_t *j, uint64_t *raw, gw_er
     if (!t->scaled && r != floor(r))
         return fail(err, t, GW_E_TYPE, "expects a whole number, got %.15g", r);
     double q = t->scaled ? round(r) : r;
-    if (q < lo || q > hi)
+    /* 2^63 and 2^64 are exact doubles; INT64_MAX and UINT64_MAX are not
+     * (they round up to them), so the 64-bit limits are exclusive */
+    bool too_big = t->type == GW_T_I64   ? q >= 9223372036854775808.0
+                 : t->type == GW_T_U64   ? q >= 18446744073709551616.0
+                                         : q > hi;
+    if (q < lo || too_big)
         return fail(err, t, GW_E_RANGE, "raw value %.15g is outside %.15g..%.15g", q, lo, hi);
     if (q >= 9223372036854775808.0)
         *raw = (uint64_t)q;

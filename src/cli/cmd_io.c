@@ -5,9 +5,11 @@
  * anything is sent; one bad value rejects the whole payload.
  */
 #include "cli.h"
+#include "drivers/s7/s7.h"
 
 #include <getopt.h>
 #include <jansson.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char read_usage[] =
@@ -149,15 +151,246 @@ static gw_tagmap *load_map(io_opts *o)
     return m;
 }
 
+/* ---------------------------------------------------------------- output */
+
+static void print_records(const io_opts *o, json_t *records)
+{
+    if (o->json) {
+        char *text = json_dumps(records, JSON_INDENT(2) | JSON_REAL_PRECISION(15));
+        if (text)
+            puts(text);
+        free(text);
+        return;
+    }
+    size_t i;
+    json_t *r;
+    json_array_foreach(records, i, r) {
+        const char *param = json_string_value(json_object_get(r, "parameter"));
+        const char *alt = json_string_value(json_object_get(r, "parameter_alt"));
+        const char *unit = json_string_value(json_object_get(r, "unit"));
+        const char *valt = json_string_value(json_object_get(r, "value_alt"));
+        char *value = json_dumps(json_object_get(r, "value"),
+                                 JSON_ENCODE_ANY | JSON_COMPACT | JSON_REAL_PRECISION(15));
+        char name[160];
+        snprintf(name, sizeof(name), "%s%s%s", param, alt ? "." : "", alt ? alt : "");
+        printf("%-32s %s%s%s%s%s\n", name, value ? value : "?", unit ? " " : "", unit ? unit : "",
+               valt ? "  " : "", valt ? valt : "");
+        free(value);
+    }
+}
+
+/* ---------------------------------------------------------------- S7 */
+
+static gw_s7_client *s7_open(const io_opts *o, gw_log *log, gw_error *err)
+{
+    gw_s7_opts so = {0};
+    so.host = o->host;
+    so.port = (uint16_t)o->port;
+    so.rack = (uint8_t)o->rack;
+    so.slot = (uint8_t)o->slot;
+    so.connect_timeout_ms = so.send_timeout_ms = so.recv_timeout_ms = (uint32_t)o->timeout_ms;
+    so.log = log;
+    gw_s7_client *c;
+    if (gw_s7_client_new(&so, &c) != GW_OK) {
+        gw_error_set(err, GW_E_NOMEM, "out of memory");
+        return NULL;
+    }
+    if (gw_s7_connect(c, err) != GW_OK) {
+        gw_s7_client_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+static void report(const io_opts *o, const gw_error *err)
+{
+    fprintf(stderr, "plcgw %s: %s\n", o->cmd, err->msg);
+    if (err->hint[0])
+        fprintf(stderr, "  hint: %s\n", err->hint);
+}
+
+static void report_tag(const io_opts *o, const gw_tag *t, const gw_s7_range *r)
+{
+    char addr[48];
+    gw_addr_format(&t->addr, addr, sizeof(addr));
+    fprintf(stderr, "plcgw %s: %s (%s): %s\n", o->cmd, t->parameter, addr,
+            r->item_rc ? gw_s7_item_rc_text(r->item_rc) : gw_err_str(r->result));
+    const char *hint = gw_s7_item_rc_hint(r->item_rc);
+    if (hint[0])
+        fprintf(stderr, "  hint: %s\n", hint);
+}
+
+static int s7_read(io_opts *o, gw_tagmap *m, gw_log *log)
+{
+    gw_error err;
+    gw_error_clear(&err);
+    gw_s7_client *c = s7_open(o, log, &err);
+    if (!c) {
+        report(o, &err);
+        return CLI_EXIT_RUNTIME;
+    }
+    gw_s7_range *ranges;
+    size_t n;
+    int rc = CLI_EXIT_RUNTIME;
+    uint8_t *mem = NULL;
+    if (gw_s7_ranges_for_tags(m, &ranges, &n) != GW_OK)
+        goto out_client;
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++)
+        total += ranges[i].len;
+    mem = gw_malloc(total ? total : 1);
+    for (size_t i = 0, off = 0; mem && i < n; i++) {
+        ranges[i].dst = mem + off;
+        off += ranges[i].len;
+    }
+    gw_s7_plan_opts po = {gw_s7_pdu_len(c), GW_S7_DEFAULT_MAX_ITEMS, GW_S7_DEFAULT_GAP};
+    gw_s7_plan *plan = NULL;
+    if (!mem || gw_s7_plan_new(ranges, n, &po, &plan) != GW_OK) {
+        fprintf(stderr, "plcgw read: cannot plan the read\n");
+        goto out;
+    }
+    if (o->plan) {
+        gw_buf b;
+        gw_buf_init(&b);
+        gw_s7_plan_describe(plan, &b);
+        fputs(gw_buf_cstr(&b), stdout);
+        gw_buf_clear(&b);
+        rc = CLI_EXIT_OK;
+        goto out;
+    }
+    gw_err e = gw_s7_read_plan(c, plan, ranges, &err);
+    if (e != GW_OK && e != GW_E_DEVICE_REJECTED) {
+        report(o, &err);
+        goto out;
+    }
+    if (e == GW_E_DEVICE_REJECTED)
+        report(o, &err);
+    json_t *records = json_array();
+    bool failed = false;
+    for (size_t i = 0; i < n; i++) {
+        const gw_tag *t = gw_tagmap_at(m, i);
+        if (ranges[i].result != GW_OK) {
+            report_tag(o, t, &ranges[i]);
+            failed = true;
+            continue;
+        }
+        gw_value v;
+        if (gw_tag_decode_bytes(t, ranges[i].dst, ranges[i].len, &v, &err) != GW_OK) {
+            fprintf(stderr, "plcgw read: %s\n", err.msg);
+            failed = true;
+            continue;
+        }
+        gw_tag_records(t, &v, records);
+        gw_value_clear(&v);
+    }
+    print_records(o, records);
+    json_decref(records);
+    if (o->debug)
+        fprintf(stderr, "%llu round trip%s, PDU %u\n", (unsigned long long)gw_s7_round_trips(c),
+                gw_s7_round_trips(c) == 1 ? "" : "s", gw_s7_pdu_len(c));
+    rc = failed ? CLI_EXIT_RUNTIME : CLI_EXIT_OK;
+out:
+    gw_s7_plan_free(plan);
+    gw_free(mem);
+    gw_free(ranges);
+out_client:
+    gw_s7_client_free(c);
+    return rc;
+}
+
+/* One S7 range per write: whole bytes, or a bit write per bit the mask
+ * names when the write owns only some bits of its byte. */
+static size_t s7_ranges_for_write(const gw_write *w, gw_s7_range *out, uint8_t *bitvals)
+{
+    const gw_tag *t = w->tag;
+    size_t n = 0;
+    if (t->type == GW_T_BOOL) {
+        bitvals[0] = w->bit ? 1 : 0;
+        out[n++] = (gw_s7_range){t->addr.area, t->addr.db, t->addr.byte, 1, true, t->addr.bit,
+                                 NULL, bitvals, GW_OK, 0};
+        return n;
+    }
+    if (t->type == GW_T_BITS && w->bytemask[0] != 0xFF) {
+        for (uint8_t b = 0; b < 8; b++) {
+            if (!(w->bytemask[0] & (1u << b)))
+                continue;
+            bitvals[n] = (w->bytes[0] >> b) & 1u;
+            out[n] = (gw_s7_range){t->addr.area, t->addr.db, t->addr.byte, 1, true, b, NULL,
+                                   &bitvals[n], GW_OK, 0};
+            n++;
+        }
+        return n;
+    }
+    out[n++] = (gw_s7_range){t->addr.area, t->addr.db, t->addr.byte, (uint32_t)w->n, false, 0,
+                             NULL, w->bytes, GW_OK, 0};
+    return n;
+}
+
+static int s7_write(io_opts *o, gw_write *writes, size_t nwrites, gw_log *log)
+{
+    gw_error err;
+    gw_error_clear(&err);
+    gw_s7_range *ranges = gw_calloc(nwrites * 8 + 1, sizeof(*ranges));
+    uint8_t *bitvals = gw_calloc(nwrites * 8 + 1, 1);
+    size_t *owner = gw_calloc(nwrites * 8 + 1, sizeof(size_t));
+    if (!ranges || !bitvals || !owner) {
+        gw_free(ranges);
+        gw_free(bitvals);
+        gw_free(owner);
+        return CLI_EXIT_RUNTIME;
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < nwrites; i++) {
+        size_t k = s7_ranges_for_write(&writes[i], ranges + n, bitvals + n);
+        for (size_t j = 0; j < k; j++)
+            owner[n + j] = i;
+        n += k;
+    }
+    int rc = CLI_EXIT_RUNTIME;
+    gw_s7_client *c = s7_open(o, log, &err);
+    if (!c) {
+        report(o, &err);
+        goto out;
+    }
+    gw_err e = gw_s7_write(c, ranges, n, &err);
+    if (e != GW_OK && e != GW_E_DEVICE_REJECTED) {
+        report(o, &err);
+        goto out;
+    }
+    bool failed = e != GW_OK;
+    if (failed)
+        report(o, &err);
+    for (size_t i = 0; i < n; i++) {
+        if (ranges[i].result == GW_OK)
+            continue;
+        failed = true;
+        report_tag(o, writes[owner[i]].tag, &ranges[i]);
+    }
+    if (!failed && o->debug)
+        fprintf(stderr, "wrote %zu value%s in %llu round trip%s\n", nwrites,
+                nwrites == 1 ? "" : "s", (unsigned long long)gw_s7_round_trips(c) - 1,
+                gw_s7_round_trips(c) == 2 ? "" : "s");
+    rc = failed ? CLI_EXIT_RUNTIME : CLI_EXIT_OK;
+out:
+    gw_s7_client_free(c);
+    gw_free(ranges);
+    gw_free(bitvals);
+    gw_free(owner);
+    return rc;
+}
+
 /* Connects to the device and runs the reads or the writes. */
 static int run_device(io_opts *o, gw_tagmap *m, gw_write *writes, size_t nwrites)
 {
-    (void)m;
-    (void)writes;
-    (void)nwrites;
-    fprintf(stderr, "plcgw %s: %s:%lu: the %s driver is not available in this version of plcgw\n",
-            o->cmd, o->host, o->port, o->driver == GW_DRIVER_S7 ? "S7" : "Modbus");
-    return CLI_EXIT_RUNTIME;
+    if (o->driver == GW_DRIVER_MODBUS) {
+        fprintf(stderr, "plcgw %s: %s:%lu: the Modbus driver is not available in this version "
+                "of plcgw\n", o->cmd, o->host, o->port);
+        return CLI_EXIT_RUNTIME;
+    }
+    gw_log *log = gw_log_new(stderr, o->debug ? GW_LOG_DEBUG : GW_LOG_WARN);
+    int rc = writes ? s7_write(o, writes, nwrites, log) : s7_read(o, m, log);
+    gw_log_free(log);
+    return rc;
 }
 
 static void print_write(const gw_write *w, gw_driver drv)

@@ -1,0 +1,175 @@
+/*
+ * s7.h - Siemens S7comm (ISO-on-TCP, port 102): our own client and server
+ * on one codec (s7_codec.h).
+ *
+ * Client: connect with timeouts, negotiate the PDU size and honour the
+ * PLC's answer, read many ranges in the fewest round trips (a read plan),
+ * write many ranges in one request, write single bits with transport size
+ * BIT (never a read-modify-write of a byte the PLC also writes), read SZL
+ * lists. A client has one owner thread; it has no locks.
+ *
+ * Server: DB, M, I and Q areas in memory for the simulator and for tests,
+ * several clients at once, each with its own negotiated PDU; one thread.
+ */
+#ifndef GW_S7_H
+#define GW_S7_H
+
+#include "tags/tags.h"
+
+/* ---------------------------------------------------------------- ranges */
+
+/* One range of PLC memory to read or write. */
+typedef struct {
+    gw_s7_area area;
+    uint16_t db;          /* DB number for GW_S7_DB */
+    uint32_t start;       /* byte offset */
+    uint32_t len;         /* bytes (reads and byte writes) */
+    bool is_bit;          /* write of one bit: bit `bit` of byte `start` */
+    uint8_t bit;
+    uint8_t *dst;         /* reads: len bytes are stored here */
+    const uint8_t *src;   /* writes: len bytes (or one byte 0/1 for a bit) */
+    /* results, per range */
+    gw_err result;        /* GW_OK, or why this range failed */
+    uint8_t item_rc;      /* the PLC's item return code (0xFF = success) */
+} gw_s7_range;
+
+/* ---------------------------------------------------------------- plans */
+
+/*
+ * A read plan packs ranges into the fewest Read Var requests: ranges of
+ * one area/DB closer than `gap` bytes are merged into one item, an item
+ * larger than one reply is split, and items are packed into requests so
+ * that each request and its reply fit the PDU and carry at most max_items
+ * items. A plan is built once per set of ranges and PDU size and used for
+ * every cycle.
+ */
+typedef struct gw_s7_plan gw_s7_plan;
+
+typedef struct {
+    uint16_t pdu_len;     /* negotiated PDU length */
+    uint16_t max_items;   /* items per request, default 20 (snap7's limit) */
+    uint16_t gap;         /* merge ranges closer than this many bytes */
+} gw_s7_plan_opts;
+
+#define GW_S7_DEFAULT_MAX_ITEMS 20
+/* A separate item costs 12 request bytes and 4-5 reply bytes; a gap costs
+ * its size in reply bytes. Merging below 16 bytes never costs more. */
+#define GW_S7_DEFAULT_GAP 16
+
+gw_err gw_s7_plan_new(const gw_s7_range *ranges, size_t n, const gw_s7_plan_opts *opts,
+                      gw_s7_plan **out);
+void gw_s7_plan_free(gw_s7_plan *p);
+size_t gw_s7_plan_requests(const gw_s7_plan *p);
+size_t gw_s7_plan_items(const gw_s7_plan *p, size_t request);
+/* Human description of the plan ("request 1: DB2.DBB0 26 bytes, ..."). */
+void gw_s7_plan_describe(const gw_s7_plan *p, gw_buf *out);
+
+/* ---------------------------------------------------------------- client */
+
+typedef struct gw_s7_client gw_s7_client;
+
+typedef struct {
+    const char *host;
+    uint16_t port;               /* 102 */
+    uint8_t rack, slot;          /* 0, 1 for S7-1200/1500 */
+    uint8_t conn_type;           /* 1 PG (default), 2 OP, 3 S7 basic */
+    bool explicit_tsaps;         /* use local_tsap/remote_tsap as given */
+    uint16_t local_tsap, remote_tsap;
+    uint16_t pdu_request;        /* PDU length to ask for, default 960 */
+    uint32_t connect_timeout_ms; /* default 2000 each */
+    uint32_t send_timeout_ms;
+    uint32_t recv_timeout_ms;
+    uint16_t max_items;          /* default 20 */
+    uint16_t gap;                /* default GW_S7_DEFAULT_GAP */
+    gw_log *log;                 /* borrowed, may be NULL */
+} gw_s7_opts;
+
+/* Copies opts (host included). */
+gw_err gw_s7_client_new(const gw_s7_opts *opts, gw_s7_client **out);
+void gw_s7_client_free(gw_s7_client *c);
+/* TCP connect, COTP connect, setup communication. */
+gw_err gw_s7_connect(gw_s7_client *c, gw_error *err);
+/* Sends a COTP disconnect and closes; safe when not connected. */
+void gw_s7_close(gw_s7_client *c);
+bool gw_s7_connected(const gw_s7_client *c);
+uint16_t gw_s7_pdu_len(const gw_s7_client *c);
+uint16_t gw_s7_amq(const gw_s7_client *c);   /* jobs we may have open */
+/* Round trips (requests sent and answered) since connect. */
+uint64_t gw_s7_round_trips(const gw_s7_client *c);
+
+/*
+ * Reads every range, planning the requests. Each range gets its own
+ * result: one bad address fails that range (result, item_rc) and not the
+ * others. Returns GW_OK when the exchange with the PLC worked, even if
+ * some ranges failed; a connection error fails the call and closes.
+ */
+gw_err gw_s7_read(gw_s7_client *c, gw_s7_range *ranges, size_t n, gw_error *err);
+/* The same with a prepared plan (built for these ranges and this PDU). */
+gw_err gw_s7_read_plan(gw_s7_client *c, const gw_s7_plan *plan, gw_s7_range *ranges,
+                       gw_error *err);
+/* Writes every range in as few Write Var requests as fit; bits with
+ * transport size BIT. Per-range results as for reads. */
+gw_err gw_s7_write(gw_s7_client *c, gw_s7_range *ranges, size_t n, gw_error *err);
+
+/* Reads an SZL list; copies its records into buf (count and record size
+ * returned). */
+gw_err gw_s7_read_szl(gw_s7_client *c, uint16_t id, uint16_t index, uint8_t *buf, size_t cap,
+                      size_t *len, uint16_t *record_len, uint16_t *records, gw_error *err);
+
+typedef struct {
+    char order_code[24];   /* "6ES7 214-1AG40-0XB0" */
+    char firmware[16];     /* "V4.2.1" */
+    char hardware[16];
+} gw_s7_cpu_info;
+
+typedef enum { GW_S7_CPU_UNKNOWN = 0, GW_S7_CPU_STOP = 4, GW_S7_CPU_RUN = 8 } gw_s7_cpu_state;
+
+gw_err gw_s7_cpu_info_read(gw_s7_client *c, gw_s7_cpu_info *info, gw_error *err);
+gw_err gw_s7_cpu_state_read(gw_s7_client *c, gw_s7_cpu_state *state, gw_error *err);
+
+/* The PLC's words for an item return code, and what to do about it ("" if
+ * nothing specific). */
+const char *gw_s7_item_rc_text(uint8_t rc);
+const char *gw_s7_item_rc_hint(uint8_t rc);
+
+/* Ranges covering a tag map's tags (one per tag, in map order). */
+gw_err gw_s7_ranges_for_tags(const gw_tagmap *m, gw_s7_range **out, size_t *n);
+
+/* ---------------------------------------------------------------- server */
+
+typedef struct gw_s7_server gw_s7_server;
+
+/* Called on the server thread after a client's write changed memory. */
+typedef void (*gw_s7_write_hook)(void *user, gw_s7_area area, uint16_t db, uint32_t start,
+                                 uint32_t len, const char *peer);
+
+typedef struct {
+    const char *host;            /* bind address, e.g. "127.0.0.1" */
+    uint16_t port;               /* 0 = any free port */
+    uint16_t max_pdu;            /* largest PDU we accept, default 960 */
+    uint16_t max_clients;        /* default 8 */
+    uint16_t max_items;          /* items per request answered, default 20 */
+    const char *order_code;      /* SZL 0x0011, default a 1214C */
+    const char *firmware;        /* "V4.2.1" */
+    gw_log *log;
+    gw_s7_write_hook on_write;
+    void *user;
+} gw_s7_server_opts;
+
+gw_err gw_s7_server_new(const gw_s7_server_opts *opts, gw_s7_server **out, gw_error *err);
+/* Registers zeroed memory; before or after start. */
+gw_err gw_s7_server_add_area(gw_s7_server *s, gw_s7_area area, uint16_t db, uint32_t size);
+/* Binds, listens and starts the server thread. */
+gw_err gw_s7_server_start(gw_s7_server *s, gw_error *err);
+uint16_t gw_s7_server_port(const gw_s7_server *s);
+/* Copies server memory out / in, under the server's lock. */
+gw_err gw_s7_server_get(gw_s7_server *s, gw_s7_area area, uint16_t db, uint32_t start,
+                        uint32_t len, uint8_t *out);
+gw_err gw_s7_server_set(gw_s7_server *s, gw_s7_area area, uint16_t db, uint32_t start,
+                        uint32_t len, const uint8_t *in);
+void gw_s7_server_set_cpu_state(gw_s7_server *s, gw_s7_cpu_state state);
+size_t gw_s7_server_clients(gw_s7_server *s);
+/* Stops the thread, closes every connection, frees. NULL is a no-op. */
+void gw_s7_server_free(gw_s7_server *s);
+
+#endif

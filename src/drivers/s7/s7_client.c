@@ -1,0 +1,832 @@
+/*
+ * s7_client.c - the S7comm client: connection, reads by plan, writes,
+ * SZL.
+ *
+ * One thread owns a client. Every socket wait has a deadline (connect,
+ * send, receive timeouts); any I/O or protocol error closes the
+ * connection, so the next call starts from a clean state. A PLC that says
+ * no (item return code, header error) is not a broken link: the
+ * connection stays open and the affected ranges say why.
+ */
+#include "s7_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+/* The largest PDU we ask for: an S7-1500 answers 960 (docs/s7comm.md). */
+#define CLIENT_PDU_DEFAULT 960
+/* Jobs in flight at most, whatever the PLC allows. */
+#define CLIENT_WINDOW_MAX 8
+/* Receive buffer: one TPKT packet is at most 65535 bytes (RFC 1006). */
+#define RX_CAP 65536u
+
+struct gw_s7_client {
+    gw_s7_opts opts;
+    char host[256];
+    int fd;
+    uint16_t pdu_len;
+    uint16_t amq;
+    uint16_t next_ref;
+    uint64_t trips;
+    uint8_t *rx;          /* one packet */
+    uint8_t *pdu;         /* the reassembled S7 PDU */
+    size_t pdu_cap;
+    uint8_t *tx;
+    uint8_t *scratch;     /* item bytes of a read */
+    size_t scratch_cap;
+};
+
+/* ---------------------------------------------------------------- set-up */
+
+gw_err gw_s7_client_new(const gw_s7_opts *opts, gw_s7_client **out)
+{
+    *out = NULL;
+    gw_s7_client *c = gw_calloc(1, sizeof(*c));
+    if (!c)
+        return GW_E_NOMEM;
+    c->opts = *opts;
+    snprintf(c->host, sizeof(c->host), "%s", opts->host ? opts->host : "127.0.0.1");
+    c->opts.host = c->host;
+    if (!c->opts.port)
+        c->opts.port = 102; /* ISO-on-TCP, RFC 1006 */
+    if (!c->opts.conn_type)
+        c->opts.conn_type = S7_CONN_PG;
+    if (!c->opts.pdu_request)
+        c->opts.pdu_request = CLIENT_PDU_DEFAULT;
+    if (!c->opts.connect_timeout_ms)
+        c->opts.connect_timeout_ms = 2000;
+    if (!c->opts.send_timeout_ms)
+        c->opts.send_timeout_ms = 2000;
+    if (!c->opts.recv_timeout_ms)
+        c->opts.recv_timeout_ms = 2000;
+    if (!c->opts.max_items)
+        c->opts.max_items = GW_S7_DEFAULT_MAX_ITEMS;
+    c->fd = -1;
+    c->pdu_cap = RX_CAP;
+    c->rx = gw_malloc(RX_CAP);
+    c->pdu = gw_malloc(c->pdu_cap);
+    c->tx = gw_malloc(RX_CAP);
+    if (!c->rx || !c->pdu || !c->tx) {
+        gw_s7_client_free(c);
+        return GW_E_NOMEM;
+    }
+    *out = c;
+    return GW_OK;
+}
+
+void gw_s7_client_free(gw_s7_client *c)
+{
+    if (!c)
+        return;
+    gw_s7_close(c);
+    gw_free(c->rx);
+    gw_free(c->pdu);
+    gw_free(c->tx);
+    gw_free(c->scratch);
+    gw_free(c);
+}
+
+bool gw_s7_connected(const gw_s7_client *c)
+{
+    return c->fd >= 0;
+}
+
+uint16_t gw_s7_pdu_len(const gw_s7_client *c)
+{
+    return c->pdu_len;
+}
+
+uint16_t gw_s7_amq(const gw_s7_client *c)
+{
+    return c->amq;
+}
+
+uint64_t gw_s7_round_trips(const gw_s7_client *c)
+{
+    return c->trips;
+}
+
+/* Fills err with "plc HOST:PORT: <msg>" and closes the connection when the
+ * link is broken. */
+static gw_err fail(gw_s7_client *c, gw_error *err, gw_err code, int sys_errno, const char *fmt,
+                   ...) GW_PRINTF(5, 6);
+
+static gw_err fail(gw_s7_client *c, gw_error *err, gw_err code, int sys_errno, const char *fmt,
+                   ...)
+{
+    char msg[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (err) {
+        gw_error_set(err, code, "plc %s:%u: %s", c->host, c->opts.port, msg);
+        gw_error_subject(err, "plc %s:%u", c->host, c->opts.port);
+        err->sys_errno = sys_errno;
+    }
+    if (code == GW_E_TIMEOUT || code == GW_E_CONN_LOST || code == GW_E_PROTOCOL ||
+        code == GW_E_CONN_REFUSED || code == GW_E_IO)
+        gw_s7_close(c);
+    gw_log_write(c->opts.log, GW_LOG_DEBUG, "s7", "%s:%u: %s", c->host, c->opts.port, msg);
+    return code;
+}
+
+/* Waits until fd is readable/writable or the deadline passes. */
+static gw_err wait_fd(int fd, short events, uint64_t deadline)
+{
+    for (;;) {
+        uint64_t now = gw_mono_ms();
+        if (now >= deadline)
+            return GW_E_TIMEOUT;
+        struct pollfd pfd = {fd, events, 0};
+        int rc = poll(&pfd, 1, (int)(deadline - now));
+        if (rc > 0)
+            return GW_OK;
+        if (rc == 0)
+            return GW_E_TIMEOUT;
+        if (errno != EINTR)
+            return GW_E_IO;
+    }
+}
+
+static gw_err send_all(gw_s7_client *c, const uint8_t *buf, size_t len, gw_error *err)
+{
+    uint64_t deadline = gw_mono_ms() + c->opts.send_timeout_ms;
+    size_t off = 0;
+    while (off < len) {
+        ssize_t n = send(c->fd, buf + off, len - off, MSG_NOSIGNAL);
+        if (n > 0) {
+            off += (size_t)n;
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            gw_err rc = wait_fd(c->fd, POLLOUT, deadline);
+            if (rc == GW_E_TIMEOUT)
+                return fail(c, err, GW_E_TIMEOUT, 0, "send timed out after %u ms",
+                            c->opts.send_timeout_ms);
+            if (rc != GW_OK)
+                return fail(c, err, GW_E_IO, errno, "poll failed: %s", strerror(errno));
+            continue;
+        }
+        return fail(c, err, GW_E_CONN_LOST, errno, "connection lost while sending: %s",
+                    strerror(errno));
+    }
+    return GW_OK;
+}
+
+static gw_err recv_exact(gw_s7_client *c, uint8_t *buf, size_t len, uint64_t deadline,
+                         gw_error *err)
+{
+    size_t off = 0;
+    while (off < len) {
+        ssize_t n = recv(c->fd, buf + off, len - off, 0);
+        if (n > 0) {
+            off += (size_t)n;
+            continue;
+        }
+        if (n == 0)
+            return fail(c, err, GW_E_CONN_LOST, 0, "connection closed by the PLC");
+        if (errno == EINTR)
+            continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            gw_err rc = wait_fd(c->fd, POLLIN, deadline);
+            if (rc == GW_E_TIMEOUT)
+                return fail(c, err, GW_E_TIMEOUT, 0, "no answer within %u ms",
+                            c->opts.recv_timeout_ms);
+            if (rc != GW_OK)
+                return fail(c, err, GW_E_IO, errno, "poll failed: %s", strerror(errno));
+            continue;
+        }
+        return fail(c, err, GW_E_CONN_LOST, errno, "connection lost while receiving: %s",
+                    strerror(errno));
+    }
+    return GW_OK;
+}
+
+/* Receives one TPKT packet into c->rx and decodes its COTP header. */
+static gw_err recv_packet(gw_s7_client *c, s7_cotp *cotp, uint64_t deadline, gw_error *err)
+{
+    gw_err rc = recv_exact(c, c->rx, S7_TPKT_HDR, deadline, err);
+    if (rc != GW_OK)
+        return rc;
+    size_t total;
+    if (s7_tpkt_length(c->rx, &total) != GW_OK)
+        return fail(c, err, GW_E_PROTOCOL, 0, "not an ISO-on-TCP (TPKT) packet: %02X %02X %02X %02X",
+                    c->rx[0], c->rx[1], c->rx[2], c->rx[3]);
+    rc = recv_exact(c, c->rx + S7_TPKT_HDR, total - S7_TPKT_HDR, deadline, err);
+    if (rc != GW_OK)
+        return rc;
+    if (s7_cotp_decode(c->rx, total, cotp) != GW_OK)
+        return fail(c, err, GW_E_PROTOCOL, 0, "malformed COTP header");
+    return GW_OK;
+}
+
+/* Receives one S7 PDU, joining COTP DT fragments until EOT. */
+static gw_err recv_pdu(gw_s7_client *c, s7_header *h, gw_error *err)
+{
+    uint64_t deadline = gw_mono_ms() + c->opts.recv_timeout_ms;
+    size_t len = 0;
+    for (;;) {
+        s7_cotp cotp;
+        gw_err rc = recv_packet(c, &cotp, deadline, err);
+        if (rc != GW_OK)
+            return rc;
+        if (cotp.type == S7_COTP_DR)
+            return fail(c, err, GW_E_CONN_LOST, 0, "the PLC disconnected (COTP DR, reason %u)",
+                        cotp.reason);
+        if (cotp.type != S7_COTP_DT)
+            return fail(c, err, GW_E_PROTOCOL, 0, "unexpected COTP TPDU 0x%02X", cotp.type);
+        if (len + cotp.payload_len > c->pdu_cap)
+            return fail(c, err, GW_E_PROTOCOL, 0, "S7 PDU longer than %zu bytes", c->pdu_cap);
+        memcpy(c->pdu + len, cotp.payload, cotp.payload_len);
+        len += cotp.payload_len;
+        if (cotp.eot)
+            break;
+    }
+    if (s7_header_decode(c->pdu, len, h) != GW_OK)
+        return fail(c, err, GW_E_PROTOCOL, 0, "malformed S7 header (%zu bytes)", len);
+    return GW_OK;
+}
+
+void gw_s7_close(gw_s7_client *c)
+{
+    if (c->fd < 0)
+        return;
+    /* a polite COTP disconnect; the PLC may already be gone */
+    uint8_t dr[16];
+    size_t n = s7_cotp_encode_dr(dr, sizeof(dr), 0, 1, 0);
+    (void)send(c->fd, dr, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+    close(c->fd);
+    c->fd = -1;
+    c->pdu_len = 0;
+}
+
+static gw_err tcp_connect(gw_s7_client *c, gw_error *err)
+{
+    char port[8];
+    snprintf(port, sizeof(port), "%u", c->opts.port);
+    struct addrinfo hints = {0}, *res = NULL;
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    int gai = getaddrinfo(c->host, port, &hints, &res);
+    if (gai != 0)
+        return fail(c, err, GW_E_INVAL, 0, "cannot resolve host: %s", gai_strerror(gai));
+    gw_err rc = GW_E_CONN_REFUSED;
+    int saved = 0;
+    uint64_t deadline = gw_mono_ms() + c->opts.connect_timeout_ms;
+    for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+        int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (fd < 0) {
+            saved = errno;
+            continue;
+        }
+        int r = connect(fd, ai->ai_addr, ai->ai_addrlen);
+        if (r < 0 && errno == EINPROGRESS) {
+            gw_err w = wait_fd(fd, POLLOUT, deadline);
+            if (w == GW_E_TIMEOUT) {
+                close(fd);
+                rc = GW_E_TIMEOUT;
+                continue;
+            }
+            int soerr = 0;
+            socklen_t sl = sizeof(soerr);
+            getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl);
+            r = soerr ? -1 : 0;
+            errno = soerr;
+        }
+        if (r < 0) {
+            saved = errno;
+            rc = errno == ECONNREFUSED ? GW_E_CONN_REFUSED : GW_E_IO;
+            close(fd);
+            continue;
+        }
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        c->fd = fd;
+        rc = GW_OK;
+        break;
+    }
+    freeaddrinfo(res);
+    if (rc == GW_E_TIMEOUT)
+        return fail(c, err, rc, 0, "TCP connect timed out after %u ms", c->opts.connect_timeout_ms);
+    if (rc != GW_OK) {
+        gw_err e = fail(c, err, rc, saved, "TCP connect failed: %s", strerror(saved));
+        gw_error_hint(err, "is the PLC on, reachable, and is port %u open?", c->opts.port);
+        return e;
+    }
+    return GW_OK;
+}
+
+static uint16_t next_ref(gw_s7_client *c)
+{
+    c->next_ref = (uint16_t)(c->next_ref + 1);
+    if (c->next_ref == 0)
+        c->next_ref = 1;
+    return c->next_ref;
+}
+
+gw_err gw_s7_connect(gw_s7_client *c, gw_error *err)
+{
+    gw_s7_close(c);
+    gw_err rc = tcp_connect(c, err);
+    if (rc != GW_OK)
+        return rc;
+    /* COTP connection request: TPDU size 1024, our TSAP, the CPU's TSAP */
+    s7_cotp cr = {0};
+    cr.type = S7_COTP_CR;
+    cr.dst_ref = 0;
+    cr.src_ref = 1;
+    cr.has_tpdu_size = true;
+    cr.tpdu_size = 0x0A;
+    cr.has_src_tsap = cr.has_dst_tsap = true;
+    cr.src_tsap = c->opts.explicit_tsaps ? c->opts.local_tsap : 0x0100;
+    cr.dst_tsap = c->opts.explicit_tsaps
+                      ? c->opts.remote_tsap
+                      : s7_remote_tsap(c->opts.conn_type, c->opts.rack, c->opts.slot);
+    size_t n = s7_cotp_encode_conn(c->tx, RX_CAP, &cr);
+    if ((rc = send_all(c, c->tx, n, err)) != GW_OK)
+        return rc;
+    s7_cotp cc;
+    uint64_t deadline = gw_mono_ms() + c->opts.recv_timeout_ms;
+    if ((rc = recv_packet(c, &cc, deadline, err)) != GW_OK) {
+        if (rc == GW_E_CONN_LOST)
+            gw_error_hint(err, "the CPU closed the connection: check rack %u and slot %u "
+                          "(TSAP 0x%04X)", c->opts.rack, c->opts.slot, cr.dst_tsap);
+        return rc;
+    }
+    if (cc.type == S7_COTP_DR) {
+        rc = fail(c, err, GW_E_CONN_REFUSED, 0, "the CPU refused the connection (COTP DR, "
+                  "reason %u)", cc.reason);
+        gw_error_hint(err, "check rack %u and slot %u (TSAP 0x%04X); S7-1200/1500: rack 0, "
+                      "slot 1", c->opts.rack, c->opts.slot, cr.dst_tsap);
+        return rc;
+    }
+    if (cc.type != S7_COTP_CC)
+        return fail(c, err, GW_E_PROTOCOL, 0, "expected a COTP connection confirm, got 0x%02X",
+                    cc.type);
+    /* setup communication: ask for our PDU, take what the CPU answers */
+    uint8_t *p = c->tx + S7_FRAME_HDR;
+    size_t h = s7_header_encode(p, S7_JOB, next_ref(c), S7_SETUP_PARAM, 0, 0, 0);
+    s7_setup want = {CLIENT_WINDOW_MAX, CLIENT_WINDOW_MAX, c->opts.pdu_request};
+    s7_setup_encode_param(p + h, &want);
+    n = s7_frame_dt(c->tx, h + S7_SETUP_PARAM);
+    if ((rc = send_all(c, c->tx, n, err)) != GW_OK)
+        return rc;
+    s7_header hd;
+    if ((rc = recv_pdu(c, &hd, err)) != GW_OK)
+        return rc;
+    if (hd.rosctr != S7_ACK_DATA || hd.err_class) {
+        rc = fail(c, err, GW_E_DEVICE_REJECTED, 0, "setup communication refused: %s "
+                  "(class 0x%02X code 0x%02X)", s7_header_error_text(hd.err_class, hd.err_code),
+                  hd.err_class, hd.err_code);
+        gw_s7_close(c);
+        return rc;
+    }
+    s7_setup got;
+    if (s7_setup_decode_param(hd.param, hd.param_len, &got) != GW_OK || got.pdu_len < 64)
+        return fail(c, err, GW_E_PROTOCOL, 0, "malformed setup communication answer");
+    c->pdu_len = got.pdu_len < c->opts.pdu_request ? got.pdu_len : c->opts.pdu_request;
+    /* jobs we may have open: within both AmQ values the CPU answers
+     * (docs/s7comm.md 13.7) */
+    c->amq = got.amq_calling < got.amq_called ? got.amq_calling : got.amq_called;
+    if (c->amq == 0)
+        c->amq = 1;
+    c->trips++;
+    gw_log_write(c->opts.log, GW_LOG_INFO, "s7", "%s:%u: connected, PDU %u bytes, %u job%s in "
+                 "flight", c->host, c->opts.port, c->pdu_len, c->amq, c->amq == 1 ? "" : "s");
+    return GW_OK;
+}
+
+/* ---------------------------------------------------------------- results */
+
+static gw_err rc_err(uint8_t rc)
+{
+    switch (rc) {
+    case S7_RC_OK: return GW_OK;
+    case S7_RC_ACCESS: return GW_E_ACCESS;
+    case S7_RC_OUT_OF_RANGE: return GW_E_RANGE;
+    case S7_RC_NO_OBJECT: return GW_E_NOT_FOUND;
+    case S7_RC_TYPE_UNSUPPORTED:
+    case S7_RC_TYPE_INCONSISTENT: return GW_E_TYPE;
+    default: return GW_E_DEVICE_REJECTED;
+    }
+}
+
+const char *gw_s7_item_rc_text(uint8_t rc)
+{
+    return s7_item_rc_text(rc);
+}
+
+const char *gw_s7_item_rc_hint(uint8_t rc)
+{
+    switch (rc) {
+    case S7_RC_ACCESS:
+        return "enable \"Permit access with PUT/GET communication from remote partner\" in the "
+               "CPU's protection settings";
+    case S7_RC_OUT_OF_RANGE:
+        return "the address lies beyond the DB's end, or the DB uses optimized block access "
+               "(turn it off in the DB's attributes)";
+    case S7_RC_NO_OBJECT:
+        return "the DB does not exist in the CPU, or it uses optimized block access";
+    default:
+        return "";
+    }
+}
+
+/* A header error means the CPU refused the whole request. */
+static gw_err header_error(gw_s7_client *c, const s7_header *h, const char *what, gw_error *err)
+{
+    gw_err rc = fail(c, err, GW_E_DEVICE_REJECTED, 0, "%s refused by the CPU: %s (class 0x%02X "
+                     "code 0x%02X)", what, s7_header_error_text(h->err_class, h->err_code),
+                     h->err_class, h->err_code);
+    if (err && (h->err_class == 0x81 || h->err_class == 0x85 || h->err_class == 0xD2))
+        gw_error_hint(err, "enable \"Permit access with PUT/GET communication\" and turn off "
+                      "\"Optimized block access\" for the DBs read");
+    if (err)
+        err->device_code = h->err_class << 8 | h->err_code;
+    return rc;
+}
+
+/* ---------------------------------------------------------------- reads */
+
+static gw_err send_read(gw_s7_client *c, const gw_s7_plan *plan, size_t r, uint16_t ref,
+                        gw_error *err)
+{
+    const s7_plan_req *q = &plan->reqs[r];
+    s7_item items[255];
+    for (size_t i = 0; i < q->nitems; i++) {
+        const s7_plan_item *it = &plan->items[q->first + i];
+        items[i] = (s7_item){S7_TS_BYTE, (uint16_t)it->len, it->db, s7__area_code(it->area),
+                             it->start * 8u};
+    }
+    size_t n = s7_encode_read_req(c->tx, RX_CAP, ref, items, q->nitems);
+    if (n == 0)
+        return fail(c, err, GW_E_INVAL, 0, "read request does not fit");
+    return send_all(c, c->tx, n, err);
+}
+
+/* Stores one reply's items into the scratch buffer and their codes. */
+static gw_err take_read_reply(gw_s7_client *c, const gw_s7_plan *plan, size_t r,
+                              const s7_header *h, uint8_t *item_rc, gw_error *err)
+{
+    const s7_plan_req *q = &plan->reqs[r];
+    if (h->err_class) {
+        for (size_t i = 0; i < q->nitems; i++)
+            item_rc[q->first + i] = 0;
+        return header_error(c, h, "read", err);
+    }
+    if (h->param_len < 2 || h->param[0] != S7_FN_READ || h->param[1] != q->nitems)
+        return fail(c, err, GW_E_PROTOCOL, 0, "read reply for %u items, %zu asked",
+                    h->param_len >= 2 ? h->param[1] : 0, q->nitems);
+    s7_data data[255];
+    if (s7_decode_data(h->data, h->data_len, q->nitems, data) != GW_OK)
+        return fail(c, err, GW_E_PROTOCOL, 0, "malformed read reply data");
+    for (size_t i = 0; i < q->nitems; i++) {
+        const s7_plan_item *it = &plan->items[q->first + i];
+        item_rc[q->first + i] = data[i].rc;
+        if (data[i].rc != S7_RC_OK)
+            continue;
+        if (data[i].len != it->len)
+            return fail(c, err, GW_E_PROTOCOL, 0, "read reply item %zu has %u bytes, %u asked",
+                        i + 1, data[i].len, it->len);
+        memcpy(c->scratch + it->buf_off, data[i].bytes, it->len);
+    }
+    return GW_OK;
+}
+
+gw_err gw_s7_read_plan(gw_s7_client *c, const gw_s7_plan *plan, gw_s7_range *ranges,
+                       gw_error *err)
+{
+    if (c->fd < 0)
+        return fail(c, err, GW_E_CONN_LOST, 0, "not connected");
+    if (plan->pdu_len > c->pdu_len)
+        return fail(c, err, GW_E_INVAL, 0, "plan made for PDU %u, connection has %u",
+                    plan->pdu_len, c->pdu_len);
+    if (c->scratch_cap < plan->buf_len + plan->nitems) {
+        uint8_t *s = gw_realloc(c->scratch, plan->buf_len + plan->nitems);
+        if (!s)
+            return fail(c, err, GW_E_NOMEM, 0, "out of memory");
+        c->scratch = s;
+        c->scratch_cap = plan->buf_len + plan->nitems;
+    }
+    uint8_t *item_rc = c->scratch + plan->buf_len;
+    /* keep up to `window` requests in flight (max AmQ), match by PDU ref */
+    size_t window = c->amq < CLIENT_WINDOW_MAX ? c->amq : CLIENT_WINDOW_MAX;
+    if (window == 0)
+        window = 1;
+    uint16_t refs[CLIENT_WINDOW_MAX];
+    size_t reqs[CLIENT_WINDOW_MAX], inflight = 0, sent = 0, done = 0;
+    gw_err refused = GW_OK;
+    while (done < plan->nreqs) {
+        while (sent < plan->nreqs && inflight < window) {
+            uint16_t ref = next_ref(c);
+            gw_err rc = send_read(c, plan, sent, ref, err);
+            if (rc != GW_OK)
+                return rc;
+            refs[inflight] = ref;
+            reqs[inflight] = sent;
+            inflight++;
+            sent++;
+        }
+        s7_header h;
+        gw_err rc = recv_pdu(c, &h, err);
+        if (rc != GW_OK)
+            return rc;
+        size_t slot = inflight;
+        for (size_t i = 0; i < inflight; i++)
+            if (refs[i] == h.pdu_ref)
+                slot = i;
+        if (slot == inflight || (h.rosctr != S7_ACK_DATA && h.rosctr != S7_ACK))
+            return fail(c, err, GW_E_PROTOCOL, 0, "unexpected reply (type %u, PDU ref %u)",
+                        h.rosctr, h.pdu_ref);
+        size_t r = reqs[slot];
+        refs[slot] = refs[inflight - 1];
+        reqs[slot] = reqs[inflight - 1];
+        inflight--;
+        done++;
+        c->trips++;
+        rc = take_read_reply(c, plan, r, &h, item_rc, err);
+        if (rc == GW_E_DEVICE_REJECTED)
+            refused = rc; /* the connection is fine; keep going */
+        else if (rc != GW_OK)
+            return rc;
+    }
+    for (size_t i = 0; i < plan->nranges; i++) {
+        ranges[i].result = GW_OK;
+        ranges[i].item_rc = S7_RC_OK;
+    }
+    for (size_t k = 0; k < plan->npieces; k++) {
+        const s7_plan_piece *pc = &plan->pieces[k];
+        gw_s7_range *r = &ranges[pc->range];
+        uint8_t rc = item_rc[pc->item];
+        if (rc != S7_RC_OK) {
+            if (r->result == GW_OK) {
+                r->result = rc ? rc_err(rc) : GW_E_DEVICE_REJECTED;
+                r->item_rc = rc;
+            }
+            continue;
+        }
+        if (r->dst)
+            memcpy(r->dst + pc->range_off, c->scratch + plan->items[pc->item].buf_off + pc->item_off,
+                   pc->len);
+    }
+    return refused;
+}
+
+gw_err gw_s7_read(gw_s7_client *c, gw_s7_range *ranges, size_t n, gw_error *err)
+{
+    if (c->fd < 0)
+        return fail(c, err, GW_E_CONN_LOST, 0, "not connected");
+    gw_s7_plan_opts po = {c->pdu_len, c->opts.max_items, c->opts.gap};
+    gw_s7_plan *plan;
+    gw_err rc = gw_s7_plan_new(ranges, n, &po, &plan);
+    if (rc != GW_OK)
+        return gw_error_set(err, rc, "cannot plan the read of %zu ranges: %s", n, gw_err_str(rc));
+    rc = gw_s7_read_plan(c, plan, ranges, err);
+    gw_s7_plan_free(plan);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- writes */
+
+/* One item of a write request: a range, or a chunk of a long one. */
+typedef struct {
+    size_t range;
+    uint32_t off, len;
+} write_chunk;
+
+static gw_err run_write(gw_s7_client *c, gw_s7_range *ranges, const write_chunk *ch, size_t n,
+                        gw_error *err)
+{
+    s7_item items[255];
+    s7_data data[255];
+    for (size_t i = 0; i < n; i++) {
+        const gw_s7_range *r = &ranges[ch[i].range];
+        if (r->is_bit) {
+            items[i] = (s7_item){S7_TS_BIT, 1, r->db, s7__area_code(r->area),
+                                 r->start * 8u + r->bit};
+            data[i] = (s7_data){0, S7_DTS_BIT, r->src, 1};
+        } else {
+            items[i] = (s7_item){S7_TS_BYTE, (uint16_t)ch[i].len, r->db, s7__area_code(r->area),
+                                 (r->start + ch[i].off) * 8u};
+            data[i] = (s7_data){0, S7_DTS_BYTE, r->src + ch[i].off, (uint16_t)ch[i].len};
+        }
+    }
+    uint16_t ref = next_ref(c);
+    size_t len = s7_encode_write_req(c->tx, RX_CAP, ref, items, data, n);
+    if (len == 0)
+        return fail(c, err, GW_E_INVAL, 0, "write request does not fit");
+    gw_err rc = send_all(c, c->tx, len, err);
+    if (rc != GW_OK)
+        return rc;
+    s7_header h;
+    if ((rc = recv_pdu(c, &h, err)) != GW_OK)
+        return rc;
+    c->trips++;
+    if (h.pdu_ref != ref || (h.rosctr != S7_ACK_DATA && h.rosctr != S7_ACK))
+        return fail(c, err, GW_E_PROTOCOL, 0, "unexpected reply to a write (type %u, ref %u)",
+                    h.rosctr, h.pdu_ref);
+    if (h.err_class) {
+        for (size_t i = 0; i < n; i++) {
+            ranges[ch[i].range].result = GW_E_DEVICE_REJECTED;
+            ranges[ch[i].range].item_rc = 0;
+        }
+        return header_error(c, &h, "write", err);
+    }
+    if (h.param_len < 2 || h.param[0] != S7_FN_WRITE || h.param[1] != n || h.data_len < n)
+        return fail(c, err, GW_E_PROTOCOL, 0, "malformed write reply");
+    for (size_t i = 0; i < n; i++) {
+        uint8_t code = h.data[i];
+        gw_s7_range *r = &ranges[ch[i].range];
+        if (code != S7_RC_OK && r->result == GW_OK) {
+            r->result = rc_err(code);
+            r->item_rc = code;
+        }
+    }
+    return GW_OK;
+}
+
+gw_err gw_s7_write(gw_s7_client *c, gw_s7_range *ranges, size_t n, gw_error *err)
+{
+    if (c->fd < 0)
+        return fail(c, err, GW_E_CONN_LOST, 0, "not connected");
+    size_t pdu = c->pdu_len;
+    size_t max_items = c->opts.max_items;
+    if (max_items > (pdu - S7_HDR_JOB - 2u) / (S7_ITEM_SPEC + 5u))
+        max_items = (pdu - S7_HDR_JOB - 2u) / (S7_ITEM_SPEC + 5u);
+    /* the largest chunk one request can carry beside its own item */
+    uint32_t chunk_max = (uint32_t)(pdu - S7_HDR_JOB - 2u - S7_ITEM_SPEC - 4u) & ~1u;
+    write_chunk ch[255];
+    size_t nch = 0, size = S7_HDR_JOB + 2u;
+    gw_err refused = GW_OK;
+    for (size_t i = 0; i < n; i++) {
+        ranges[i].result = GW_OK;
+        ranges[i].item_rc = S7_RC_OK;
+        if (!ranges[i].src || (!ranges[i].is_bit && ranges[i].len == 0) ||
+            (ranges[i].is_bit && ranges[i].bit > 7))
+            return gw_error_set(err, GW_E_INVAL, "write range %zu is empty or malformed", i + 1);
+    }
+    /* requests in the order given: a PLC may care which write comes first */
+    for (size_t i = 0; i < n; i++) {
+        uint32_t total = ranges[i].is_bit ? 1u : ranges[i].len;
+        for (uint32_t off = 0; off < total;) {
+            uint32_t len = total - off < chunk_max ? total - off : chunk_max;
+            size_t cost = S7_ITEM_SPEC + 4u + len + (len & 1u);
+            if (nch > 0 && (nch == max_items || size + cost > pdu)) {
+                gw_err rc = run_write(c, ranges, ch, nch, err);
+                if (rc == GW_E_DEVICE_REJECTED)
+                    refused = rc;
+                else if (rc != GW_OK)
+                    return rc;
+                nch = 0;
+                size = S7_HDR_JOB + 2u;
+            }
+            ch[nch++] = (write_chunk){i, off, len};
+            size += cost;
+            off += len;
+        }
+    }
+    if (nch > 0) {
+        gw_err rc = run_write(c, ranges, ch, nch, err);
+        if (rc != GW_OK)
+            return rc;
+    }
+    return refused;
+}
+
+/* ---------------------------------------------------------------- SZL */
+
+gw_err gw_s7_read_szl(gw_s7_client *c, uint16_t id, uint16_t index, uint8_t *buf, size_t cap,
+                      size_t *len, uint16_t *record_len, uint16_t *records, gw_error *err)
+{
+    *len = 0;
+    if (c->fd < 0)
+        return fail(c, err, GW_E_CONN_LOST, 0, "not connected");
+    uint16_t ref = next_ref(c);
+    size_t n = s7_encode_szl_req(c->tx, RX_CAP, ref, id, index);
+    gw_err rc = send_all(c, c->tx, n, err);
+    if (rc != GW_OK)
+        return rc;
+    s7_header h;
+    if ((rc = recv_pdu(c, &h, err)) != GW_OK)
+        return rc;
+    c->trips++;
+    s7_userdata_param up;
+    if (h.rosctr != S7_USERDATA || h.pdu_ref != ref ||
+        s7_decode_userdata_param(h.param, h.param_len, &up) != GW_OK)
+        return fail(c, err, GW_E_PROTOCOL, 0, "malformed SZL reply");
+    if (up.err_code != 0) {
+        rc = fail(c, err, GW_E_DEVICE_REJECTED, 0, "SZL 0x%04X index 0x%04X refused (error "
+                  "0x%04X)", id, index, up.err_code);
+        if (err)
+            err->device_code = up.err_code;
+        return rc;
+    }
+    s7_data d;
+    if (h.data_len < 4 || s7_decode_data(h.data, h.data_len, 1, &d) != GW_OK)
+        return fail(c, err, GW_E_PROTOCOL, 0, "malformed SZL reply data");
+    if (d.rc != S7_RC_OK)
+        return fail(c, err, rc_err(d.rc), 0, "SZL 0x%04X index 0x%04X: %s", id, index,
+                    s7_item_rc_text(d.rc));
+    if (d.len < 8)
+        return fail(c, err, GW_E_PROTOCOL, 0, "SZL reply too short");
+    const uint8_t *p = d.bytes;
+    *record_len = (uint16_t)(p[4] << 8 | p[5]);
+    *records = (uint16_t)(p[6] << 8 | p[7]);
+    size_t body = d.len - 8u;
+    *len = body < cap ? body : cap;
+    memcpy(buf, p + 8, *len);
+    return GW_OK;
+}
+
+static void trimmed(char *dst, size_t size, const uint8_t *src, size_t n)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n && k + 1 < size; i++)
+        dst[k++] = (src[i] >= 0x20 && src[i] < 0x7F) ? (char)src[i] : ' ';
+    while (k > 0 && dst[k - 1] == ' ')
+        k--;
+    dst[k] = '\0';
+}
+
+gw_err gw_s7_cpu_info_read(gw_s7_client *c, gw_s7_cpu_info *info, gw_error *err)
+{
+    memset(info, 0, sizeof(*info));
+    uint8_t buf[512];
+    size_t len;
+    uint16_t rl, count;
+    gw_err rc = gw_s7_read_szl(c, S7_SZL_CPU_ORDER, 0x0000, buf, sizeof(buf), &len, &rl, &count,
+                               err);
+    if (rc != GW_OK)
+        return rc;
+    /* SZL 0x0011 records (28 bytes): index, order number (20 chars),
+     * module type, Ausbg, Ausbe. Index 1 holds the order code, index 7 the
+     * firmware as 'V' major minor patch in bytes 24..27 (docs/s7comm.md
+     * 11.3); looked up by index, not by position in the list. */
+    if (rl < 28)
+        return fail(c, err, GW_E_PROTOCOL, 0, "SZL 0x0011 record of %u bytes", rl);
+    for (size_t off = 0; off + rl <= len; off += rl) {
+        const uint8_t *r = buf + off;
+        uint16_t idx = (uint16_t)(r[0] << 8 | r[1]);
+        if (idx == 0x0001)
+            trimmed(info->order_code, sizeof(info->order_code), r + 2, 20);
+        else if (idx == 0x0006)
+            snprintf(info->hardware, sizeof(info->hardware), "%u", (unsigned)(r[26] << 8 | r[27]));
+        else if (idx == 0x0007)
+            snprintf(info->firmware, sizeof(info->firmware), "V%u.%u.%u", r[25], r[26], r[27]);
+    }
+    return GW_OK;
+}
+
+gw_err gw_s7_cpu_state_read(gw_s7_client *c, gw_s7_cpu_state *state, gw_error *err)
+{
+    uint8_t buf[256];
+    size_t len;
+    uint16_t rl, count;
+    *state = GW_S7_CPU_UNKNOWN;
+    gw_err rc = gw_s7_read_szl(c, S7_SZL_CPU_STATE, 0x0000, buf, sizeof(buf), &len, &rl, &count,
+                               err);
+    if (rc != GW_OK)
+        return rc;
+    /* SZL 0x0424: the low nibble of record byte 3 is the mode: 8 RUN, 1-4
+     * STOP, others starting up or faulted (docs/s7comm.md 11.4) */
+    if (len < 4)
+        return fail(c, err, GW_E_PROTOCOL, 0, "SZL 0x0424 reply too short");
+    uint8_t mode = buf[3] & 0x0F;
+    *state = mode == 0x08 ? GW_S7_CPU_RUN
+           : (mode >= 0x01 && mode <= 0x04) ? GW_S7_CPU_STOP : GW_S7_CPU_UNKNOWN;
+    return GW_OK;
+}
+
+/* ---------------------------------------------------------------- tags */
+
+gw_err gw_s7_ranges_for_tags(const gw_tagmap *m, gw_s7_range **out, size_t *n)
+{
+    size_t count = gw_tagmap_count(m);
+    gw_s7_range *r = gw_calloc(count ? count : 1, sizeof(*r));
+    if (!r)
+        return GW_E_NOMEM;
+    for (size_t i = 0; i < count; i++) {
+        const gw_tag *t = gw_tagmap_at(m, i);
+        if (t->addr.driver != GW_DRIVER_S7) {
+            gw_free(r);
+            return GW_E_INVAL;
+        }
+        r[i].area = t->addr.area;
+        r[i].db = t->addr.db;
+        r[i].start = t->addr.byte;
+        r[i].len = t->nbytes;
+    }
+    *out = r;
+    *n = count;
+    return GW_OK;
+}

@@ -1,0 +1,512 @@
+/*
+ * s7_codec.c - TPKT, COTP and S7comm encode/decode (docs/s7comm.md).
+ *
+ * Every decoder takes (bytes, length) and checks each length field against
+ * the bytes present before reading past it; a frame that lies about its
+ * lengths is GW_E_PROTOCOL, never a read out of bounds. Encoders take a
+ * capacity and return 0 when it is too small.
+ */
+#include "s7_codec.h"
+
+#include <string.h>
+
+static uint16_t get16(const uint8_t *p)
+{
+    return (uint16_t)((p[0] << 8) | p[1]);
+}
+
+static void put16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)(v >> 8);
+    p[1] = (uint8_t)v;
+}
+
+/* ---------------------------------------------------------------- TPKT/COTP */
+
+gw_err s7_tpkt_length(const uint8_t hdr[S7_TPKT_HDR], size_t *total)
+{
+    if (hdr[0] != S7_TPKT_VERSION)
+        return GW_E_PROTOCOL;
+    size_t len = get16(hdr + 2);
+    /* the smallest packet is TPKT plus a 3-byte COTP DT header */
+    if (len < S7_TPKT_HDR + S7_COTP_DT_LEN)
+        return GW_E_PROTOCOL;
+    *total = len;
+    return GW_OK;
+}
+
+size_t s7_tpdu_bytes(uint8_t code)
+{
+    /* ISO 8073 section 13.3.4 b): 0x07 = 128 ... 0x0D = 8192 bytes */
+    if (code < 0x07 || code > 0x0D)
+        return 0;
+    return (size_t)1 << code;
+}
+
+gw_err s7_cotp_decode(const uint8_t *frame, size_t len, s7_cotp *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (len < S7_TPKT_HDR + 2 || frame[0] != S7_TPKT_VERSION || get16(frame + 2) != len)
+        return GW_E_PROTOCOL;
+    const uint8_t *p = frame + S7_TPKT_HDR;
+    size_t n = len - S7_TPKT_HDR;
+    size_t li = p[0]; /* length indicator: header bytes after itself */
+    if (li < 1 || li + 1 > n)
+        return GW_E_PROTOCOL;
+    out->type = p[1] & 0xF0;
+    switch (out->type) {
+    case S7_COTP_DT:
+        if (li < 2)
+            return GW_E_PROTOCOL;
+        out->eot = (p[2] & S7_COTP_EOT) != 0;
+        out->payload = p + li + 1;
+        out->payload_len = n - li - 1;
+        return GW_OK;
+    case S7_COTP_CR:
+    case S7_COTP_CC:
+        if (li < 6)
+            return GW_E_PROTOCOL;
+        out->dst_ref = get16(p + 2);
+        out->src_ref = get16(p + 4);
+        out->class_opt = p[6];
+        for (size_t i = 7; i < li + 1;) {
+            if (i + 2 > li + 1)
+                return GW_E_PROTOCOL;
+            uint8_t code = p[i], plen = p[i + 1];
+            if (i + 2 + plen > li + 1)
+                return GW_E_PROTOCOL;
+            const uint8_t *v = p + i + 2;
+            if (code == S7_COTP_P_TPDU_SIZE && plen == 1) {
+                out->has_tpdu_size = true;
+                out->tpdu_size = v[0];
+            } else if (code == S7_COTP_P_SRC_TSAP && plen == 2) {
+                out->has_src_tsap = true;
+                out->src_tsap = get16(v);
+            } else if (code == S7_COTP_P_DST_TSAP && plen == 2) {
+                out->has_dst_tsap = true;
+                out->dst_tsap = get16(v);
+            }
+            i += 2u + plen;
+        }
+        return GW_OK;
+    case S7_COTP_DR:
+    case S7_COTP_DC:
+        if (li < 5)
+            return GW_E_PROTOCOL;
+        out->dst_ref = get16(p + 2);
+        out->src_ref = get16(p + 4);
+        out->reason = li >= 6 ? p[6] : 0;
+        return GW_OK;
+    default:
+        return GW_OK; /* the caller decides what an ER or other TPDU means */
+    }
+}
+
+size_t s7_cotp_encode_conn(uint8_t *buf, size_t cap, const s7_cotp *c)
+{
+    uint8_t tmp[32];
+    size_t n = 0;
+    tmp[n++] = 0; /* length indicator, set below */
+    tmp[n++] = c->type;
+    put16(tmp + n, c->dst_ref);
+    n += 2;
+    put16(tmp + n, c->src_ref);
+    n += 2;
+    tmp[n++] = c->class_opt;
+    if (c->has_tpdu_size) {
+        tmp[n++] = S7_COTP_P_TPDU_SIZE;
+        tmp[n++] = 1;
+        tmp[n++] = c->tpdu_size;
+    }
+    if (c->has_src_tsap) {
+        tmp[n++] = S7_COTP_P_SRC_TSAP;
+        tmp[n++] = 2;
+        put16(tmp + n, c->src_tsap);
+        n += 2;
+    }
+    if (c->has_dst_tsap) {
+        tmp[n++] = S7_COTP_P_DST_TSAP;
+        tmp[n++] = 2;
+        put16(tmp + n, c->dst_tsap);
+        n += 2;
+    }
+    tmp[0] = (uint8_t)(n - 1);
+    size_t total = S7_TPKT_HDR + n;
+    if (cap < total)
+        return 0;
+    buf[0] = S7_TPKT_VERSION;
+    buf[1] = 0;
+    put16(buf + 2, (uint16_t)total);
+    memcpy(buf + S7_TPKT_HDR, tmp, n);
+    return total;
+}
+
+size_t s7_cotp_encode_dr(uint8_t *buf, size_t cap, uint16_t dst_ref, uint16_t src_ref,
+                         uint8_t reason)
+{
+    const size_t total = S7_TPKT_HDR + 7;
+    if (cap < total)
+        return 0;
+    buf[0] = S7_TPKT_VERSION;
+    buf[1] = 0;
+    put16(buf + 2, (uint16_t)total);
+    buf[4] = 6;
+    buf[5] = S7_COTP_DR;
+    put16(buf + 6, dst_ref);
+    put16(buf + 8, src_ref);
+    buf[10] = reason;
+    return total;
+}
+
+size_t s7_cotp_encode_dc(uint8_t *buf, size_t cap, uint16_t dst_ref, uint16_t src_ref)
+{
+    const size_t total = S7_TPKT_HDR + 6;
+    if (cap < total)
+        return 0;
+    buf[0] = S7_TPKT_VERSION;
+    buf[1] = 0;
+    put16(buf + 2, (uint16_t)total);
+    buf[4] = 5;
+    buf[5] = S7_COTP_DC;
+    put16(buf + 6, dst_ref);
+    put16(buf + 8, src_ref);
+    return total;
+}
+
+size_t s7_frame_dt(uint8_t *buf, size_t pdu_len)
+{
+    size_t total = S7_FRAME_HDR + pdu_len;
+    buf[0] = S7_TPKT_VERSION;
+    buf[1] = 0;
+    put16(buf + 2, (uint16_t)total);
+    buf[4] = 2;           /* length indicator */
+    buf[5] = S7_COTP_DT;
+    buf[6] = S7_COTP_EOT; /* TPDU number 0, last unit */
+    return total;
+}
+
+/* ---------------------------------------------------------------- header */
+
+gw_err s7_header_decode(const uint8_t *pdu, size_t len, s7_header *h)
+{
+    memset(h, 0, sizeof(*h));
+    if (len < S7_HDR_JOB || pdu[0] != S7_PROTOCOL_ID)
+        return GW_E_PROTOCOL;
+    h->rosctr = pdu[1];
+    h->pdu_ref = get16(pdu + 4);
+    h->param_len = get16(pdu + 6);
+    h->data_len = get16(pdu + 8);
+    size_t hdr = S7_HDR_JOB;
+    if (h->rosctr == S7_ACK || h->rosctr == S7_ACK_DATA) {
+        if (len < S7_HDR_ACK)
+            return GW_E_PROTOCOL;
+        h->err_class = pdu[10];
+        h->err_code = pdu[11];
+        hdr = S7_HDR_ACK;
+    } else if (h->rosctr != S7_JOB && h->rosctr != S7_USERDATA) {
+        return GW_E_PROTOCOL;
+    }
+    if (hdr + (size_t)h->param_len + h->data_len > len)
+        return GW_E_PROTOCOL;
+    h->param = pdu + hdr;
+    h->data = pdu + hdr + h->param_len;
+    return GW_OK;
+}
+
+size_t s7_header_encode(uint8_t *p, uint8_t rosctr, uint16_t pdu_ref, uint16_t param_len,
+                        uint16_t data_len, uint8_t err_class, uint8_t err_code)
+{
+    p[0] = S7_PROTOCOL_ID;
+    p[1] = rosctr;
+    put16(p + 2, 0); /* redundancy identification */
+    put16(p + 4, pdu_ref);
+    put16(p + 6, param_len);
+    put16(p + 8, data_len);
+    if (rosctr == S7_ACK || rosctr == S7_ACK_DATA) {
+        p[10] = err_class;
+        p[11] = err_code;
+        return S7_HDR_ACK;
+    }
+    return S7_HDR_JOB;
+}
+
+/* ---------------------------------------------------------------- setup */
+
+size_t s7_setup_encode_param(uint8_t *p, const s7_setup *s)
+{
+    p[0] = S7_FN_SETUP;
+    p[1] = 0; /* reserved */
+    put16(p + 2, s->amq_calling);
+    put16(p + 4, s->amq_called);
+    put16(p + 6, s->pdu_len);
+    return S7_SETUP_PARAM;
+}
+
+gw_err s7_setup_decode_param(const uint8_t *param, size_t len, s7_setup *out)
+{
+    if (len < S7_SETUP_PARAM || param[0] != S7_FN_SETUP)
+        return GW_E_PROTOCOL;
+    out->amq_calling = get16(param + 2);
+    out->amq_called = get16(param + 4);
+    out->pdu_len = get16(param + 6);
+    return GW_OK;
+}
+
+/* ---------------------------------------------------------------- items */
+
+size_t s7_item_bytes(uint8_t tsize, uint16_t count)
+{
+    switch (tsize) {
+    case S7_TS_BIT:
+    case S7_TS_BYTE:
+    case S7_TS_CHAR: return count;
+    case S7_TS_WORD:
+    case S7_TS_INT:
+    case S7_TS_COUNTER:
+    case S7_TS_TIMER: return 2u * count;
+    case S7_TS_DWORD:
+    case S7_TS_DINT:
+    case S7_TS_REAL: return 4u * count;
+    default: return 0;
+    }
+}
+
+uint8_t s7_reply_dts(uint8_t tsize)
+{
+    /* as the snap7 server answers (docs/s7comm.md 6.2): nodeS7 needs 0x04
+     * for byte reads, snap7 clients take INT and DINT as 0x05 */
+    switch (tsize) {
+    case S7_TS_BIT: return S7_DTS_BIT;
+    case S7_TS_INT:
+    case S7_TS_DINT: return S7_DTS_INT;
+    case S7_TS_REAL: return S7_DTS_REAL;
+    case S7_TS_CHAR:
+    case S7_TS_COUNTER:
+    case S7_TS_TIMER: return S7_DTS_OCTET;
+    default: return S7_DTS_BYTE;
+    }
+}
+
+/* Whether a data transport size's length field counts bits (else bytes). */
+static bool dts_in_bits(uint8_t dts)
+{
+    return dts == S7_DTS_BIT || dts == S7_DTS_BYTE || dts == S7_DTS_INT;
+}
+
+static void put_item(uint8_t *p, const s7_item *it)
+{
+    p[0] = 0x12; /* variable specification */
+    p[1] = 0x0A; /* length of the rest of the item */
+    p[2] = 0x10; /* syntax id: S7ANY */
+    p[3] = it->tsize;
+    put16(p + 4, it->count);
+    put16(p + 6, it->db);
+    p[8] = it->area;
+    p[9] = (uint8_t)(it->bitaddr >> 16);
+    p[10] = (uint8_t)(it->bitaddr >> 8);
+    p[11] = (uint8_t)it->bitaddr;
+}
+
+gw_err s7_decode_items(const uint8_t *param, size_t len, s7_item *items, size_t max, size_t *n)
+{
+    *n = 0;
+    if (len < 2)
+        return GW_E_PROTOCOL;
+    size_t count = param[1];
+    if (len < S7_RW_PARAM(count))
+        return GW_E_PROTOCOL;
+    if (count > max)
+        return GW_E_RANGE;
+    for (size_t i = 0; i < count; i++) {
+        const uint8_t *p = param + 2 + S7_ITEM_SPEC * i;
+        if (p[0] != 0x12 || p[1] != 0x0A || p[2] != 0x10)
+            return GW_E_UNSUPPORTED; /* not an S7ANY address */
+        items[i].tsize = p[3];
+        items[i].count = get16(p + 4);
+        items[i].db = get16(p + 6);
+        items[i].area = p[8];
+        items[i].bitaddr = ((uint32_t)p[9] << 16) | ((uint32_t)p[10] << 8) | p[11];
+    }
+    *n = count;
+    return GW_OK;
+}
+
+gw_err s7_decode_data(const uint8_t *data, size_t len, size_t n, s7_data *out)
+{
+    size_t off = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (off + 4 > len)
+            return GW_E_PROTOCOL;
+        out[i].rc = data[off];
+        out[i].dts = data[off + 1];
+        size_t field = get16(data + off + 2);
+        size_t bytes = dts_in_bits(out[i].dts) ? (field + 7) / 8 : field;
+        off += 4;
+        if (off + bytes > len)
+            return GW_E_PROTOCOL;
+        out[i].bytes = data + off;
+        out[i].len = (uint16_t)bytes;
+        off += bytes;
+        /* a fill byte pads odd-length data, except after the last item */
+        if ((bytes & 1u) && i + 1 < n) {
+            if (off + 1 > len)
+                return GW_E_PROTOCOL;
+            off++;
+        }
+    }
+    return GW_OK;
+}
+
+size_t s7_encode_data(uint8_t *p, size_t cap, const s7_data *items, size_t n)
+{
+    size_t off = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t bytes = items[i].len;
+        size_t need = 4 + bytes + ((bytes & 1u) && i + 1 < n ? 1 : 0);
+        if (off + need > cap)
+            return 0;
+        p[off] = items[i].rc;
+        p[off + 1] = items[i].dts;
+        size_t field = bytes;
+        if (items[i].dts == S7_DTS_BIT)
+            field = bytes ? 1 : 0; /* one bit */
+        else if (dts_in_bits(items[i].dts))
+            field = bytes * 8;
+        put16(p + off + 2, (uint16_t)field);
+        if (bytes)
+            memcpy(p + off + 4, items[i].bytes, bytes);
+        off += 4 + bytes;
+        if ((bytes & 1u) && i + 1 < n)
+            p[off++] = 0;
+    }
+    return off;
+}
+
+size_t s7_read_reply_size(const uint16_t *lens, size_t n)
+{
+    size_t size = S7_HDR_ACK + 2;
+    for (size_t i = 0; i < n; i++)
+        size += 4u + lens[i] + ((lens[i] & 1u) && i + 1 < n ? 1u : 0u);
+    return size;
+}
+
+size_t s7_encode_read_req(uint8_t *buf, size_t cap, uint16_t ref, const s7_item *items, size_t n)
+{
+    size_t plen = S7_RW_PARAM(n);
+    size_t pdu = S7_HDR_JOB + plen;
+    if (n > 255 || cap < S7_FRAME_HDR + pdu)
+        return 0;
+    uint8_t *p = buf + S7_FRAME_HDR;
+    size_t h = s7_header_encode(p, S7_JOB, ref, (uint16_t)plen, 0, 0, 0);
+    p[h] = S7_FN_READ;
+    p[h + 1] = (uint8_t)n;
+    for (size_t i = 0; i < n; i++)
+        put_item(p + h + 2 + S7_ITEM_SPEC * i, &items[i]);
+    return s7_frame_dt(buf, pdu);
+}
+
+size_t s7_encode_write_req(uint8_t *buf, size_t cap, uint16_t ref, const s7_item *items,
+                           const s7_data *data, size_t n)
+{
+    size_t plen = S7_RW_PARAM(n);
+    if (n > 255 || cap < S7_FRAME_HDR + S7_HDR_JOB + plen)
+        return 0;
+    uint8_t *p = buf + S7_FRAME_HDR;
+    uint8_t *d = p + S7_HDR_JOB + plen;
+    size_t dlen = s7_encode_data(d, cap - S7_FRAME_HDR - S7_HDR_JOB - plen, data, n);
+    if (n && dlen == 0)
+        return 0;
+    s7_header_encode(p, S7_JOB, ref, (uint16_t)plen, (uint16_t)dlen, 0, 0);
+    p[S7_HDR_JOB] = S7_FN_WRITE;
+    p[S7_HDR_JOB + 1] = (uint8_t)n;
+    for (size_t i = 0; i < n; i++)
+        put_item(p + S7_HDR_JOB + 2 + S7_ITEM_SPEC * i, &items[i]);
+    return s7_frame_dt(buf, S7_HDR_JOB + plen + dlen);
+}
+
+/* ---------------------------------------------------------------- userdata */
+
+size_t s7_encode_szl_req(uint8_t *buf, size_t cap, uint16_t ref, uint16_t szl_id,
+                         uint16_t szl_index)
+{
+    const size_t plen = 8, dlen = 8;
+    if (cap < S7_FRAME_HDR + S7_HDR_JOB + plen + dlen)
+        return 0;
+    uint8_t *p = buf + S7_FRAME_HDR;
+    size_t h = s7_header_encode(p, S7_USERDATA, ref, (uint16_t)plen, (uint16_t)dlen, 0, 0);
+    uint8_t *q = p + h;
+    q[0] = 0x00; /* parameter head 00 01 12 */
+    q[1] = 0x01;
+    q[2] = 0x12;
+    q[3] = 0x04; /* parameter length after this byte */
+    q[4] = 0x11; /* method: request */
+    q[5] = 0x44; /* type 4 (request) | function group 4 (CPU functions) */
+    q[6] = 0x01; /* subfunction: read SZL */
+    q[7] = 0x00; /* sequence number */
+    uint8_t *d = q + plen;
+    d[0] = S7_RC_OK;
+    d[1] = S7_DTS_OCTET;
+    put16(d + 2, 4);
+    put16(d + 4, szl_id);
+    put16(d + 6, szl_index);
+    return s7_frame_dt(buf, h + plen + dlen);
+}
+
+gw_err s7_decode_userdata_param(const uint8_t *param, size_t len, s7_userdata_param *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (len < 8 || param[0] != 0x00 || param[1] != 0x01 || param[2] != 0x12)
+        return GW_E_PROTOCOL;
+    size_t plen = param[3];
+    if (4 + plen > len || plen < 4)
+        return GW_E_PROTOCOL;
+    out->method = param[4];
+    out->type_group = param[5];
+    out->subfunction = param[6];
+    out->seq = param[7];
+    out->last = true;
+    if (plen >= 8) {
+        out->last = param[9] == 0x00;
+        out->err_code = get16(param + 10);
+    }
+    return GW_OK;
+}
+
+/* ---------------------------------------------------------------- errors */
+
+const char *s7_item_rc_text(uint8_t rc)
+{
+    switch (rc) {
+    case S7_RC_OK: return "success";
+    case S7_RC_RESERVED: return "reserved (no answer for the item)";
+    case S7_RC_HW_FAULT: return "hardware fault";
+    case S7_RC_ACCESS: return "accessing the object is not allowed";
+    case S7_RC_OUT_OF_RANGE: return "address out of range";
+    case S7_RC_TYPE_UNSUPPORTED: return "data type not supported";
+    case S7_RC_TYPE_INCONSISTENT: return "data type inconsistent";
+    case S7_RC_NO_OBJECT: return "object does not exist";
+    default: return "unknown item return code";
+    }
+}
+
+const char *s7_header_error_text(uint8_t err_class, uint8_t err_code)
+{
+    uint16_t both = (uint16_t)(err_class << 8 | err_code);
+    switch (both) {
+    case 0x0000: return "no error";
+    case 0x8104: return "function not supported or not allowed by the CPU";
+    case 0x8500: return "PDU size error";
+    case 0x8702: return "invalid address";
+    case 0xD241: return "protection level of the function not sufficient";
+    case 0xD602: return "PLC protected by password";
+    }
+    switch (err_class) {
+    case 0x81: return "application relationship error";
+    case 0x82: return "object definition error";
+    case 0x83: return "no resources available";
+    case 0x84: return "error on service processing";
+    case 0x85: return "error on supplies";
+    case 0x87: return "access error";
+    default: return "unknown error";
+    }
+}

@@ -1,0 +1,271 @@
+/*
+ * s7_codec.h - the S7comm wire format, shared by our client and server.
+ *
+ * Pure functions: bytes in, structs out, or structs in, bytes out. No I/O,
+ * no allocation, no logging; every length read off the wire is checked
+ * against the bytes actually present before use. docs/s7comm.md is the
+ * reference for every layout and constant here.
+ *
+ * Layers of one frame:
+ *   TPKT (RFC 1006)  4 bytes: version 3, reserved, total length
+ *   COTP (ISO 8073)  CR/CC/DR: connection set-up; DT: 3 bytes, carries S7
+ *   S7 header        10 bytes (job, userdata) or 12 (ack, ack_data)
+ *   parameter, data
+ */
+#ifndef GW_S7_CODEC_H
+#define GW_S7_CODEC_H
+
+#include "core/core.h"
+
+/* ---------------------------------------------------------------- TPKT */
+
+/* RFC 1006 section 6: version 3, 4-byte header, 16-bit length covering the
+ * whole packet including the header. */
+#define S7_TPKT_VERSION 3
+#define S7_TPKT_HDR 4
+#define S7_TPKT_MAX 65535u
+
+/* ---------------------------------------------------------------- COTP */
+
+/* ISO 8073 (X.224) TPDU codes, high nibble of the PDU type byte. */
+enum {
+    S7_COTP_CR = 0xE0, /* connection request */
+    S7_COTP_CC = 0xD0, /* connection confirm */
+    S7_COTP_DR = 0x80, /* disconnect request */
+    S7_COTP_DC = 0xC0, /* disconnect confirm */
+    S7_COTP_DT = 0xF0, /* data */
+    S7_COTP_ER = 0x70  /* TPDU error */
+};
+
+/* ISO 8073 section 13.3.4 parameter codes in CR/CC. */
+enum {
+    S7_COTP_P_TPDU_SIZE = 0xC0,
+    S7_COTP_P_SRC_TSAP = 0xC1, /* calling TSAP */
+    S7_COTP_P_DST_TSAP = 0xC2  /* called TSAP */
+};
+
+/* DT: length indicator 2, type 0xF0, TPDU number with the EOT bit 0x80
+ * (ISO 8073 section 13.7). */
+#define S7_COTP_DT_LEN 3
+#define S7_COTP_EOT 0x80
+
+/* S7 connection types, the high byte of the called TSAP (snap7 s7_types.h
+ * CONNTYPE_PG/OP/BASIC); the low byte is rack * 0x20 + slot. */
+enum { S7_CONN_PG = 1, S7_CONN_OP = 2, S7_CONN_BASIC = 3 };
+
+static inline uint16_t s7_remote_tsap(uint8_t conn_type, uint8_t rack, uint8_t slot)
+{
+    return (uint16_t)((conn_type << 8) | ((rack * 0x20 + slot) & 0xFF));
+}
+
+typedef struct {
+    uint8_t type;          /* S7_COTP_* */
+    uint16_t dst_ref;      /* CR/CC/DR */
+    uint16_t src_ref;
+    uint8_t class_opt;     /* CR/CC */
+    uint8_t reason;        /* DR */
+    bool has_tpdu_size;
+    uint8_t tpdu_size;     /* code: 2^code bytes, 0x07..0x0D */
+    bool has_src_tsap, has_dst_tsap;
+    uint16_t src_tsap, dst_tsap;
+    bool eot;              /* DT: last TPDU of the S7 PDU */
+    const uint8_t *payload;/* DT: user data */
+    size_t payload_len;
+} s7_cotp;
+
+/* Length of a TPKT packet from its 4 header bytes; GW_E_PROTOCOL when the
+ * header is not TPKT version 3 or the length is below 7 (TPKT + DT). */
+gw_err s7_tpkt_length(const uint8_t hdr[S7_TPKT_HDR], size_t *total);
+/* Decodes the COTP part of a whole TPKT packet (frame, len). */
+gw_err s7_cotp_decode(const uint8_t *frame, size_t len, s7_cotp *out);
+/* Encodes a CR or CC (c->type) with TPKT; returns the frame length, 0 when
+ * cap is too small. */
+size_t s7_cotp_encode_conn(uint8_t *buf, size_t cap, const s7_cotp *c);
+/* Encodes a DR with TPKT. */
+size_t s7_cotp_encode_dr(uint8_t *buf, size_t cap, uint16_t dst_ref, uint16_t src_ref,
+                         uint8_t reason);
+/* Encodes a DC (disconnect confirm: no reason byte) with TPKT. */
+size_t s7_cotp_encode_dc(uint8_t *buf, size_t cap, uint16_t dst_ref, uint16_t src_ref);
+/* Writes TPKT + COTP DT headers in front of an S7 PDU of pdu_len bytes
+ * (which the caller put at buf + S7_FRAME_HDR); returns the frame length. */
+size_t s7_frame_dt(uint8_t *buf, size_t pdu_len);
+#define S7_FRAME_HDR (S7_TPKT_HDR + S7_COTP_DT_LEN)
+
+/* TPDU size code -> bytes (0 for an invalid code). */
+size_t s7_tpdu_bytes(uint8_t code);
+
+/* ---------------------------------------------------------------- S7 header */
+
+#define S7_PROTOCOL_ID 0x32
+enum { S7_JOB = 1, S7_ACK = 2, S7_ACK_DATA = 3, S7_USERDATA = 7 };
+#define S7_HDR_JOB 10
+#define S7_HDR_ACK 12
+
+/* S7 functions (first parameter byte of job/ack_data). */
+enum { S7_FN_READ = 0x04, S7_FN_WRITE = 0x05, S7_FN_SETUP = 0xF0 };
+
+typedef struct {
+    uint8_t rosctr;
+    uint16_t pdu_ref;
+    uint16_t param_len, data_len;
+    uint8_t err_class, err_code; /* ack and ack_data only */
+    const uint8_t *param;
+    const uint8_t *data;
+} s7_header;
+
+/* Decodes an S7 PDU (the DT payload): header, and parameter and data
+ * inside the given bytes. */
+gw_err s7_header_decode(const uint8_t *pdu, size_t len, s7_header *h);
+/* Writes a header; returns its size (10 or 12). */
+size_t s7_header_encode(uint8_t *p, uint8_t rosctr, uint16_t pdu_ref, uint16_t param_len,
+                        uint16_t data_len, uint8_t err_class, uint8_t err_code);
+
+/* ---------------------------------------------------------------- setup */
+
+typedef struct {
+    uint16_t amq_calling;  /* jobs the calling side may have open */
+    uint16_t amq_called;
+    uint16_t pdu_len;
+} s7_setup;
+
+#define S7_SETUP_PARAM 8
+size_t s7_setup_encode_param(uint8_t *p, const s7_setup *s);
+gw_err s7_setup_decode_param(const uint8_t *param, size_t len, s7_setup *out);
+
+/* ---------------------------------------------------------------- items */
+
+/* Memory areas (Wireshark packet-s7comm.c, S7COMM_AREA_*). */
+enum {
+    S7_AREA_SYSINFO = 0x03,
+    S7_AREA_SYSFLAGS = 0x05,
+    S7_AREA_ANAIN = 0x06,
+    S7_AREA_ANAOUT = 0x07,
+    S7_AREA_P = 0x80,
+    S7_AREA_I = 0x81,
+    S7_AREA_Q = 0x82,
+    S7_AREA_M = 0x83,
+    S7_AREA_DB = 0x84,
+    S7_AREA_DI = 0x85,
+    S7_AREA_LOCAL = 0x86,
+    S7_AREA_V = 0x87,
+    S7_AREA_COUNTER = 0x1C,
+    S7_AREA_TIMER = 0x1D,
+    S7_AREA_COUNTER200 = 0x1E,
+    S7_AREA_TIMER200 = 0x1F
+};
+
+/* Transport sizes in a request item (Wireshark S7COMM_TRANSPORT_SIZE_*). */
+enum {
+    S7_TS_BIT = 0x01,
+    S7_TS_BYTE = 0x02,
+    S7_TS_CHAR = 0x03,
+    S7_TS_WORD = 0x04,
+    S7_TS_INT = 0x05,
+    S7_TS_DWORD = 0x06,
+    S7_TS_DINT = 0x07,
+    S7_TS_REAL = 0x08,
+    S7_TS_COUNTER = 0x1C,
+    S7_TS_TIMER = 0x1D
+};
+
+/* Transport sizes of data items (Wireshark S7COMM_DATA_TRANSPORT_SIZE_*). */
+enum {
+    S7_DTS_NULL = 0x00,
+    S7_DTS_BIT = 0x03,    /* length in bits */
+    S7_DTS_BYTE = 0x04,   /* BYTE/WORD/DWORD, length in bits */
+    S7_DTS_INT = 0x05,    /* INT, length in bits */
+    S7_DTS_DINT = 0x06,   /* DINT, length in bytes */
+    S7_DTS_REAL = 0x07,   /* REAL, length in bytes */
+    S7_DTS_OCTET = 0x09   /* octet string, length in bytes */
+};
+
+/* Item return codes (Wireshark S7COMM_ITEM_RETVAL_*). */
+enum {
+    S7_RC_RESERVED = 0x00,
+    S7_RC_HW_FAULT = 0x01,
+    S7_RC_ACCESS = 0x03,        /* accessing the object not allowed */
+    S7_RC_OUT_OF_RANGE = 0x05,  /* invalid address */
+    S7_RC_TYPE_UNSUPPORTED = 0x06,
+    S7_RC_TYPE_INCONSISTENT = 0x07,
+    S7_RC_NO_OBJECT = 0x0A,     /* object does not exist */
+    S7_RC_OK = 0xFF
+};
+
+/* One variable specification (S7ANY), 12 bytes on the wire:
+ * 0x12, 0x0A, 0x10, transport size, count, DB, area, bit address. */
+#define S7_ITEM_SPEC 12
+typedef struct {
+    uint8_t tsize;
+    uint16_t count;    /* elements of tsize */
+    uint16_t db;
+    uint8_t area;
+    uint32_t bitaddr;  /* byte * 8 + bit, 24 bits */
+} s7_item;
+
+/* Bytes that `count` elements of a transport size occupy (BIT: 1 byte per
+ * bit); 0 for an unknown size. */
+size_t s7_item_bytes(uint8_t tsize, uint16_t count);
+
+/* A data item of a read reply or write request: return code (or reserved
+ * 0 in a write request), data transport size, and its bytes. */
+typedef struct {
+    uint8_t rc;
+    uint8_t dts;
+    const uint8_t *bytes;
+    uint16_t len;      /* in bytes */
+} s7_data;
+
+/* Request layouts: Read Var / Write Var parameter = function, count, items. */
+#define S7_RW_PARAM(n) (2u + S7_ITEM_SPEC * (n))
+
+/* Encodes a whole Read Var job frame (TPKT + COTP + S7) into buf. */
+size_t s7_encode_read_req(uint8_t *buf, size_t cap, uint16_t ref, const s7_item *items,
+                          size_t n);
+/* Encodes a whole Write Var job frame; data[i] carries item i's bytes (for
+ * a BIT item, one byte 0 or 1). */
+size_t s7_encode_write_req(uint8_t *buf, size_t cap, uint16_t ref, const s7_item *items,
+                           const s7_data *data, size_t n);
+/* Decodes the items of a Read/Write Var parameter (function byte first). */
+gw_err s7_decode_items(const uint8_t *param, size_t len, s7_item *items, size_t max,
+                       size_t *n);
+/* Decodes n data items (read reply, or write request data): the length
+ * field counts bits or bytes as the data transport size says, and a fill
+ * byte follows odd-length data except after the last item. */
+gw_err s7_decode_data(const uint8_t *data, size_t len, size_t n, s7_data *out);
+/* Encodes n data items as above into p; returns bytes written, 0 when cap
+ * is too small. */
+size_t s7_encode_data(uint8_t *p, size_t cap, const s7_data *items, size_t n);
+/* Data transport size a server answers for a request transport size. */
+uint8_t s7_reply_dts(uint8_t tsize);
+
+/* Reply sizes: a Read Var ack_data with items of these byte lengths, and a
+ * request with n items. Both must fit the negotiated PDU length. */
+size_t s7_read_reply_size(const uint16_t *lens, size_t n);
+#define S7_READ_REQ_SIZE(n) (S7_HDR_JOB + S7_RW_PARAM(n))
+
+/* ---------------------------------------------------------------- userdata */
+
+/* SZL read (userdata, function group 4 "CPU functions", subfunction 1). */
+#define S7_SZL_CPU_ORDER 0x0011   /* module identification */
+#define S7_SZL_CPU_STATE 0x0424   /* CPU mode */
+
+typedef struct {
+    uint8_t method;       /* 0x11 request, 0x12 response */
+    uint8_t type_group;   /* request 0x4? / response 0x8?, group in the low nibble */
+    uint8_t subfunction;
+    uint8_t seq;
+    uint16_t err_code;    /* response only */
+    bool last;            /* response: last data unit */
+} s7_userdata_param;
+
+size_t s7_encode_szl_req(uint8_t *buf, size_t cap, uint16_t ref, uint16_t szl_id,
+                         uint16_t szl_index);
+gw_err s7_decode_userdata_param(const uint8_t *param, size_t len, s7_userdata_param *out);
+
+/* ---------------------------------------------------------------- errors */
+
+/* Text for a header error (class, code) and an item return code. */
+const char *s7_header_error_text(uint8_t err_class, uint8_t err_code);
+const char *s7_item_rc_text(uint8_t rc);
+
+#endif

@@ -1,0 +1,769 @@
+/*
+ * s7_server.c - an S7comm server (a soft PLC) for the simulator and tests.
+ *
+ * One thread runs a poll loop over the listening socket and every client.
+ * Each client has its own input buffer, COTP state and negotiated PDU.
+ * Memory areas (DB n, M, I, Q) are byte arrays behind one mutex, which the
+ * thread holds while it serves one PDU, so a multi-item write is atomic to
+ * the soft devices reading through gw_s7_server_get. Bit writes change
+ * only their bit. Anything malformed gets an error reply or a clean close,
+ * never a read out of bounds.
+ */
+/* accept4 and pipe2 (Linux) */
+#define _GNU_SOURCE
+#include "s7_internal.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define SRV_IN_CAP (S7_TPKT_MAX + 1u)
+#define SRV_PDU_MAX 960u      /* the largest PDU an S7-1500 offers */
+#define SRV_PDU_MIN 240u      /* and an S7-1200's */
+#define SRV_AMQ 8u
+#define SRV_MAX_WRITES 64     /* write events reported per PDU */
+#define SRV_SEND_TIMEOUT_MS 2000
+
+typedef struct {
+    gw_s7_area area;
+    uint16_t db;
+    uint32_t size;
+    uint8_t *mem;
+} srv_area;
+
+typedef struct {
+    int fd;
+    char peer[64];
+    bool cotp_up;
+    bool setup_done;
+    uint16_t pdu_len;
+    uint16_t ref;          /* our COTP reference */
+    uint8_t *in;           /* received bytes not yet processed */
+    size_t in_len;
+    uint8_t *pdu;          /* DT fragments joined */
+    size_t pdu_acc;
+} srv_client;
+
+typedef struct {
+    gw_s7_area area;
+    uint16_t db;
+    uint32_t start, len;
+} srv_write;
+
+struct gw_s7_server {
+    gw_s7_server_opts opts;
+    char host[256];
+    char order_code[24];
+    char firmware[16];
+    int listen_fd;
+    int wake[2];
+    uint16_t port;
+    pthread_t thread;
+    bool started;
+    volatile bool stop;
+    pthread_mutex_t lock;        /* areas, cpu_state, nclients */
+    srv_area *areas;
+    size_t nareas;
+    gw_s7_cpu_state cpu_state;
+    srv_client *clients;
+    size_t nclients;
+    uint8_t *tx;
+    srv_write writes[SRV_MAX_WRITES];
+    size_t nwrites;
+};
+
+/* ---------------------------------------------------------------- set-up */
+
+gw_err gw_s7_server_new(const gw_s7_server_opts *opts, gw_s7_server **out, gw_error *err)
+{
+    *out = NULL;
+    gw_s7_server *s = gw_calloc(1, sizeof(*s));
+    if (!s)
+        return gw_error_set(err, GW_E_NOMEM, "out of memory");
+    s->opts = *opts;
+    snprintf(s->host, sizeof(s->host), "%s", opts->host ? opts->host : "127.0.0.1");
+    /* a CPU 1214C DC/DC/DC, as seed 000's rig has */
+    snprintf(s->order_code, sizeof(s->order_code), "%s",
+             opts->order_code ? opts->order_code : "6ES7 214-1AG40-0XB0");
+    snprintf(s->firmware, sizeof(s->firmware), "%s", opts->firmware ? opts->firmware : "V4.2.1");
+    if (!s->opts.max_pdu || s->opts.max_pdu > SRV_PDU_MAX)
+        s->opts.max_pdu = SRV_PDU_MAX;
+    if (s->opts.max_pdu < SRV_PDU_MIN)
+        s->opts.max_pdu = SRV_PDU_MIN;
+    if (!s->opts.max_clients)
+        s->opts.max_clients = 8;
+    if (!s->opts.max_items)
+        s->opts.max_items = GW_S7_DEFAULT_MAX_ITEMS;
+    s->listen_fd = -1;
+    s->wake[0] = s->wake[1] = -1;
+    s->cpu_state = GW_S7_CPU_RUN;
+    pthread_mutex_init(&s->lock, NULL);
+    s->clients = gw_calloc(s->opts.max_clients, sizeof(*s->clients));
+    s->tx = gw_malloc(SRV_IN_CAP);
+    if (!s->clients || !s->tx) {
+        gw_s7_server_free(s);
+        return gw_error_set(err, GW_E_NOMEM, "out of memory");
+    }
+    *out = s;
+    return GW_OK;
+}
+
+gw_err gw_s7_server_add_area(gw_s7_server *s, gw_s7_area area, uint16_t db, uint32_t size)
+{
+    if (size == 0 || size > 0x200000u || (area == GW_S7_DB && db == 0))
+        return GW_E_INVAL;
+    if (area != GW_S7_DB)
+        db = 0;
+    pthread_mutex_lock(&s->lock);
+    gw_err rc = GW_OK;
+    for (size_t i = 0; i < s->nareas; i++)
+        if (s->areas[i].area == area && s->areas[i].db == db)
+            rc = GW_E_BUSY;
+    uint8_t *mem = rc == GW_OK ? gw_calloc(size, 1) : NULL;
+    srv_area *na = mem ? gw_realloc(s->areas, (s->nareas + 1) * sizeof(*na)) : NULL;
+    if (rc == GW_OK && !na) {
+        gw_free(mem);
+        rc = GW_E_NOMEM;
+    }
+    if (rc == GW_OK) {
+        s->areas = na;
+        s->areas[s->nareas++] = (srv_area){area, db, size, mem};
+    }
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
+static srv_area *find_area(gw_s7_server *s, gw_s7_area area, uint16_t db)
+{
+    if (area != GW_S7_DB)
+        db = 0;
+    for (size_t i = 0; i < s->nareas; i++)
+        if (s->areas[i].area == area && s->areas[i].db == db)
+            return &s->areas[i];
+    return NULL;
+}
+
+gw_err gw_s7_server_get(gw_s7_server *s, gw_s7_area area, uint16_t db, uint32_t start,
+                        uint32_t len, uint8_t *out)
+{
+    pthread_mutex_lock(&s->lock);
+    srv_area *a = find_area(s, area, db);
+    gw_err rc = !a ? GW_E_NOT_FOUND : (uint64_t)start + len > a->size ? GW_E_RANGE : GW_OK;
+    if (rc == GW_OK)
+        memcpy(out, a->mem + start, len);
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
+gw_err gw_s7_server_set(gw_s7_server *s, gw_s7_area area, uint16_t db, uint32_t start,
+                        uint32_t len, const uint8_t *in)
+{
+    pthread_mutex_lock(&s->lock);
+    srv_area *a = find_area(s, area, db);
+    gw_err rc = !a ? GW_E_NOT_FOUND : (uint64_t)start + len > a->size ? GW_E_RANGE : GW_OK;
+    if (rc == GW_OK)
+        memcpy(a->mem + start, in, len);
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
+void gw_s7_server_set_cpu_state(gw_s7_server *s, gw_s7_cpu_state state)
+{
+    pthread_mutex_lock(&s->lock);
+    s->cpu_state = state;
+    pthread_mutex_unlock(&s->lock);
+}
+
+size_t gw_s7_server_clients(gw_s7_server *s)
+{
+    pthread_mutex_lock(&s->lock);
+    size_t n = s->nclients;
+    pthread_mutex_unlock(&s->lock);
+    return n;
+}
+
+uint16_t gw_s7_server_port(const gw_s7_server *s)
+{
+    return s->port;
+}
+
+/* ---------------------------------------------------------------- clients */
+
+static void drop_client(gw_s7_server *s, size_t i, const char *why)
+{
+    srv_client *c = &s->clients[i];
+    gw_log_write(s->opts.log, GW_LOG_INFO, "s7", "server: %s disconnected%s%s", c->peer,
+                 why ? ": " : "", why ? why : "");
+    close(c->fd);
+    gw_free(c->in);
+    gw_free(c->pdu);
+    pthread_mutex_lock(&s->lock);
+    s->clients[i] = s->clients[s->nclients - 1];
+    s->nclients--;
+    pthread_mutex_unlock(&s->lock);
+}
+
+static bool send_reply(gw_s7_server *s, srv_client *c, const uint8_t *buf, size_t len)
+{
+    uint64_t deadline = gw_mono_ms() + SRV_SEND_TIMEOUT_MS;
+    size_t off = 0;
+    while (off < len) {
+        ssize_t n = send(c->fd, buf + off, len - off, MSG_NOSIGNAL);
+        if (n > 0) {
+            off += (size_t)n;
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            uint64_t now = gw_mono_ms();
+            if (now >= deadline)
+                return false;
+            struct pollfd p = {c->fd, POLLOUT, 0};
+            poll(&p, 1, (int)(deadline - now));
+            continue;
+        }
+        return false;
+    }
+    (void)s;
+    return true;
+}
+
+/* Header-only ack_data carrying an error class and code. */
+static size_t reply_error(gw_s7_server *s, uint16_t ref, uint8_t rosctr, uint8_t err_class,
+                          uint8_t err_code)
+{
+    size_t h = s7_header_encode(s->tx + S7_FRAME_HDR, rosctr, ref, 0, 0, err_class, err_code);
+    return s7_frame_dt(s->tx, h);
+}
+
+static uint8_t check_item(gw_s7_server *s, const s7_item *it, srv_area **area, uint32_t *start,
+                          uint32_t *len)
+{
+    gw_s7_area a;
+    switch (it->area) {
+    case S7_AREA_DB: a = GW_S7_DB; break;
+    case S7_AREA_DI: a = GW_S7_DB; break; /* instance DBs share the DB numbers */
+    case S7_AREA_M: a = GW_S7_M; break;
+    case S7_AREA_I: a = GW_S7_I; break;
+    case S7_AREA_Q: a = GW_S7_Q; break;
+    default: return S7_RC_NO_OBJECT;
+    }
+    size_t bytes = s7_item_bytes(it->tsize, it->count);
+    if (bytes == 0)
+        return it->count == 0 ? S7_RC_OUT_OF_RANGE : S7_RC_TYPE_UNSUPPORTED;
+    if (it->tsize == S7_TS_BIT && it->count != 1)
+        return S7_RC_TYPE_INCONSISTENT;
+    if (it->tsize != S7_TS_BIT && (it->bitaddr & 7u))
+        return S7_RC_OUT_OF_RANGE;
+    srv_area *found = find_area(s, a, it->db);
+    if (!found)
+        return S7_RC_NO_OBJECT;
+    uint32_t st = it->bitaddr >> 3;
+    if ((uint64_t)st + bytes > found->size)
+        return S7_RC_OUT_OF_RANGE;
+    *area = found;
+    *start = st;
+    *len = (uint32_t)bytes;
+    return S7_RC_OK;
+}
+
+static size_t serve_setup(gw_s7_server *s, srv_client *c, const s7_header *h)
+{
+    s7_setup req;
+    if (s7_setup_decode_param(h->param, h->param_len, &req) != GW_OK)
+        return reply_error(s, h->pdu_ref, S7_ACK_DATA, 0x84, 0x04);
+    uint16_t pdu = req.pdu_len < s->opts.max_pdu ? req.pdu_len : s->opts.max_pdu;
+    if (pdu < SRV_PDU_MIN)
+        pdu = SRV_PDU_MIN;
+    s7_setup ans = {req.amq_calling < SRV_AMQ ? req.amq_calling : SRV_AMQ,
+                    req.amq_called < SRV_AMQ ? req.amq_called : SRV_AMQ, pdu};
+    if (!ans.amq_calling)
+        ans.amq_calling = 1;
+    if (!ans.amq_called)
+        ans.amq_called = 1;
+    c->pdu_len = pdu;
+    c->setup_done = true;
+    uint8_t *p = s->tx + S7_FRAME_HDR;
+    size_t hl = s7_header_encode(p, S7_ACK_DATA, h->pdu_ref, S7_SETUP_PARAM, 0, 0, 0);
+    s7_setup_encode_param(p + hl, &ans);
+    gw_log_write(s->opts.log, GW_LOG_DEBUG, "s7", "server: %s negotiated PDU %u", c->peer, pdu);
+    return s7_frame_dt(s->tx, hl + S7_SETUP_PARAM);
+}
+
+static size_t serve_read(gw_s7_server *s, srv_client *c, const s7_header *h)
+{
+    s7_item items[255];
+    size_t n;
+    gw_err rc = s7_decode_items(h->param, h->param_len, items, 255, &n);
+    if (rc != GW_OK || n == 0)
+        return reply_error(s, h->pdu_ref, S7_ACK_DATA, 0x84, 0x04);
+    if (n > s->opts.max_items || S7_READ_REQ_SIZE(n) > c->pdu_len)
+        return reply_error(s, h->pdu_ref, S7_ACK_DATA, 0x85, 0x00);
+    s7_data out[255];
+    uint8_t bits[255];
+    uint16_t lens[255];
+    for (size_t i = 0; i < n; i++) {
+        srv_area *a = NULL;
+        uint32_t st = 0, len = 0;
+        uint8_t code = check_item(s, &items[i], &a, &st, &len);
+        out[i] = (s7_data){code, S7_DTS_NULL, NULL, 0};
+        if (code == S7_RC_OK && items[i].tsize == S7_TS_BIT) {
+            bits[i] = (a->mem[st] >> (items[i].bitaddr & 7u)) & 1u;
+            out[i] = (s7_data){code, S7_DTS_BIT, &bits[i], 1};
+        } else if (code == S7_RC_OK) {
+            out[i] = (s7_data){code, s7_reply_dts(items[i].tsize), a->mem + st, (uint16_t)len};
+        }
+        lens[i] = out[i].len;
+    }
+    /* the answer must fit the PDU this client negotiated */
+    if (s7_read_reply_size(lens, n) > c->pdu_len)
+        return reply_error(s, h->pdu_ref, S7_ACK_DATA, 0x85, 0x00);
+    uint8_t *p = s->tx + S7_FRAME_HDR;
+    uint8_t *d = p + S7_HDR_ACK + 2;
+    size_t dlen = s7_encode_data(d, SRV_IN_CAP - S7_FRAME_HDR - S7_HDR_ACK - 2, out, n);
+    size_t hl = s7_header_encode(p, S7_ACK_DATA, h->pdu_ref, 2, (uint16_t)dlen, 0, 0);
+    p[hl] = S7_FN_READ;
+    p[hl + 1] = (uint8_t)n;
+    return s7_frame_dt(s->tx, hl + 2 + dlen);
+}
+
+static size_t serve_write(gw_s7_server *s, srv_client *c, const s7_header *h)
+{
+    s7_item items[255];
+    s7_data data[255];
+    size_t n;
+    gw_err rc = s7_decode_items(h->param, h->param_len, items, 255, &n);
+    if (rc != GW_OK || n == 0 || s7_decode_data(h->data, h->data_len, n, data) != GW_OK)
+        return reply_error(s, h->pdu_ref, S7_ACK_DATA, 0x84, 0x04);
+    if (n > s->opts.max_items)
+        return reply_error(s, h->pdu_ref, S7_ACK_DATA, 0x85, 0x00);
+    uint8_t codes[255];
+    for (size_t i = 0; i < n; i++) {
+        srv_area *a = NULL;
+        uint32_t st = 0, len = 0;
+        uint8_t code = check_item(s, &items[i], &a, &st, &len);
+        if (code == S7_RC_OK) {
+            bool is_bit = items[i].tsize == S7_TS_BIT;
+            if (is_bit ? (data[i].dts != S7_DTS_BIT || data[i].len != 1) : data[i].len != len)
+                code = S7_RC_TYPE_INCONSISTENT;
+        }
+        if (code == S7_RC_OK) {
+            if (items[i].tsize == S7_TS_BIT) {
+                uint8_t mask = (uint8_t)(1u << (items[i].bitaddr & 7u));
+                if (data[i].bytes[0] & 1u)
+                    a->mem[st] |= mask;
+                else
+                    a->mem[st] &= (uint8_t)~mask;
+            } else {
+                memcpy(a->mem + st, data[i].bytes, len);
+            }
+            if (s->nwrites < SRV_MAX_WRITES)
+                s->writes[s->nwrites++] = (srv_write){a->area, a->db, st, len};
+        }
+        codes[i] = code;
+    }
+    uint8_t *p = s->tx + S7_FRAME_HDR;
+    size_t hl = s7_header_encode(p, S7_ACK_DATA, h->pdu_ref, 2, (uint16_t)n, 0, 0);
+    p[hl] = S7_FN_WRITE;
+    p[hl + 1] = (uint8_t)n;
+    memcpy(p + hl + 2, codes, n);
+    (void)c;
+    return s7_frame_dt(s->tx, hl + 2 + n);
+}
+
+static void put16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)(v >> 8);
+    p[1] = (uint8_t)v;
+}
+
+/* SZL answers (docs/s7comm.md, SZL). Returns the record bytes written to
+ * rec, with their size and count; 0 for an SZL we do not have. */
+static size_t szl_records(gw_s7_server *s, uint16_t id, uint16_t index, uint8_t *rec,
+                          uint16_t *rec_len, uint16_t *count)
+{
+    (void)index;
+    if (id == S7_SZL_CPU_ORDER) {
+        /* module identification: index, order number (20), module type,
+         * Ausbg, Ausbe; firmware as 'V', major, minor, patch */
+        static const uint16_t idx[] = {0x0001, 0x0006, 0x0007};
+        unsigned maj = 0, min = 0, pat = 0;
+        sscanf(s->firmware, "V%u.%u.%u", &maj, &min, &pat);
+        for (size_t k = 0; k < 3; k++) {
+            uint8_t *r = rec + 28 * k;
+            memset(r, ' ', 28);
+            put16(r, idx[k]);
+            if (idx[k] != 0x0007)
+                memcpy(r + 2, s->order_code, strlen(s->order_code) < 20 ? strlen(s->order_code) : 20);
+            put16(r + 22, 0x0000);
+            if (idx[k] == 0x0007) {
+                r[24] = 'V';
+                r[25] = (uint8_t)maj;
+                r[26] = (uint8_t)min;
+                r[27] = (uint8_t)pat;
+            } else {
+                put16(r + 24, 0x0001);
+                put16(r + 26, idx[k] == 0x0006 ? 0x0001 : 0x0000);
+            }
+        }
+        *rec_len = 28;
+        *count = 3;
+        return 3 * 28;
+    }
+    if (id == S7_SZL_CPU_STATE) {
+        /* one 20-byte record: event id, 0xFF, mode in byte 3 (high nibble,
+         * the previous mode, left 0 so that snap7 clients decode it) */
+        memset(rec, 0, 20);
+        put16(rec, 0x5144);
+        rec[2] = 0xFF;
+        rec[3] = (uint8_t)s->cpu_state;
+        *rec_len = 20;
+        *count = 1;
+        return 20;
+    }
+    return 0;
+}
+
+static size_t serve_userdata(gw_s7_server *s, srv_client *c, const s7_header *h)
+{
+    s7_userdata_param up;
+    (void)c;
+    if (s7_decode_userdata_param(h->param, h->param_len, &up) != GW_OK)
+        return 0;
+    uint8_t *p = s->tx + S7_FRAME_HDR;
+    uint8_t *q = p + S7_HDR_JOB;
+    /* response parameter: head, length 8, method 0x12, type 8 | group, ... */
+    q[0] = 0x00;
+    q[1] = 0x01;
+    q[2] = 0x12;
+    q[3] = 0x08;
+    q[4] = 0x12;
+    q[5] = (uint8_t)(0x80 | (up.type_group & 0x0F));
+    q[6] = up.subfunction;
+    q[7] = up.seq;
+    q[8] = 0x00; /* data unit reference */
+    q[9] = 0x00; /* last data unit */
+    uint8_t *d = q + 12;
+    size_t dlen;
+    uint16_t err_code = 0;
+    s7_data in;
+    bool szl = up.method == 0x11 && (up.type_group & 0x0F) == 0x04 && up.subfunction == 0x01 &&
+               s7_decode_data(h->data, h->data_len, 1, &in) == GW_OK && in.len >= 4;
+    size_t rl = 0;
+    uint16_t rec_len = 0, count = 0;
+    if (szl) {
+        uint16_t id = (uint16_t)(in.bytes[0] << 8 | in.bytes[1]);
+        uint16_t index = (uint16_t)(in.bytes[2] << 8 | in.bytes[3]);
+        pthread_mutex_lock(&s->lock);
+        rl = szl_records(s, id, index, d + 12, &rec_len, &count);
+        pthread_mutex_unlock(&s->lock);
+        if (rl) {
+            d[0] = S7_RC_OK;
+            d[1] = S7_DTS_OCTET;
+            put16(d + 2, (uint16_t)(8 + rl));
+            put16(d + 4, id);
+            put16(d + 6, index);
+            put16(d + 8, rec_len);
+            put16(d + 10, count);
+            dlen = 12 + rl;
+        } else {
+            err_code = 0xD402; /* information function unavailable (snap7 server) */
+        }
+    } else {
+        err_code = 0x8104; /* function not supported */
+    }
+    if (err_code) {
+        d[0] = S7_RC_NO_OBJECT;
+        d[1] = S7_DTS_NULL;
+        put16(d + 2, 0);
+        dlen = 4;
+    }
+    put16(q + 10, err_code);
+    size_t hl = s7_header_encode(p, S7_USERDATA, h->pdu_ref, 12, (uint16_t)dlen, 0, 0);
+    return s7_frame_dt(s->tx, hl + 12 + dlen);
+}
+
+/* Serves one complete S7 PDU; returns false to drop the client. */
+static bool serve_pdu(gw_s7_server *s, srv_client *c, const uint8_t *pdu, size_t len)
+{
+    s7_header h;
+    if (s7_header_decode(pdu, len, &h) != GW_OK) {
+        gw_log_write(s->opts.log, GW_LOG_WARN, "s7", "server: %s sent a malformed S7 header",
+                     c->peer);
+        return false;
+    }
+    size_t out = 0;
+    s->nwrites = 0;
+    if (h.rosctr == S7_JOB && h.param_len >= 1) {
+        uint8_t fn = h.param[0];
+        if (fn == S7_FN_SETUP) {
+            out = serve_setup(s, c, &h);
+        } else if (!c->setup_done) {
+            out = reply_error(s, h.pdu_ref, S7_ACK, 0x81, 0x04);
+        } else if (fn == S7_FN_READ || fn == S7_FN_WRITE) {
+            pthread_mutex_lock(&s->lock);
+            out = fn == S7_FN_READ ? serve_read(s, c, &h) : serve_write(s, c, &h);
+            pthread_mutex_unlock(&s->lock);
+        } else {
+            /* a function we do not serve: a bare Ack with 0x8104, the answer
+             * a CPU gives (docs/s7comm.md 9, 12) */
+            out = reply_error(s, h.pdu_ref, S7_ACK, 0x81, 0x04);
+        }
+    } else if (h.rosctr == S7_USERDATA) {
+        out = serve_userdata(s, c, &h);
+    }
+    if (out == 0) {
+        gw_log_write(s->opts.log, GW_LOG_WARN, "s7", "server: %s sent an S7 PDU we do not "
+                     "serve (type %u)", c->peer, h.rosctr);
+        return false;
+    }
+    if (!send_reply(s, c, s->tx, out))
+        return false;
+    for (size_t i = 0; i < s->nwrites && s->opts.on_write; i++)
+        s->opts.on_write(s->opts.user, s->writes[i].area, s->writes[i].db, s->writes[i].start,
+                         s->writes[i].len, c->peer);
+    return true;
+}
+
+/* Serves one TPKT packet; returns false to drop the client. */
+static bool serve_packet(gw_s7_server *s, srv_client *c, const uint8_t *frame, size_t len)
+{
+    s7_cotp cotp;
+    if (s7_cotp_decode(frame, len, &cotp) != GW_OK) {
+        gw_log_write(s->opts.log, GW_LOG_WARN, "s7", "server: %s sent a malformed COTP packet",
+                     c->peer);
+        return false;
+    }
+    if (!c->cotp_up) {
+        if (cotp.type != S7_COTP_CR)
+            return false;
+        /* confirm, echoing TPDU size and both TSAPs as a CPU does (nodes7
+         * checks that a CC carries them: docs/s7comm.md) */
+        s7_cotp cc = {0};
+        cc.type = S7_COTP_CC;
+        cc.dst_ref = cotp.src_ref;
+        cc.src_ref = c->ref;
+        cc.has_tpdu_size = true;
+        cc.tpdu_size = cotp.has_tpdu_size && cotp.tpdu_size >= 0x07 && cotp.tpdu_size < 0x0A
+                           ? cotp.tpdu_size : 0x0A;
+        cc.has_src_tsap = true;
+        cc.src_tsap = cotp.has_src_tsap ? cotp.src_tsap : 0x0100;
+        cc.has_dst_tsap = true;
+        cc.dst_tsap = cotp.has_dst_tsap ? cotp.dst_tsap : 0x0102;
+        size_t n = s7_cotp_encode_conn(s->tx, SRV_IN_CAP, &cc);
+        c->cotp_up = true;
+        return send_reply(s, c, s->tx, n);
+    }
+    if (cotp.type == S7_COTP_DR) {
+        /* confirm the disconnect (DC) and close, as snap7's server does */
+        uint8_t dc[16];
+        size_t n = s7_cotp_encode_dc(dc, sizeof(dc), cotp.src_ref, c->ref);
+        send_reply(s, c, dc, n);
+        return false;
+    }
+    if (cotp.type == S7_COTP_DC)
+        return false;
+    if (cotp.type != S7_COTP_DT)
+        return false;
+    if (c->pdu_acc + cotp.payload_len > SRV_PDU_MAX + 64u)
+        return false; /* longer than any PDU we negotiate */
+    memcpy(c->pdu + c->pdu_acc, cotp.payload, cotp.payload_len);
+    c->pdu_acc += cotp.payload_len;
+    if (!cotp.eot)
+        return true;
+    size_t len_pdu = c->pdu_acc;
+    c->pdu_acc = 0;
+    return serve_pdu(s, c, c->pdu, len_pdu);
+}
+
+/* Reads what a client sent and serves every complete packet. */
+static bool client_readable(gw_s7_server *s, srv_client *c)
+{
+    ssize_t n = recv(c->fd, c->in + c->in_len, SRV_IN_CAP - c->in_len, 0);
+    if (n == 0)
+        return false;
+    if (n < 0)
+        return errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK;
+    c->in_len += (size_t)n;
+    size_t off = 0;
+    while (c->in_len - off >= S7_TPKT_HDR) {
+        size_t total;
+        if (s7_tpkt_length(c->in + off, &total) != GW_OK) {
+            gw_log_write(s->opts.log, GW_LOG_WARN, "s7", "server: %s sent something that is not "
+                         "TPKT", c->peer);
+            return false;
+        }
+        if (c->in_len - off < total)
+            break;
+        if (!serve_packet(s, c, c->in + off, total))
+            return false;
+        off += total;
+    }
+    memmove(c->in, c->in + off, c->in_len - off);
+    c->in_len -= off;
+    return true;
+}
+
+static void accept_client(gw_s7_server *s)
+{
+    struct sockaddr_storage sa;
+    socklen_t sl = sizeof(sa);
+    int fd = accept4(s->listen_fd, (struct sockaddr *)&sa, &sl, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    if (fd < 0)
+        return;
+    char host[INET6_ADDRSTRLEN] = "?", peer[64];
+    uint16_t port = 0;
+    if (sa.ss_family == AF_INET) {
+        struct sockaddr_in *in = (struct sockaddr_in *)&sa;
+        inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
+        port = ntohs(in->sin_port);
+    } else if (sa.ss_family == AF_INET6) {
+        struct sockaddr_in6 *in = (struct sockaddr_in6 *)&sa;
+        inet_ntop(AF_INET6, &in->sin6_addr, host, sizeof(host));
+        port = ntohs(in->sin6_port);
+    }
+    snprintf(peer, sizeof(peer), "%s:%u", host, port);
+    if (s->nclients >= s->opts.max_clients) {
+        gw_log_write(s->opts.log, GW_LOG_WARN, "s7", "server: refused %s: %u clients already",
+                     peer, s->opts.max_clients);
+        close(fd);
+        return;
+    }
+    srv_client c = {0};
+    c.fd = fd;
+    snprintf(c.peer, sizeof(c.peer), "%s", peer);
+    c.pdu_len = SRV_PDU_MIN;
+    c.ref = (uint16_t)(0x4400 + s->nclients);
+    c.in = gw_malloc(SRV_IN_CAP);
+    c.pdu = gw_malloc(SRV_PDU_MAX + 64u);
+    if (!c.in || !c.pdu) {
+        gw_free(c.in);
+        gw_free(c.pdu);
+        close(fd);
+        return;
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    pthread_mutex_lock(&s->lock);
+    s->clients[s->nclients++] = c;
+    pthread_mutex_unlock(&s->lock);
+    gw_log_write(s->opts.log, GW_LOG_INFO, "s7", "server: %s connected", peer);
+}
+
+static void *server_main(void *arg)
+{
+    gw_s7_server *s = arg;
+    struct pollfd *pfd = gw_calloc(s->opts.max_clients + 2u, sizeof(*pfd));
+    if (!pfd)
+        return NULL;
+    while (!s->stop) {
+        size_t n = s->nclients;
+        pfd[0] = (struct pollfd){s->listen_fd, POLLIN, 0};
+        pfd[1] = (struct pollfd){s->wake[0], POLLIN, 0};
+        for (size_t i = 0; i < n; i++)
+            pfd[2 + i] = (struct pollfd){s->clients[i].fd, POLLIN, 0};
+        int rc = poll(pfd, n + 2, 1000);
+        if (rc < 0 && errno != EINTR)
+            break;
+        if (rc <= 0)
+            continue;
+        if (pfd[1].revents)
+            break;
+        /* clients first, from the end: dropping one moves the last into its slot */
+        for (size_t i = n; i-- > 0;) {
+            if (!pfd[2 + i].revents)
+                continue;
+            if (!client_readable(s, &s->clients[i]))
+                drop_client(s, i, NULL);
+        }
+        if (pfd[0].revents & POLLIN)
+            accept_client(s);
+    }
+    while (s->nclients)
+        drop_client(s, s->nclients - 1, "server stopping");
+    gw_free(pfd);
+    return NULL;
+}
+
+gw_err gw_s7_server_start(gw_s7_server *s, gw_error *err)
+{
+    char port[8];
+    snprintf(port, sizeof(port), "%u", s->opts.port);
+    struct addrinfo hints = {0}, *res = NULL;
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICHOST;
+    int gai = getaddrinfo(s->host, port, &hints, &res);
+    if (gai != 0)
+        return gw_error_set(err, GW_E_INVAL, "s7 server: bad listen address %s: %s", s->host,
+                            gai_strerror(gai));
+    int fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    int one = 1;
+    if (fd >= 0)
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (fd < 0 || bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, 16) != 0) {
+        int e = errno;
+        if (fd >= 0)
+            close(fd);
+        freeaddrinfo(res);
+        gw_error_set(err, GW_E_IO, "s7 server: cannot listen on %s:%s: %s", s->host, port,
+                     strerror(e));
+        if (err)
+            err->sys_errno = e;
+        return GW_E_IO;
+    }
+    freeaddrinfo(res);
+    struct sockaddr_storage sa;
+    socklen_t sl = sizeof(sa);
+    getsockname(fd, (struct sockaddr *)&sa, &sl);
+    s->port = ntohs(sa.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&sa)->sin6_port
+                                             : ((struct sockaddr_in *)&sa)->sin_port);
+    if (pipe2(s->wake, O_CLOEXEC) != 0) {
+        close(fd);
+        return gw_error_set(err, GW_E_IO, "s7 server: pipe: %s", strerror(errno));
+    }
+    s->listen_fd = fd;
+    s->stop = false;
+    if (pthread_create(&s->thread, NULL, server_main, s) != 0) {
+        close(fd);
+        s->listen_fd = -1;
+        return gw_error_set(err, GW_E_IO, "s7 server: cannot start its thread");
+    }
+    s->started = true;
+    gw_log_write(s->opts.log, GW_LOG_INFO, "s7", "server: listening on %s:%u", s->host, s->port);
+    return GW_OK;
+}
+
+void gw_s7_server_free(gw_s7_server *s)
+{
+    if (!s)
+        return;
+    if (s->started) {
+        s->stop = true;
+        ssize_t w = write(s->wake[1], "x", 1);
+        (void)w;
+        pthread_join(s->thread, NULL);
+    }
+    if (s->listen_fd >= 0)
+        close(s->listen_fd);
+    if (s->wake[0] >= 0) {
+        close(s->wake[0]);
+        close(s->wake[1]);
+    }
+    for (size_t i = 0; i < s->nareas; i++)
+        gw_free(s->areas[i].mem);
+    gw_free(s->areas);
+    gw_free(s->clients);
+    gw_free(s->tx);
+    pthread_mutex_destroy(&s->lock);
+    gw_free(s);
+}

@@ -474,31 +474,37 @@ static gw_err send_read(gw_s7_client *c, const gw_s7_plan *plan, size_t r, uint1
     return send_all(c, c->tx, n, err);
 }
 
-/* Stores one reply's items into the scratch buffer and their codes. */
-static gw_err take_read_reply(gw_s7_client *c, const gw_s7_plan *plan, size_t r,
-                              const s7_header *h, uint8_t *item_rc, gw_error *err)
+gw_err s7__parse_read_reply(const gw_s7_plan *plan, size_t r, const s7_header *h,
+                            uint8_t *scratch, uint8_t *item_rc, char *why, size_t why_size)
 {
     const s7_plan_req *q = &plan->reqs[r];
     if (h->err_class) {
         for (size_t i = 0; i < q->nitems; i++)
             item_rc[q->first + i] = 0;
-        return header_error(c, h, "read", err);
+        snprintf(why, why_size, "header error");
+        return GW_E_DEVICE_REJECTED;
     }
-    if (h->param_len < 2 || h->param[0] != S7_FN_READ || h->param[1] != q->nitems)
-        return fail(c, err, GW_E_PROTOCOL, 0, "read reply for %u items, %zu asked",
-                    h->param_len >= 2 ? h->param[1] : 0, q->nitems);
+    if (h->param_len < 2 || h->param[0] != S7_FN_READ || h->param[1] != q->nitems) {
+        snprintf(why, why_size, "read reply for %u items, %zu asked",
+                 h->param_len >= 2 ? h->param[1] : 0, q->nitems);
+        return GW_E_PROTOCOL;
+    }
     s7_data data[255];
-    if (s7_decode_data(h->data, h->data_len, q->nitems, data) != GW_OK)
-        return fail(c, err, GW_E_PROTOCOL, 0, "malformed read reply data");
+    if (s7_decode_data(h->data, h->data_len, q->nitems, data) != GW_OK) {
+        snprintf(why, why_size, "malformed read reply data");
+        return GW_E_PROTOCOL;
+    }
     for (size_t i = 0; i < q->nitems; i++) {
         const s7_plan_item *it = &plan->items[q->first + i];
         item_rc[q->first + i] = data[i].rc;
         if (data[i].rc != S7_RC_OK)
             continue;
-        if (data[i].len != it->len)
-            return fail(c, err, GW_E_PROTOCOL, 0, "read reply item %zu has %u bytes, %u asked",
-                        i + 1, data[i].len, it->len);
-        memcpy(c->scratch + it->buf_off, data[i].bytes, it->len);
+        if (data[i].len != it->len) {
+            snprintf(why, why_size, "read reply item %zu has %u bytes, %u asked", i + 1,
+                     data[i].len, it->len);
+            return GW_E_PROTOCOL;
+        }
+        memcpy(scratch + it->buf_off, data[i].bytes, it->len);
     }
     return GW_OK;
 }
@@ -554,11 +560,12 @@ gw_err gw_s7_read_plan(gw_s7_client *c, const gw_s7_plan *plan, gw_s7_range *ran
         inflight--;
         done++;
         c->trips++;
-        rc = take_read_reply(c, plan, r, &h, item_rc, err);
+        char why[128];
+        rc = s7__parse_read_reply(plan, r, &h, c->scratch, item_rc, why, sizeof(why));
         if (rc == GW_E_DEVICE_REJECTED)
-            refused = rc; /* the connection is fine; keep going */
+            refused = header_error(c, &h, "read", err); /* the link is fine; go on */
         else if (rc != GW_OK)
-            return rc;
+            return fail(c, err, rc, 0, "%s", why);
     }
     for (size_t i = 0; i < plan->nranges; i++) {
         ranges[i].result = GW_OK;

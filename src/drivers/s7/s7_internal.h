@@ -57,4 +57,45 @@ static inline uint8_t s7__area_code(gw_s7_area a)
 
 const char *s7__area_name(gw_s7_area a);
 
+/* ---------------------------------------------------------------- server */
+
+/* One client connection of the server: COTP state, negotiated PDU, the
+ * bytes received and not yet served, DT fragments joined. */
+typedef struct {
+    int fd;
+    char peer[64];
+    bool cotp_up;
+    bool setup_done;
+    uint16_t pdu_len;
+    uint16_t ref;          /* our COTP reference */
+    uint8_t *in;
+    size_t in_len;
+    uint8_t *pdu;
+    size_t pdu_acc;
+} s7_session;
+
+gw_err s7__session_init(s7_session *c, const char *peer, uint16_t ref);
+void s7__session_clear(s7_session *c);
+/*
+ * Serves one whole TPKT packet (frame, len) of a session: no I/O. *reply is
+ * the answer to send (server-owned, valid until the next call), or
+ * reply_len 0. Returns false when the connection must be closed after the
+ * reply. Memory writes are applied; s7__fire_writes then tells the hook.
+ */
+bool s7__serve_packet(gw_s7_server *s, s7_session *c, const uint8_t *frame, size_t len,
+                      const uint8_t **reply, size_t *reply_len);
+void s7__fire_writes(gw_s7_server *s, const char *peer);
+
+/* ---------------------------------------------------------------- client */
+
+/*
+ * Parses the reply to request `r` of a plan: header error, item count,
+ * data items; stores item bytes at their plan offsets in `scratch` and
+ * each item's return code in item_rc. No I/O. GW_E_DEVICE_REJECTED for a
+ * header error (all items of the request get code 0), GW_E_PROTOCOL for a
+ * malformed reply; `why` says what.
+ */
+gw_err s7__parse_read_reply(const gw_s7_plan *plan, size_t r, const s7_header *h,
+                            uint8_t *scratch, uint8_t *item_rc, char *why, size_t why_size);
+
 #endif

@@ -39,18 +39,6 @@ typedef struct {
     uint8_t *mem;
 } srv_area;
 
-typedef struct {
-    int fd;
-    char peer[64];
-    bool cotp_up;
-    bool setup_done;
-    uint16_t pdu_len;
-    uint16_t ref;          /* our COTP reference */
-    uint8_t *in;           /* received bytes not yet processed */
-    size_t in_len;
-    uint8_t *pdu;          /* DT fragments joined */
-    size_t pdu_acc;
-} srv_client;
 
 typedef struct {
     gw_s7_area area;
@@ -73,7 +61,7 @@ struct gw_s7_server {
     srv_area *areas;
     size_t nareas;
     gw_s7_cpu_state cpu_state;
-    srv_client *clients;
+    s7_session *clients;
     size_t nclients;
     uint8_t *tx;
     srv_write writes[SRV_MAX_WRITES];
@@ -197,21 +185,43 @@ uint16_t gw_s7_server_port(const gw_s7_server *s)
 
 /* ---------------------------------------------------------------- clients */
 
+gw_err s7__session_init(s7_session *c, const char *peer, uint16_t ref)
+{
+    memset(c, 0, sizeof(*c));
+    c->fd = -1;
+    snprintf(c->peer, sizeof(c->peer), "%s", peer);
+    c->pdu_len = SRV_PDU_MIN;
+    c->ref = ref;
+    c->in = gw_malloc(SRV_IN_CAP);
+    c->pdu = gw_malloc(SRV_PDU_MAX + 64u);
+    if (!c->in || !c->pdu) {
+        s7__session_clear(c);
+        return GW_E_NOMEM;
+    }
+    return GW_OK;
+}
+
+void s7__session_clear(s7_session *c)
+{
+    gw_free(c->in);
+    gw_free(c->pdu);
+    c->in = c->pdu = NULL;
+}
+
 static void drop_client(gw_s7_server *s, size_t i, const char *why)
 {
-    srv_client *c = &s->clients[i];
+    s7_session *c = &s->clients[i];
     gw_log_write(s->opts.log, GW_LOG_INFO, "s7", "server: %s disconnected%s%s", c->peer,
                  why ? ": " : "", why ? why : "");
     close(c->fd);
-    gw_free(c->in);
-    gw_free(c->pdu);
+    s7__session_clear(c);
     pthread_mutex_lock(&s->lock);
     s->clients[i] = s->clients[s->nclients - 1];
     s->nclients--;
     pthread_mutex_unlock(&s->lock);
 }
 
-static bool send_reply(gw_s7_server *s, srv_client *c, const uint8_t *buf, size_t len)
+static bool send_reply(gw_s7_server *s, s7_session *c, const uint8_t *buf, size_t len)
 {
     uint64_t deadline = gw_mono_ms() + SRV_SEND_TIMEOUT_MS;
     size_t off = 0;
@@ -276,7 +286,7 @@ static uint8_t check_item(gw_s7_server *s, const s7_item *it, srv_area **area, u
     return S7_RC_OK;
 }
 
-static size_t serve_setup(gw_s7_server *s, srv_client *c, const s7_header *h)
+static size_t serve_setup(gw_s7_server *s, s7_session *c, const s7_header *h)
 {
     s7_setup req;
     if (s7_setup_decode_param(h->param, h->param_len, &req) != GW_OK)
@@ -299,7 +309,7 @@ static size_t serve_setup(gw_s7_server *s, srv_client *c, const s7_header *h)
     return s7_frame_dt(s->tx, hl + S7_SETUP_PARAM);
 }
 
-static size_t serve_read(gw_s7_server *s, srv_client *c, const s7_header *h)
+static size_t serve_read(gw_s7_server *s, s7_session *c, const s7_header *h)
 {
     s7_item items[255];
     size_t n;
@@ -336,7 +346,7 @@ static size_t serve_read(gw_s7_server *s, srv_client *c, const s7_header *h)
     return s7_frame_dt(s->tx, hl + 2 + dlen);
 }
 
-static size_t serve_write(gw_s7_server *s, srv_client *c, const s7_header *h)
+static size_t serve_write(gw_s7_server *s, s7_session *c, const s7_header *h)
 {
     s7_item items[255];
     s7_data data[255];
@@ -433,7 +443,7 @@ static size_t szl_records(gw_s7_server *s, uint16_t id, uint16_t index, uint8_t 
     return 0;
 }
 
-static size_t serve_userdata(gw_s7_server *s, srv_client *c, const s7_header *h)
+static size_t serve_userdata(gw_s7_server *s, s7_session *c, const s7_header *h)
 {
     s7_userdata_param up;
     (void)c;
@@ -493,7 +503,8 @@ static size_t serve_userdata(gw_s7_server *s, srv_client *c, const s7_header *h)
 }
 
 /* Serves one complete S7 PDU; returns false to drop the client. */
-static bool serve_pdu(gw_s7_server *s, srv_client *c, const uint8_t *pdu, size_t len)
+static bool serve_pdu(gw_s7_server *s, s7_session *c, const uint8_t *pdu, size_t len,
+                      const uint8_t **reply, size_t *reply_len)
 {
     s7_header h;
     if (s7_header_decode(pdu, len, &h) != GW_OK) {
@@ -502,7 +513,6 @@ static bool serve_pdu(gw_s7_server *s, srv_client *c, const uint8_t *pdu, size_t
         return false;
     }
     size_t out = 0;
-    s->nwrites = 0;
     if (h.rosctr == S7_JOB && h.param_len >= 1) {
         uint8_t fn = h.param[0];
         if (fn == S7_FN_SETUP) {
@@ -526,17 +536,17 @@ static bool serve_pdu(gw_s7_server *s, srv_client *c, const uint8_t *pdu, size_t
                      "serve (type %u)", c->peer, h.rosctr);
         return false;
     }
-    if (!send_reply(s, c, s->tx, out))
-        return false;
-    for (size_t i = 0; i < s->nwrites && s->opts.on_write; i++)
-        s->opts.on_write(s->opts.user, s->writes[i].area, s->writes[i].db, s->writes[i].start,
-                         s->writes[i].len, c->peer);
+    *reply = s->tx;
+    *reply_len = out;
     return true;
 }
 
-/* Serves one TPKT packet; returns false to drop the client. */
-static bool serve_packet(gw_s7_server *s, srv_client *c, const uint8_t *frame, size_t len)
+bool s7__serve_packet(gw_s7_server *s, s7_session *c, const uint8_t *frame, size_t len,
+                      const uint8_t **reply, size_t *reply_len)
 {
+    *reply = NULL;
+    *reply_len = 0;
+    s->nwrites = 0;
     s7_cotp cotp;
     if (s7_cotp_decode(frame, len, &cotp) != GW_OK) {
         gw_log_write(s->opts.log, GW_LOG_WARN, "s7", "server: %s sent a malformed COTP packet",
@@ -559,15 +569,15 @@ static bool serve_packet(gw_s7_server *s, srv_client *c, const uint8_t *frame, s
         cc.src_tsap = cotp.has_src_tsap ? cotp.src_tsap : 0x0100;
         cc.has_dst_tsap = true;
         cc.dst_tsap = cotp.has_dst_tsap ? cotp.dst_tsap : 0x0102;
-        size_t n = s7_cotp_encode_conn(s->tx, SRV_IN_CAP, &cc);
+        *reply_len = s7_cotp_encode_conn(s->tx, SRV_IN_CAP, &cc);
+        *reply = s->tx;
         c->cotp_up = true;
-        return send_reply(s, c, s->tx, n);
+        return true;
     }
     if (cotp.type == S7_COTP_DR) {
         /* confirm the disconnect (DC) and close, as snap7's server does */
-        uint8_t dc[16];
-        size_t n = s7_cotp_encode_dc(dc, sizeof(dc), cotp.src_ref, c->ref);
-        send_reply(s, c, dc, n);
+        *reply_len = s7_cotp_encode_dc(s->tx, SRV_IN_CAP, cotp.src_ref, c->ref);
+        *reply = s->tx;
         return false;
     }
     if (cotp.type == S7_COTP_DC)
@@ -582,11 +592,19 @@ static bool serve_packet(gw_s7_server *s, srv_client *c, const uint8_t *frame, s
         return true;
     size_t len_pdu = c->pdu_acc;
     c->pdu_acc = 0;
-    return serve_pdu(s, c, c->pdu, len_pdu);
+    return serve_pdu(s, c, c->pdu, len_pdu, reply, reply_len);
+}
+
+void s7__fire_writes(gw_s7_server *s, const char *peer)
+{
+    for (size_t i = 0; i < s->nwrites && s->opts.on_write; i++)
+        s->opts.on_write(s->opts.user, s->writes[i].area, s->writes[i].db, s->writes[i].start,
+                         s->writes[i].len, peer);
+    s->nwrites = 0;
 }
 
 /* Reads what a client sent and serves every complete packet. */
-static bool client_readable(gw_s7_server *s, srv_client *c)
+static bool client_readable(gw_s7_server *s, s7_session *c)
 {
     ssize_t n = recv(c->fd, c->in + c->in_len, SRV_IN_CAP - c->in_len, 0);
     if (n == 0)
@@ -604,7 +622,13 @@ static bool client_readable(gw_s7_server *s, srv_client *c)
         }
         if (c->in_len - off < total)
             break;
-        if (!serve_packet(s, c, c->in + off, total))
+        const uint8_t *reply;
+        size_t reply_len;
+        bool keep = s7__serve_packet(s, c, c->in + off, total, &reply, &reply_len);
+        if (reply_len && !send_reply(s, c, reply, reply_len))
+            return false;
+        s7__fire_writes(s, c->peer);
+        if (!keep)
             return false;
         off += total;
     }
@@ -638,19 +662,12 @@ static void accept_client(gw_s7_server *s)
         close(fd);
         return;
     }
-    srv_client c = {0};
-    c.fd = fd;
-    snprintf(c.peer, sizeof(c.peer), "%s", peer);
-    c.pdu_len = SRV_PDU_MIN;
-    c.ref = (uint16_t)(0x4400 + s->nclients);
-    c.in = gw_malloc(SRV_IN_CAP);
-    c.pdu = gw_malloc(SRV_PDU_MAX + 64u);
-    if (!c.in || !c.pdu) {
-        gw_free(c.in);
-        gw_free(c.pdu);
+    s7_session c;
+    if (s7__session_init(&c, peer, (uint16_t)(0x4400 + s->nclients)) != GW_OK) {
         close(fd);
         return;
     }
+    c.fd = fd;
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     pthread_mutex_lock(&s->lock);

@@ -12,9 +12,9 @@ CONFIG     ?= config/demo.json
 # Sanitizer runs stop at the first finding and print a stack trace.
 SAN_ENV     = ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1 \
               UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-FUZZERS     = json addr tagmap write
+FUZZERS     = json addr tagmap write s7_server s7_client
 
-.PHONY: all run test bootstrap build build-asan build-fuzz fuzz clean
+.PHONY: all run test bench bootstrap build build-asan build-fuzz fuzz clean
 
 all: build
 
@@ -54,6 +54,10 @@ test: build build-asan
 	ctest --test-dir build --output-on-failure -j$(JOBS)
 	$(SAN_ENV) ctest --test-dir build-asan --output-on-failure -j$(JOBS)
 	@$(MAKE) --no-print-directory fuzz
+
+# Figures, not pass/fail: run on a quiet machine and compare runs.
+bench: build
+	build/bench_s7_live 2000
 
 clean:
 	rm -rf build build-asan build-fuzz

@@ -5,6 +5,7 @@
  * anything is sent; one bad value rejects the whole payload.
  */
 #include "cli.h"
+#include "drivers/modbus/mb.h"
 #include "drivers/s7/s7.h"
 
 #include <getopt.h>
@@ -379,16 +380,123 @@ out:
     return rc;
 }
 
+/* ---------------------------------------------------------------- Modbus */
+
+static gw_mb_client *mb_open(const io_opts *o, gw_log *log, gw_error *err)
+{
+    gw_mb_opts mo = {0};
+    mo.host = o->host;
+    mo.port = (uint16_t)o->port;
+    mo.unit = (uint8_t)o->unit;
+    mo.connect_timeout_ms = mo.response_timeout_ms = (uint32_t)o->timeout_ms;
+    mo.log = log;
+    gw_mb_client *c;
+    if (gw_mb_client_new(&mo, &c) != GW_OK) {
+        gw_error_set(err, GW_E_NOMEM, "out of memory");
+        return NULL;
+    }
+    if (gw_mb_connect(c, err) != GW_OK) {
+        gw_mb_client_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+static int mb_read(io_opts *o, gw_tagmap *m, gw_log *log)
+{
+    gw_error err;
+    gw_error_clear(&err);
+    gw_mb_plan *plan;
+    if (gw_mb_plan_new(m, NULL, &plan) != GW_OK) {
+        fprintf(stderr, "plcgw read: cannot plan the read\n");
+        return CLI_EXIT_RUNTIME;
+    }
+    if (o->plan) {
+        /* a plan needs no device */
+        gw_buf b;
+        gw_buf_init(&b);
+        gw_mb_plan_describe(plan, &b);
+        fputs(gw_buf_cstr(&b), stdout);
+        gw_buf_clear(&b);
+        gw_mb_plan_free(plan);
+        return CLI_EXIT_OK;
+    }
+    int rc = CLI_EXIT_RUNTIME;
+    gw_mb_readout *r = NULL;
+    gw_mb_client *c = mb_open(o, log, &err);
+    if (!c) {
+        report(o, &err);
+        goto out;
+    }
+    if (gw_mb_readout_new(plan, &r) != GW_OK)
+        goto out;
+    if (gw_mb_read_plan(c, plan, r, &err) != GW_OK) {
+        report(o, &err);
+        goto out;
+    }
+    json_t *records = json_array();
+    bool failed = false;
+    for (size_t i = 0; i < gw_tagmap_count(m); i++) {
+        gw_value v;
+        gw_error_clear(&err);
+        if (gw_mb_readout_value(plan, r, i, &v, &err) != GW_OK) {
+            fprintf(stderr, "plcgw read: %s\n", err.msg);
+            failed = true;
+            continue;
+        }
+        gw_tag_records(gw_tagmap_at(m, i), &v, records);
+        gw_value_clear(&v);
+    }
+    print_records(o, records);
+    json_decref(records);
+    if (o->debug)
+        fprintf(stderr, "%llu request%s for %zu tag%s\n",
+                (unsigned long long)gw_mb_requests_sent(c), gw_mb_requests_sent(c) == 1 ? "" : "s",
+                gw_tagmap_count(m), gw_tagmap_count(m) == 1 ? "" : "s");
+    rc = failed ? CLI_EXIT_RUNTIME : CLI_EXIT_OK;
+out:
+    gw_mb_readout_free(r);
+    gw_mb_client_free(c);
+    gw_mb_plan_free(plan);
+    return rc;
+}
+
+static int mb_write(io_opts *o, gw_write *writes, size_t n, gw_log *log)
+{
+    gw_error err;
+    gw_error_clear(&err);
+    gw_mb_client *c = mb_open(o, log, &err);
+    if (!c) {
+        report(o, &err);
+        return CLI_EXIT_RUNTIME;
+    }
+    int rc = CLI_EXIT_OK;
+    for (size_t i = 0; i < n; i++) {
+        gw_error_clear(&err);
+        gw_err e = gw_mb_write(c, &writes[i], &err);
+        if (e == GW_OK)
+            continue;
+        fprintf(stderr, "plcgw write: %s: %s\n", writes[i].tag->parameter, err.msg);
+        rc = CLI_EXIT_RUNTIME;
+        if (e != GW_E_DEVICE_REJECTED) {
+            fprintf(stderr, "plcgw write: %zu of %zu value%s not written\n", n - i, n,
+                    n == 1 ? "" : "s");
+            break;
+        }
+    }
+    gw_mb_client_free(c);
+    return rc;
+}
+
 /* Connects to the device and runs the reads or the writes. */
 static int run_device(io_opts *o, gw_tagmap *m, gw_write *writes, size_t nwrites)
 {
-    if (o->driver == GW_DRIVER_MODBUS) {
-        fprintf(stderr, "plcgw %s: %s:%lu: the Modbus driver is not available in this version "
-                "of plcgw\n", o->cmd, o->host, o->port);
-        return CLI_EXIT_RUNTIME;
-    }
     gw_log *log = gw_log_new(stderr, o->debug ? GW_LOG_DEBUG : GW_LOG_WARN);
-    int rc = writes ? s7_write(o, writes, nwrites, log) : s7_read(o, m, log);
+    int rc;
+    if (o->driver == GW_DRIVER_MODBUS)
+        rc = writes ? mb_write(o, writes, nwrites, log) : mb_read(o, m, log);
+    else
+        rc = writes ? s7_write(o, writes, nwrites, log) : s7_read(o, m, log);
     gw_log_free(log);
     return rc;
 }

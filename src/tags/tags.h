@@ -275,6 +275,11 @@ typedef struct {
 gw_err gw_tag_prepare_write(const gw_tagmap *m, const gw_tag *t, const void *json,
                             gw_write *out, gw_error *err);
 
+/* The same checks and encoding without the access check: a simulator
+ * encodes initial values of read-only tags (input registers) this way. */
+gw_err gw_tag_encode(const gw_tagmap *m, const gw_tag *t, const void *json, gw_write *out,
+                     gw_error *err);
+
 /* ------------------------------------------------------------------------
  * Output records (the reader's list, seed 004)
  * --------------------------------------------------------------------- */

@@ -325,6 +325,17 @@ gw_err gw_tag_prepare_write(const gw_tagmap *m, const gw_tag *t, const void *jso
             gw_error_hint(err, "add \"access\": \"rw\" to the tag in the map to allow writes");
         return rc;
     }
+    return gw_tag_encode(m, t, j, out, err);
+}
+
+gw_err gw_tag_encode(const gw_tagmap *m, const gw_tag *t, const void *json, gw_write *out,
+                     gw_error *err)
+{
+    const json_t *j = json;
+    memset(out, 0, sizeof(*out));
+    out->tag = t;
+    if (!j)
+        return fail(err, t, GW_E_INVAL, "no value given");
     gw_err rc = t->addr.driver == GW_DRIVER_MODBUS ? write_modbus(m, t, j, out, err)
                                                    : write_s7(t, j, out, err);
     if (rc != GW_OK) {

@@ -1,0 +1,368 @@
+/*
+ * mb_server.c - a Modbus TCP server (a soft device) on libmodbus.
+ *
+ * We own the sockets - listening (any address family, port 0 for tests) and
+ * one per client - and one thread polls them all; libmodbus parses each
+ * request (modbus_receive on the client's socket) and answers it from the
+ * register image (modbus_reply). The image is libmodbus's mapping, but only
+ * this file touches it, always under the server's lock, so soft devices
+ * read and write it safely through gw_mb_server_get/set. Every request is
+ * appended to a log (a ring) that tests read to see what reached the wire.
+ */
+/* accept4 and pipe2 (Linux) */
+#define _GNU_SOURCE
+#include "mb_internal.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <modbus/modbus.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define LOG_RING 4096
+
+typedef struct {
+    int fd;
+    char peer[64];   /* "[IPv6 address]:port" fits */
+} mb_conn;
+
+struct gw_mb_server {
+    gw_mb_server_opts opts;
+    char host[256];
+    modbus_t *ctx;               /* protocol context only: never connects */
+    modbus_mapping_t *map;       /* the image: 65536 of each class */
+    pthread_mutex_t lock;        /* map, log, no_mask_write */
+    int listen_fd;
+    int wake[2];
+    uint16_t port;
+    pthread_t thread;
+    bool started;
+    volatile bool stop;
+    mb_conn *conns;
+    size_t nconns;
+    gw_mb_logged ring[LOG_RING];
+    uint64_t seq;                /* requests logged so far */
+    bool no_mask_write;
+};
+
+gw_err gw_mb_server_new(const gw_mb_server_opts *opts, gw_mb_server **out, gw_error *err)
+{
+    *out = NULL;
+    gw_mb_server *s = gw_calloc(1, sizeof(*s));
+    if (!s)
+        return gw_error_set(err, GW_E_NOMEM, "out of memory");
+    s->opts = *opts;
+    snprintf(s->host, sizeof(s->host), "%s", opts->host ? opts->host : "127.0.0.1");
+    if (!s->opts.max_clients)
+        s->opts.max_clients = 8;
+    s->listen_fd = -1;
+    s->wake[0] = s->wake[1] = -1;
+    pthread_mutex_init(&s->lock, NULL);
+    s->ctx = modbus_new_tcp("127.0.0.1", 502);
+    /* addresses 0..65535 of every class exist (Modbus Application
+     * Protocol V1.1b, 4.4: 16-bit addresses) */
+    s->map = modbus_mapping_new(65536, 65536, 65536, 65536);
+    s->conns = gw_calloc(s->opts.max_clients, sizeof(*s->conns));
+    if (!s->ctx || !s->map || !s->conns) {
+        gw_mb_server_free(s);
+        return gw_error_set(err, GW_E_NOMEM, "out of memory");
+    }
+    *out = s;
+    return GW_OK;
+}
+
+uint16_t gw_mb_server_port(const gw_mb_server *s)
+{
+    return s->port;
+}
+
+void gw_mb_server_disable_mask_write(gw_mb_server *s, bool disable)
+{
+    pthread_mutex_lock(&s->lock);
+    s->no_mask_write = disable;
+    pthread_mutex_unlock(&s->lock);
+}
+
+static gw_err image_access(gw_mb_server *s, gw_mb_class cls, uint16_t start, uint16_t count,
+                           uint16_t *out, const uint16_t *in)
+{
+    if ((uint32_t)start + count > 65536u)
+        return GW_E_RANGE;
+    pthread_mutex_lock(&s->lock);
+    for (uint32_t i = 0; i < count; i++) {
+        uint32_t a = (uint32_t)start + i;
+        switch (cls) {
+        case GW_MB_COIL:
+            if (in) s->map->tab_bits[a] = in[i] ? 1 : 0;
+            else out[i] = s->map->tab_bits[a];
+            break;
+        case GW_MB_DISCRETE:
+            if (in) s->map->tab_input_bits[a] = in[i] ? 1 : 0;
+            else out[i] = s->map->tab_input_bits[a];
+            break;
+        case GW_MB_INPUT:
+            if (in) s->map->tab_input_registers[a] = in[i];
+            else out[i] = s->map->tab_input_registers[a];
+            break;
+        case GW_MB_HOLDING:
+            if (in) s->map->tab_registers[a] = in[i];
+            else out[i] = s->map->tab_registers[a];
+            break;
+        }
+    }
+    pthread_mutex_unlock(&s->lock);
+    return GW_OK;
+}
+
+gw_err gw_mb_server_get(gw_mb_server *s, gw_mb_class cls, uint16_t start, uint16_t count,
+                        uint16_t *out)
+{
+    return image_access(s, cls, start, count, out, NULL);
+}
+
+gw_err gw_mb_server_set(gw_mb_server *s, gw_mb_class cls, uint16_t start, uint16_t count,
+                        const uint16_t *in)
+{
+    return image_access(s, cls, start, count, NULL, in);
+}
+
+gw_err gw_mb_server_load_defaults(gw_mb_server *s, const gw_tagmap *m, gw_error *err)
+{
+    for (size_t i = 0; i < gw_tagmap_count(m); i++) {
+        const gw_tag *t = gw_tagmap_at(m, i);
+        if (!t->default_value)
+            continue;
+        gw_write w;
+        gw_err rc = gw_tag_encode(m, t, t->default_value, &w, err);
+        if (rc != GW_OK)
+            return rc;
+        if (t->type == GW_T_BOOL) {
+            uint16_t v = w.bit;
+            image_access(s, t->addr.mb_class, t->addr.reg, 1, NULL, &v);
+            continue;
+        }
+        uint16_t cur[GW_WRITE_MAX_REGS];
+        image_access(s, t->addr.mb_class, t->addr.reg, (uint16_t)w.n, cur, NULL);
+        for (size_t k = 0; k < w.n; k++)
+            cur[k] = (uint16_t)((cur[k] & ~w.regmask[k]) | (w.regs[k] & w.regmask[k]));
+        image_access(s, t->addr.mb_class, t->addr.reg, (uint16_t)w.n, NULL, cur);
+    }
+    return GW_OK;
+}
+
+size_t gw_mb_server_log(gw_mb_server *s, uint64_t since, gw_mb_logged *out, size_t max)
+{
+    pthread_mutex_lock(&s->lock);
+    uint64_t first = s->seq > LOG_RING ? s->seq - LOG_RING : 0;
+    if (since < first)
+        since = first;
+    size_t n = 0;
+    for (uint64_t q = since; q < s->seq && n < max; q++)
+        out[n++] = s->ring[q % LOG_RING];
+    pthread_mutex_unlock(&s->lock);
+    return n;
+}
+
+/* ---------------------------------------------------------------- serving */
+
+static uint16_t get16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+/* Serves one request that libmodbus received; returns false to drop. */
+static bool serve(gw_mb_server *s, mb_conn *c, const uint8_t *q, int len)
+{
+    int off = modbus_get_header_length(s->ctx); /* MBAP: 7 bytes, unit id last */
+    if (len < off + 1)
+        return false;
+    gw_mb_logged e = {0};
+    e.unit = q[off - 1];
+    e.fc = q[off];
+    e.addr = len >= off + 3 ? get16(q + off + 1) : 0;
+    e.count = 1;
+    if ((e.fc <= 4 || e.fc == 15 || e.fc == 16) && len >= off + 5)
+        e.count = get16(q + off + 3);
+    snprintf(e.peer, sizeof(e.peer), "%s", c->peer);
+    pthread_mutex_lock(&s->lock);
+    e.seq = s->seq;
+    s->ring[s->seq % LOG_RING] = e;
+    s->seq++;
+    int rc;
+    if (e.fc == 22 && s->no_mask_write)
+        rc = modbus_reply_exception(s->ctx, q, MODBUS_EXCEPTION_ILLEGAL_FUNCTION);
+    else
+        rc = modbus_reply(s->ctx, q, len, s->map);
+    pthread_mutex_unlock(&s->lock);
+    if (rc < 0)
+        return false;
+    gw_log_write(s->opts.log, GW_LOG_DEBUG, "modbus", "server: %s unit %u FC %u at %u (%u)",
+                 c->peer, e.unit, e.fc, e.addr, e.count);
+    /* writes reach the soft devices as events */
+    gw_mb_class cls = e.fc == 5 || e.fc == 15 ? GW_MB_COIL : GW_MB_HOLDING;
+    bool write = e.fc == 5 || e.fc == 6 || e.fc == 15 || e.fc == 16 || e.fc == 22;
+    if (write && s->opts.on_write && !(e.fc == 22 && s->no_mask_write))
+        s->opts.on_write(s->opts.user, cls, e.addr, e.count, c->peer);
+    return true;
+}
+
+static void drop(gw_mb_server *s, size_t i, const char *why)
+{
+    gw_log_write(s->opts.log, GW_LOG_INFO, "modbus", "server: %s disconnected%s%s",
+                 s->conns[i].peer, why ? ": " : "", why ? why : "");
+    close(s->conns[i].fd);
+    s->conns[i] = s->conns[s->nconns - 1];
+    s->nconns--;
+}
+
+static void accept_one(gw_mb_server *s)
+{
+    struct sockaddr_storage sa;
+    socklen_t sl = sizeof(sa);
+    int fd = accept4(s->listen_fd, (struct sockaddr *)&sa, &sl, SOCK_CLOEXEC);
+    if (fd < 0)
+        return;
+    char host[INET6_ADDRSTRLEN] = "?";
+    uint16_t port = 0;
+    if (sa.ss_family == AF_INET) {
+        inet_ntop(AF_INET, &((struct sockaddr_in *)&sa)->sin_addr, host, sizeof(host));
+        port = ntohs(((struct sockaddr_in *)&sa)->sin_port);
+    } else if (sa.ss_family == AF_INET6) {
+        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&sa)->sin6_addr, host, sizeof(host));
+        port = ntohs(((struct sockaddr_in6 *)&sa)->sin6_port);
+    }
+    if (s->nconns >= s->opts.max_clients) {
+        gw_log_write(s->opts.log, GW_LOG_WARN, "modbus", "server: refused %s:%u: %u clients "
+                     "already", host, port, s->opts.max_clients);
+        close(fd);
+        return;
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    mb_conn *c = &s->conns[s->nconns++];
+    c->fd = fd;
+    snprintf(c->peer, sizeof(c->peer), "%s:%u", host, port);
+    gw_log_write(s->opts.log, GW_LOG_INFO, "modbus", "server: %s connected", c->peer);
+}
+
+static void *server_main(void *arg)
+{
+    gw_mb_server *s = arg;
+    struct pollfd *pfd = gw_calloc(s->opts.max_clients + 2u, sizeof(*pfd));
+    uint8_t query[MODBUS_TCP_MAX_ADU_LENGTH];
+    if (!pfd)
+        return NULL;
+    while (!s->stop) {
+        size_t n = s->nconns;
+        pfd[0] = (struct pollfd){s->listen_fd, POLLIN, 0};
+        pfd[1] = (struct pollfd){s->wake[0], POLLIN, 0};
+        for (size_t i = 0; i < n; i++)
+            pfd[2 + i] = (struct pollfd){s->conns[i].fd, POLLIN, 0};
+        int rc = poll(pfd, n + 2, 1000);
+        if (rc < 0 && errno != EINTR)
+            break;
+        if (rc <= 0)
+            continue;
+        if (pfd[1].revents)
+            break;
+        for (size_t i = n; i-- > 0;) {
+            if (!pfd[2 + i].revents)
+                continue;
+            modbus_set_socket(s->ctx, s->conns[i].fd);
+            int len = modbus_receive(s->ctx, query);
+            if (len < 0) {
+                drop(s, i, errno == ECONNRESET || len == -1 ? NULL : modbus_strerror(errno));
+                continue;
+            }
+            if (len > 0 && !serve(s, &s->conns[i], query, len))
+                drop(s, i, "cannot answer");
+        }
+        if (pfd[0].revents & POLLIN)
+            accept_one(s);
+    }
+    while (s->nconns)
+        drop(s, s->nconns - 1, "server stopping");
+    modbus_set_socket(s->ctx, -1);
+    gw_free(pfd);
+    return NULL;
+}
+
+gw_err gw_mb_server_start(gw_mb_server *s, gw_error *err)
+{
+    char port[8];
+    snprintf(port, sizeof(port), "%u", s->opts.port);
+    struct addrinfo hints = {0}, *res = NULL;
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICHOST;
+    int gai = getaddrinfo(s->host, port, &hints, &res);
+    if (gai != 0)
+        return gw_error_set(err, GW_E_INVAL, "modbus server: bad listen address %s: %s", s->host,
+                            gai_strerror(gai));
+    int fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int one = 1;
+    if (fd >= 0)
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (fd < 0 || bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, 16) != 0) {
+        int e = errno;
+        if (fd >= 0)
+            close(fd);
+        freeaddrinfo(res);
+        gw_error_set(err, GW_E_IO, "modbus server: cannot listen on %s:%s: %s", s->host, port,
+                     strerror(e));
+        return GW_E_IO;
+    }
+    freeaddrinfo(res);
+    struct sockaddr_storage sa;
+    socklen_t sl = sizeof(sa);
+    getsockname(fd, (struct sockaddr *)&sa, &sl);
+    s->port = ntohs(sa.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&sa)->sin6_port
+                                             : ((struct sockaddr_in *)&sa)->sin_port);
+    if (pipe2(s->wake, O_CLOEXEC) != 0) {
+        close(fd);
+        return gw_error_set(err, GW_E_IO, "modbus server: pipe: %s", strerror(errno));
+    }
+    s->listen_fd = fd;
+    if (pthread_create(&s->thread, NULL, server_main, s) != 0) {
+        close(fd);
+        s->listen_fd = -1;
+        return gw_error_set(err, GW_E_IO, "modbus server: cannot start its thread");
+    }
+    s->started = true;
+    gw_log_write(s->opts.log, GW_LOG_INFO, "modbus", "server: listening on %s:%u", s->host,
+                 s->port);
+    return GW_OK;
+}
+
+void gw_mb_server_free(gw_mb_server *s)
+{
+    if (!s)
+        return;
+    if (s->started) {
+        s->stop = true;
+        ssize_t w = write(s->wake[1], "x", 1);
+        (void)w;
+        pthread_join(s->thread, NULL);
+    }
+    if (s->listen_fd >= 0)
+        close(s->listen_fd);
+    if (s->wake[0] >= 0) {
+        close(s->wake[0]);
+        close(s->wake[1]);
+    }
+    if (s->map)
+        modbus_mapping_free(s->map);
+    if (s->ctx)
+        modbus_free(s->ctx);
+    gw_free(s->conns);
+    pthread_mutex_destroy(&s->lock);
+    gw_free(s);
+}

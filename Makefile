@@ -58,6 +58,7 @@ test: build build-asan
 # Figures, not pass/fail: run on a quiet machine and compare runs.
 bench: build
 	build/bench_s7_live 2000
+	build/bench_modbus_scan 1000
 
 clean:
 	rm -rf build build-asan build-fuzz

@@ -39,6 +39,7 @@ typedef struct {
     uint16_t bit_gap;
     uint16_t max_regs;   /* per request, at most 125 (default) */
     uint16_t max_bits;   /* per request, at most 2000 (default) */
+    bool per_tag;        /* one request per tag (how the seed's client reads) */
 } gw_mb_plan_opts;
 
 #define GW_MB_DEFAULT_REG_GAP 10

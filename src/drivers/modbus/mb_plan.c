@@ -58,7 +58,7 @@ gw_err gw_mb_plan_new(const gw_tagmap *m, const gw_mb_plan_opts *opts, gw_mb_pla
 {
     *out = NULL;
     gw_mb_plan_opts o = {GW_MB_DEFAULT_REG_GAP, GW_MB_DEFAULT_BIT_GAP, GW_MB_MAX_READ_REGS,
-                         GW_MB_MAX_READ_BITS};
+                         GW_MB_MAX_READ_BITS, false};
     if (opts)
         o = *opts;
     if (!o.max_regs || o.max_regs > GW_MB_MAX_READ_REGS)
@@ -93,7 +93,7 @@ gw_err gw_mb_plan_new(const gw_tagmap *m, const gw_mb_plan_opts *opts, gw_mb_pla
             const gw_tag *t = gw_tagmap_at(m, idx[j]);
             uint32_t s = t->addr.reg, e = s + tag_len(t);
             uint32_t ne = e > re ? e : re;
-            if (open && s <= re + gap && ne - rs <= max) {
+            if (open && !o.per_tag && s <= re + gap && ne - rs <= max) {
                 re = ne;
             } else {
                 if (open)

@@ -161,6 +161,32 @@ gw_err gw_file_read(const char *path, size_t max_bytes, char **out, size_t *len,
                     gw_error *err);
 
 /* ------------------------------------------------------------------------
+ * TCP plumbing shared by the protocol servers and clients. Every wait has
+ * a deadline (gw_mono_ms based); no call blocks without one.
+ * --------------------------------------------------------------------- */
+
+struct sockaddr_storage;
+
+/* Binds and listens on host:port (numeric address, any family; port 0 =
+ * any free port). *fd is close-on-exec; *bound is the port bound. */
+gw_err gw_net_listen(const char *host, uint16_t port, int backlog, int *fd, uint16_t *bound,
+                     gw_error *err);
+/* Accepts one connection (close-on-exec, TCP_NODELAY, non-blocking when
+ * asked) and names the peer "addr:port"; -1 when there is none. */
+int gw_net_accept(int listen_fd, bool nonblock, char *peer, size_t peer_size);
+/* Connects within timeout_ms (host may be a name); *fd is non-blocking,
+ * close-on-exec, TCP_NODELAY. GW_E_TIMEOUT, GW_E_CONN_REFUSED, GW_E_IO or
+ * GW_E_INVAL (unresolvable), with err->sys_errno. */
+gw_err gw_net_connect(const char *host, uint16_t port, uint32_t timeout_ms, int *fd,
+                      gw_error *err);
+/* Waits until fd is ready for events (POLLIN/POLLOUT) or the deadline. */
+gw_err gw_net_wait(int fd, short events, uint64_t deadline_ms);
+/* Sends all of buf on a non-blocking socket before the deadline:
+ * GW_E_TIMEOUT, or GW_E_CONN_LOST with errno kept in *sys_errno. */
+gw_err gw_net_send_all(int fd, const void *buf, size_t len, uint64_t deadline_ms,
+                       int *sys_errno);
+
+/* ------------------------------------------------------------------------
  * Source locations and diagnostics.
  * --------------------------------------------------------------------- */
 

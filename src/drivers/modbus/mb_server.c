@@ -9,18 +9,14 @@
  * read and write it safely through gw_mb_server_get/set. Every request is
  * appended to a log (a ring) that tests read to see what reached the wire.
  */
-/* accept4 and pipe2 (Linux) */
+/* pipe2 (Linux) */
 #define _GNU_SOURCE
 #include "mb_internal.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
 #include <modbus/modbus.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <string.h>
@@ -225,31 +221,19 @@ static void drop(gw_mb_server *s, size_t i, const char *why)
 
 static void accept_one(gw_mb_server *s)
 {
-    struct sockaddr_storage sa;
-    socklen_t sl = sizeof(sa);
-    int fd = accept4(s->listen_fd, (struct sockaddr *)&sa, &sl, SOCK_CLOEXEC);
+    char peer[64];
+    int fd = gw_net_accept(s->listen_fd, false, peer, sizeof(peer));
     if (fd < 0)
         return;
-    char host[INET6_ADDRSTRLEN] = "?";
-    uint16_t port = 0;
-    if (sa.ss_family == AF_INET) {
-        inet_ntop(AF_INET, &((struct sockaddr_in *)&sa)->sin_addr, host, sizeof(host));
-        port = ntohs(((struct sockaddr_in *)&sa)->sin_port);
-    } else if (sa.ss_family == AF_INET6) {
-        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&sa)->sin6_addr, host, sizeof(host));
-        port = ntohs(((struct sockaddr_in6 *)&sa)->sin6_port);
-    }
     if (s->nconns >= s->opts.max_clients) {
-        gw_log_write(s->opts.log, GW_LOG_WARN, "modbus", "server: refused %s:%u: %u clients "
-                     "already", host, port, s->opts.max_clients);
+        gw_log_write(s->opts.log, GW_LOG_WARN, "modbus", "server: refused %s: %u clients "
+                     "already", peer, s->opts.max_clients);
         close(fd);
         return;
     }
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     mb_conn *c = &s->conns[s->nconns++];
     c->fd = fd;
-    snprintf(c->peer, sizeof(c->peer), "%s:%u", host, port);
+    snprintf(c->peer, sizeof(c->peer), "%s", peer);
     gw_log_write(s->opts.log, GW_LOG_INFO, "modbus", "server: %s connected", c->peer);
 }
 
@@ -297,35 +281,10 @@ static void *server_main(void *arg)
 
 gw_err gw_mb_server_start(gw_mb_server *s, gw_error *err)
 {
-    char port[8];
-    snprintf(port, sizeof(port), "%u", s->opts.port);
-    struct addrinfo hints = {0}, *res = NULL;
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_PASSIVE | AI_NUMERICHOST;
-    int gai = getaddrinfo(s->host, port, &hints, &res);
-    if (gai != 0)
-        return gw_error_set(err, GW_E_INVAL, "modbus server: bad listen address %s: %s", s->host,
-                            gai_strerror(gai));
-    int fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    int one = 1;
-    if (fd >= 0)
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    if (fd < 0 || bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, 16) != 0) {
-        int e = errno;
-        if (fd >= 0)
-            close(fd);
-        freeaddrinfo(res);
-        gw_error_set(err, GW_E_IO, "modbus server: cannot listen on %s:%s: %s", s->host, port,
-                     strerror(e));
-        return GW_E_IO;
-    }
-    freeaddrinfo(res);
-    struct sockaddr_storage sa;
-    socklen_t sl = sizeof(sa);
-    getsockname(fd, (struct sockaddr *)&sa, &sl);
-    s->port = ntohs(sa.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&sa)->sin6_port
-                                             : ((struct sockaddr_in *)&sa)->sin_port);
+    int fd;
+    gw_err rc = gw_net_listen(s->host, s->opts.port, 16, &fd, &s->port, err);
+    if (rc != GW_OK)
+        return rc;
     if (pipe2(s->wake, O_CLOEXEC) != 0) {
         close(fd);
         return gw_error_set(err, GW_E_IO, "modbus server: pipe: %s", strerror(errno));

@@ -11,10 +11,6 @@
 #include "s7_internal.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -138,48 +134,14 @@ static gw_err fail(gw_s7_client *c, gw_error *err, gw_err code, int sys_errno, c
     return code;
 }
 
-/* Waits until fd is readable/writable or the deadline passes. */
-static gw_err wait_fd(int fd, short events, uint64_t deadline)
-{
-    for (;;) {
-        uint64_t now = gw_mono_ms();
-        if (now >= deadline)
-            return GW_E_TIMEOUT;
-        struct pollfd pfd = {fd, events, 0};
-        int rc = poll(&pfd, 1, (int)(deadline - now));
-        if (rc > 0)
-            return GW_OK;
-        if (rc == 0)
-            return GW_E_TIMEOUT;
-        if (errno != EINTR)
-            return GW_E_IO;
-    }
-}
-
 static gw_err send_all(gw_s7_client *c, const uint8_t *buf, size_t len, gw_error *err)
 {
-    uint64_t deadline = gw_mono_ms() + c->opts.send_timeout_ms;
-    size_t off = 0;
-    while (off < len) {
-        ssize_t n = send(c->fd, buf + off, len - off, MSG_NOSIGNAL);
-        if (n > 0) {
-            off += (size_t)n;
-            continue;
-        }
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            gw_err rc = wait_fd(c->fd, POLLOUT, deadline);
-            if (rc == GW_E_TIMEOUT)
-                return fail(c, err, GW_E_TIMEOUT, 0, "send timed out after %u ms",
-                            c->opts.send_timeout_ms);
-            if (rc != GW_OK)
-                return fail(c, err, GW_E_IO, errno, "poll failed: %s", strerror(errno));
-            continue;
-        }
-        return fail(c, err, GW_E_CONN_LOST, errno, "connection lost while sending: %s",
-                    strerror(errno));
-    }
+    int e;
+    gw_err rc = gw_net_send_all(c->fd, buf, len, gw_mono_ms() + c->opts.send_timeout_ms, &e);
+    if (rc == GW_E_TIMEOUT)
+        return fail(c, err, GW_E_TIMEOUT, 0, "send timed out after %u ms", c->opts.send_timeout_ms);
+    if (rc != GW_OK)
+        return fail(c, err, GW_E_CONN_LOST, e, "connection lost while sending: %s", strerror(e));
     return GW_OK;
 }
 
@@ -198,7 +160,7 @@ static gw_err recv_exact(gw_s7_client *c, uint8_t *buf, size_t len, uint64_t dea
         if (errno == EINTR)
             continue;
         if (errno == EAGAIN || errno == EWOULDBLOCK) {
-            gw_err rc = wait_fd(c->fd, POLLIN, deadline);
+            gw_err rc = gw_net_wait(c->fd, POLLIN, deadline);
             if (rc == GW_E_TIMEOUT)
                 return fail(c, err, GW_E_TIMEOUT, 0, "no answer within %u ms",
                             c->opts.recv_timeout_ms);
@@ -272,58 +234,15 @@ void gw_s7_close(gw_s7_client *c)
 
 static gw_err tcp_connect(gw_s7_client *c, gw_error *err)
 {
-    char port[8];
-    snprintf(port, sizeof(port), "%u", c->opts.port);
-    struct addrinfo hints = {0}, *res = NULL;
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    int gai = getaddrinfo(c->host, port, &hints, &res);
-    if (gai != 0)
-        return fail(c, err, GW_E_INVAL, 0, "cannot resolve host: %s", gai_strerror(gai));
-    gw_err rc = GW_E_CONN_REFUSED;
-    int saved = 0;
-    uint64_t deadline = gw_mono_ms() + c->opts.connect_timeout_ms;
-    for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
-        int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-        if (fd < 0) {
-            saved = errno;
-            continue;
-        }
-        int r = connect(fd, ai->ai_addr, ai->ai_addrlen);
-        if (r < 0 && errno == EINPROGRESS) {
-            gw_err w = wait_fd(fd, POLLOUT, deadline);
-            if (w == GW_E_TIMEOUT) {
-                close(fd);
-                rc = GW_E_TIMEOUT;
-                continue;
-            }
-            int soerr = 0;
-            socklen_t sl = sizeof(soerr);
-            getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl);
-            r = soerr ? -1 : 0;
-            errno = soerr;
-        }
-        if (r < 0) {
-            saved = errno;
-            rc = errno == ECONNREFUSED ? GW_E_CONN_REFUSED : GW_E_IO;
-            close(fd);
-            continue;
-        }
-        int one = 1;
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-        c->fd = fd;
-        rc = GW_OK;
-        break;
-    }
-    freeaddrinfo(res);
-    if (rc == GW_E_TIMEOUT)
-        return fail(c, err, rc, 0, "TCP connect timed out after %u ms", c->opts.connect_timeout_ms);
-    if (rc != GW_OK) {
-        gw_err e = fail(c, err, rc, saved, "TCP connect failed: %s", strerror(saved));
+    gw_error e;
+    gw_error_clear(&e);
+    gw_err rc = gw_net_connect(c->host, c->opts.port, c->opts.connect_timeout_ms, &c->fd, &e);
+    if (rc == GW_OK)
+        return GW_OK;
+    rc = fail(c, err, rc, e.sys_errno, "%s", e.msg);
+    if (rc != GW_E_INVAL)
         gw_error_hint(err, "is the PLC on, reachable, and is port %u open?", c->opts.port);
-        return e;
-    }
-    return GW_OK;
+    return rc;
 }
 
 static uint16_t next_ref(gw_s7_client *c)

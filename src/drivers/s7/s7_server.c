@@ -9,16 +9,12 @@
  * only their bit. Anything malformed gets an error reply or a clean close,
  * never a read out of bounds.
  */
-/* accept4 and pipe2 (Linux) */
+/* pipe2 (Linux) */
 #define _GNU_SOURCE
 #include "s7_internal.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <string.h>
@@ -223,28 +219,9 @@ static void drop_client(gw_s7_server *s, size_t i, const char *why)
 
 static bool send_reply(gw_s7_server *s, s7_session *c, const uint8_t *buf, size_t len)
 {
-    uint64_t deadline = gw_mono_ms() + SRV_SEND_TIMEOUT_MS;
-    size_t off = 0;
-    while (off < len) {
-        ssize_t n = send(c->fd, buf + off, len - off, MSG_NOSIGNAL);
-        if (n > 0) {
-            off += (size_t)n;
-            continue;
-        }
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            uint64_t now = gw_mono_ms();
-            if (now >= deadline)
-                return false;
-            struct pollfd p = {c->fd, POLLOUT, 0};
-            poll(&p, 1, (int)(deadline - now));
-            continue;
-        }
-        return false;
-    }
+    int e;
     (void)s;
-    return true;
+    return gw_net_send_all(c->fd, buf, len, gw_mono_ms() + SRV_SEND_TIMEOUT_MS, &e) == GW_OK;
 }
 
 /* Header-only ack_data carrying an error class and code. */
@@ -639,23 +616,10 @@ static bool client_readable(gw_s7_server *s, s7_session *c)
 
 static void accept_client(gw_s7_server *s)
 {
-    struct sockaddr_storage sa;
-    socklen_t sl = sizeof(sa);
-    int fd = accept4(s->listen_fd, (struct sockaddr *)&sa, &sl, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    char peer[64];
+    int fd = gw_net_accept(s->listen_fd, true, peer, sizeof(peer));
     if (fd < 0)
         return;
-    char host[INET6_ADDRSTRLEN] = "?", peer[64];
-    uint16_t port = 0;
-    if (sa.ss_family == AF_INET) {
-        struct sockaddr_in *in = (struct sockaddr_in *)&sa;
-        inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
-        port = ntohs(in->sin_port);
-    } else if (sa.ss_family == AF_INET6) {
-        struct sockaddr_in6 *in = (struct sockaddr_in6 *)&sa;
-        inet_ntop(AF_INET6, &in->sin6_addr, host, sizeof(host));
-        port = ntohs(in->sin6_port);
-    }
-    snprintf(peer, sizeof(peer), "%s:%u", host, port);
     if (s->nclients >= s->opts.max_clients) {
         gw_log_write(s->opts.log, GW_LOG_WARN, "s7", "server: refused %s: %u clients already",
                      peer, s->opts.max_clients);
@@ -668,8 +632,6 @@ static void accept_client(gw_s7_server *s)
         return;
     }
     c.fd = fd;
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     pthread_mutex_lock(&s->lock);
     s->clients[s->nclients++] = c;
     pthread_mutex_unlock(&s->lock);
@@ -713,37 +675,10 @@ static void *server_main(void *arg)
 
 gw_err gw_s7_server_start(gw_s7_server *s, gw_error *err)
 {
-    char port[8];
-    snprintf(port, sizeof(port), "%u", s->opts.port);
-    struct addrinfo hints = {0}, *res = NULL;
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_PASSIVE | AI_NUMERICHOST;
-    int gai = getaddrinfo(s->host, port, &hints, &res);
-    if (gai != 0)
-        return gw_error_set(err, GW_E_INVAL, "s7 server: bad listen address %s: %s", s->host,
-                            gai_strerror(gai));
-    int fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    int one = 1;
-    if (fd >= 0)
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    if (fd < 0 || bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, 16) != 0) {
-        int e = errno;
-        if (fd >= 0)
-            close(fd);
-        freeaddrinfo(res);
-        gw_error_set(err, GW_E_IO, "s7 server: cannot listen on %s:%s: %s", s->host, port,
-                     strerror(e));
-        if (err)
-            err->sys_errno = e;
-        return GW_E_IO;
-    }
-    freeaddrinfo(res);
-    struct sockaddr_storage sa;
-    socklen_t sl = sizeof(sa);
-    getsockname(fd, (struct sockaddr *)&sa, &sl);
-    s->port = ntohs(sa.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&sa)->sin6_port
-                                             : ((struct sockaddr_in *)&sa)->sin_port);
+    int fd;
+    gw_err rc = gw_net_listen(s->host, s->opts.port, 16, &fd, &s->port, err);
+    if (rc != GW_OK)
+        return rc;
     if (pipe2(s->wake, O_CLOEXEC) != 0) {
         close(fd);
         return gw_error_set(err, GW_E_IO, "s7 server: pipe: %s", strerror(errno));

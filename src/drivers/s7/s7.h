@@ -48,7 +48,7 @@ typedef struct gw_s7_plan gw_s7_plan;
 typedef struct {
     uint16_t pdu_len;     /* negotiated PDU length */
     uint16_t max_items;   /* items per request, default 20 (snap7's limit) */
-    uint16_t gap;         /* merge ranges closer than this many bytes */
+    uint16_t gap;         /* merge ranges at most this many bytes apart */
 } gw_s7_plan_opts;
 
 #define GW_S7_DEFAULT_MAX_ITEMS 20
@@ -80,7 +80,8 @@ typedef struct {
     uint32_t send_timeout_ms;
     uint32_t recv_timeout_ms;
     uint16_t max_items;          /* default 20 */
-    uint16_t gap;                /* default GW_S7_DEFAULT_GAP */
+    uint16_t gap;                /* 0 = GW_S7_DEFAULT_GAP */
+    bool no_merge;               /* never merge ranges into one item */
     gw_log *log;                 /* borrowed, may be NULL */
 } gw_s7_opts;
 
@@ -100,7 +101,8 @@ uint64_t gw_s7_round_trips(const gw_s7_client *c);
 /*
  * Reads every range, planning the requests. Each range gets its own
  * result: one bad address fails that range (result, item_rc) and not the
- * others. Returns GW_OK when the exchange with the PLC worked, even if
+ * others - when an item that carried several ranges fails, those ranges
+ * are read again one by one to find the bad one. Returns GW_OK when the exchange with the PLC worked, even if
  * some ranges failed; a connection error fails the call and closes.
  */
 gw_err gw_s7_read(gw_s7_client *c, gw_s7_range *ranges, size_t n, gw_error *err);
@@ -148,7 +150,8 @@ typedef struct {
     uint16_t port;               /* 0 = any free port */
     uint16_t max_pdu;            /* largest PDU we accept, default 960 */
     uint16_t max_clients;        /* default 8 */
-    uint16_t max_items;          /* items per request answered, default 20 */
+    uint16_t max_items;          /* items per request answered, default: as many
+                                    as fit the PDU, as a CPU does */
     const char *order_code;      /* SZL 0x0011, default a 1214C */
     const char *firmware;        /* "V4.2.1" */
     gw_log *log;

@@ -29,6 +29,7 @@ struct gw_s7_client {
     int fd;
     uint16_t pdu_len;
     uint16_t amq;
+    uint16_t remote_ref;  /* the CPU's COTP reference, from its CC */
     uint16_t next_ref;
     uint64_t trips;
     uint8_t *rx;          /* one packet */
@@ -64,6 +65,8 @@ gw_err gw_s7_client_new(const gw_s7_opts *opts, gw_s7_client **out)
         c->opts.recv_timeout_ms = 2000;
     if (!c->opts.max_items)
         c->opts.max_items = GW_S7_DEFAULT_MAX_ITEMS;
+    if (!c->opts.gap)
+        c->opts.gap = GW_S7_DEFAULT_GAP;
     c->fd = -1;
     c->pdu_cap = RX_CAP;
     c->rx = gw_malloc(RX_CAP);
@@ -219,14 +222,30 @@ static gw_err recv_pdu(gw_s7_client *c, s7_header *h, gw_error *err)
     return GW_OK;
 }
 
+/* How long a clean close waits for the CPU's disconnect confirm. */
+#define CLOSE_WAIT_MS 200
+
 void gw_s7_close(gw_s7_client *c)
 {
     if (c->fd < 0)
         return;
-    /* a polite COTP disconnect; the PLC may already be gone */
-    uint8_t dr[16];
-    size_t n = s7_cotp_encode_dr(dr, sizeof(dr), 0, 1, 0);
-    (void)send(c->fd, dr, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (c->pdu_len) {
+        /* a clean end: COTP DR with reason 0x80 (normal), then wait briefly
+         * for the CPU's DC and its FIN, so that neither side is left with
+         * data for a closed socket and resets (ISO 8073 13.5) */
+        uint8_t buf[64];
+        size_t n = s7_cotp_encode_dr(buf, sizeof(buf), c->remote_ref, 1, 0x80);
+        int e;
+        uint64_t deadline = gw_mono_ms() + CLOSE_WAIT_MS;
+        if (gw_net_send_all(c->fd, buf, n, deadline, &e) == GW_OK) {
+            shutdown(c->fd, SHUT_WR);
+            while (gw_net_wait(c->fd, POLLIN, deadline) == GW_OK) {
+                ssize_t r = recv(c->fd, buf, sizeof(buf), 0);
+                if (r == 0 || (r < 0 && errno != EINTR && errno != EAGAIN))
+                    break;
+            }
+        }
+    }
     close(c->fd);
     c->fd = -1;
     c->pdu_len = 0;
@@ -292,6 +311,7 @@ gw_err gw_s7_connect(gw_s7_client *c, gw_error *err)
     if (cc.type != S7_COTP_CC)
         return fail(c, err, GW_E_PROTOCOL, 0, "expected a COTP connection confirm, got 0x%02X",
                     cc.type);
+    c->remote_ref = cc.src_ref;
     /* setup communication: ask for our PDU, take what the CPU answers */
     uint8_t *p = c->tx + S7_FRAME_HDR;
     size_t h = s7_header_encode(p, S7_JOB, next_ref(c), S7_SETUP_PARAM, 0, 0, 0);
@@ -428,8 +448,11 @@ gw_err s7__parse_read_reply(const gw_s7_plan *plan, size_t r, const s7_header *h
     return GW_OK;
 }
 
-gw_err gw_s7_read_plan(gw_s7_client *c, const gw_s7_plan *plan, gw_s7_range *ranges,
-                       gw_error *err)
+static gw_err isolate_failures(gw_s7_client *c, const gw_s7_plan *plan, gw_s7_range *ranges,
+                               gw_error *err);
+
+static gw_err plan_exec(gw_s7_client *c, const gw_s7_plan *plan, gw_s7_range *ranges,
+                        gw_error *err)
 {
     if (c->fd < 0)
         return fail(c, err, GW_E_CONN_LOST, 0, "not connected");
@@ -508,17 +531,76 @@ gw_err gw_s7_read_plan(gw_s7_client *c, const gw_s7_plan *plan, gw_s7_range *ran
     return refused;
 }
 
+gw_err gw_s7_read_plan(gw_s7_client *c, const gw_s7_plan *plan, gw_s7_range *ranges,
+                       gw_error *err)
+{
+    gw_err rc = plan_exec(c, plan, ranges, err);
+    if (rc != GW_OK && rc != GW_E_DEVICE_REJECTED)
+        return rc;
+    gw_err iso = isolate_failures(c, plan, ranges, err);
+    return iso == GW_OK ? rc : iso;
+}
+
 gw_err gw_s7_read(gw_s7_client *c, gw_s7_range *ranges, size_t n, gw_error *err)
 {
     if (c->fd < 0)
         return fail(c, err, GW_E_CONN_LOST, 0, "not connected");
     gw_s7_plan_opts po = {c->pdu_len, c->opts.max_items, c->opts.gap};
     gw_s7_plan *plan;
-    gw_err rc = gw_s7_plan_new(ranges, n, &po, &plan);
+    gw_err rc = s7__plan_new(ranges, n, &po, c->opts.no_merge, &plan);
     if (rc != GW_OK)
         return gw_error_set(err, rc, "cannot plan the read of %zu ranges: %s", n, gw_err_str(rc));
     rc = gw_s7_read_plan(c, plan, ranges, err);
     gw_s7_plan_free(plan);
+    return rc;
+}
+
+/* Reads again, one item per range, the ranges that failed inside an item
+ * they shared with others: a bad address merged with good ones must fail
+ * alone. Costs round trips only when something failed. */
+static gw_err isolate_failures(gw_s7_client *c, const gw_s7_plan *plan, gw_s7_range *ranges,
+                               gw_error *err)
+{
+    size_t *share = gw_calloc(plan->nitems ? plan->nitems : 1, sizeof(size_t));
+    gw_s7_range *again = gw_calloc(plan->nranges ? plan->nranges : 1, sizeof(*again));
+    size_t *from = gw_calloc(plan->nranges ? plan->nranges : 1, sizeof(size_t));
+    gw_err rc = GW_OK;
+    if (!share || !again || !from) {
+        rc = GW_E_NOMEM;
+        goto out;
+    }
+    for (size_t k = 0; k < plan->npieces; k++)
+        share[plan->pieces[k].item]++;
+    size_t n = 0;
+    for (size_t i = 0; i < plan->nranges; i++) {
+        if (ranges[i].result == GW_OK || ranges[i].item_rc == 0)
+            continue; /* fine, or a refusal of the whole request */
+        bool shared = false;
+        for (size_t k = 0; k < plan->npieces; k++)
+            if (plan->pieces[k].range == i && share[plan->pieces[k].item] > 1)
+                shared = true;
+        if (shared) {
+            from[n] = i;
+            again[n++] = ranges[i];
+        }
+    }
+    if (n == 0)
+        goto out;
+    gw_s7_plan_opts po = {c->pdu_len, c->opts.max_items, 0};
+    gw_s7_plan *alone;
+    if ((rc = s7__plan_new(again, n, &po, true, &alone)) != GW_OK)
+        goto out;
+    rc = plan_exec(c, alone, again, err);
+    gw_s7_plan_free(alone);
+    if (rc == GW_OK || rc == GW_E_DEVICE_REJECTED)
+        for (size_t j = 0; j < n; j++) {
+            ranges[from[j]].result = again[j].result;
+            ranges[from[j]].item_rc = again[j].item_rc;
+        }
+out:
+    gw_free(share);
+    gw_free(again);
+    gw_free(from);
     return rc;
 }
 
@@ -600,6 +682,12 @@ gw_err gw_s7_write(gw_s7_client *c, gw_s7_range *ranges, size_t n, gw_error *err
         if (!ranges[i].src || (!ranges[i].is_bit && ranges[i].len == 0) ||
             (ranges[i].is_bit && ranges[i].bit > 7))
             return gw_error_set(err, GW_E_INVAL, "write range %zu is empty or malformed", i + 1);
+        /* S7comm addresses are 24-bit bit offsets: a byte at or past 2^21
+         * cannot be named (and must never wrap around to byte 0) */
+        uint64_t end = (uint64_t)ranges[i].start + (ranges[i].is_bit ? 1u : ranges[i].len);
+        if (end > 0x200000u)
+            return gw_error_set(err, GW_E_RANGE, "write range %zu (byte %u) lies beyond the S7 "
+                                "address space (2097152 bytes)", i + 1, ranges[i].start);
     }
     /* requests in the order given: a PLC may care which write comes first */
     for (size_t i = 0; i < n; i++) {

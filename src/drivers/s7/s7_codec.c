@@ -341,6 +341,11 @@ gw_err s7_decode_data(const uint8_t *data, size_t len, size_t n, s7_data *out)
         out[i].dts = data[off + 1];
         size_t field = get16(data + off + 2);
         size_t bytes = dts_in_bits(out[i].dts) ? (field + 7) / 8 : field;
+        /* an error item carries no data, whatever its length says: real
+         * CPUs send length 0, snap7's server length 4 (docs/s7comm.md 13.3);
+         * 0x00 is the reserved code of write request items, which do */
+        if (out[i].rc != S7_RC_OK && out[i].rc != S7_RC_RESERVED)
+            bytes = 0;
         off += 4;
         if (off + bytes > len)
             return GW_E_PROTOCOL;
@@ -390,11 +395,20 @@ size_t s7_read_reply_size(const uint16_t *lens, size_t n)
     return size;
 }
 
+/* An item's bit address has 24 bits on the wire: never truncate one. */
+static bool items_fit(const s7_item *items, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (items[i].bitaddr > 0xFFFFFFu)
+            return false;
+    return true;
+}
+
 size_t s7_encode_read_req(uint8_t *buf, size_t cap, uint16_t ref, const s7_item *items, size_t n)
 {
     size_t plen = S7_RW_PARAM(n);
     size_t pdu = S7_HDR_JOB + plen;
-    if (n > 255 || cap < S7_FRAME_HDR + pdu)
+    if (n > 255 || cap < S7_FRAME_HDR + pdu || !items_fit(items, n))
         return 0;
     uint8_t *p = buf + S7_FRAME_HDR;
     size_t h = s7_header_encode(p, S7_JOB, ref, (uint16_t)plen, 0, 0, 0);
@@ -409,7 +423,7 @@ size_t s7_encode_write_req(uint8_t *buf, size_t cap, uint16_t ref, const s7_item
                            const s7_data *data, size_t n)
 {
     size_t plen = S7_RW_PARAM(n);
-    if (n > 255 || cap < S7_FRAME_HDR + S7_HDR_JOB + plen)
+    if (n > 255 || cap < S7_FRAME_HDR + S7_HDR_JOB + plen || !items_fit(items, n))
         return 0;
     uint8_t *p = buf + S7_FRAME_HDR;
     uint8_t *d = p + S7_HDR_JOB + plen;

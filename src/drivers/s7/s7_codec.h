@@ -229,8 +229,9 @@ size_t s7_encode_write_req(uint8_t *buf, size_t cap, uint16_t ref, const s7_item
 gw_err s7_decode_items(const uint8_t *param, size_t len, s7_item *items, size_t max,
                        size_t *n);
 /* Decodes n data items (read reply, or write request data): the length
- * field counts bits or bytes as the data transport size says, and a fill
- * byte follows odd-length data except after the last item. */
+ * field counts bits or bytes as the data transport size says, a fill byte
+ * follows odd-length data except after the last item, and an item with an
+ * error code (not 0xFF, not 0x00) has no data. */
 gw_err s7_decode_data(const uint8_t *data, size_t len, size_t n, s7_data *out);
 /* Encodes n data items as above into p; returns bytes written, 0 when cap
  * is too small. */
@@ -248,6 +249,7 @@ size_t s7_read_reply_size(const uint16_t *lens, size_t n);
 /* SZL read (userdata, function group 4 "CPU functions", subfunction 1). */
 #define S7_SZL_CPU_ORDER 0x0011   /* module identification */
 #define S7_SZL_CPU_STATE 0x0424   /* CPU mode */
+#define S7_SZL_COMPONENTS 0x001C  /* component identification (names, serial) */
 
 typedef struct {
     uint8_t method;       /* 0x11 request, 0x12 response */

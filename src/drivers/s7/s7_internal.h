@@ -57,6 +57,11 @@ static inline uint8_t s7__area_code(gw_s7_area a)
 
 const char *s7__area_name(gw_s7_area a);
 
+/* gw_s7_plan_new, and with no_merge one item per range (long ranges are
+ * still split): how a failed merged item is read again range by range. */
+gw_err s7__plan_new(const gw_s7_range *ranges, size_t n, const gw_s7_plan_opts *opts,
+                    bool no_merge, gw_s7_plan **out);
+
 /* ---------------------------------------------------------------- server */
 
 /* One client connection of the server: COTP state, negotiated PDU, the

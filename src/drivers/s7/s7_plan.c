@@ -88,6 +88,12 @@ static int item_addr(const void *a, const void *b)
 gw_err gw_s7_plan_new(const gw_s7_range *ranges, size_t n, const gw_s7_plan_opts *opts,
                       gw_s7_plan **out)
 {
+    return s7__plan_new(ranges, n, opts, false, out);
+}
+
+gw_err s7__plan_new(const gw_s7_range *ranges, size_t n, const gw_s7_plan_opts *opts,
+                    bool no_merge, gw_s7_plan **out)
+{
     *out = NULL;
     uint16_t pdu = opts->pdu_len;
     /* the smallest useful PDU carries one item of at least 2 bytes */
@@ -128,7 +134,8 @@ gw_err gw_s7_plan_new(const gw_s7_range *ranges, size_t n, const gw_s7_plan_opts
         size_t j = k + 1;
         for (; j < n; j++) {
             const gw_s7_range *q = &ranges[idx[j]];
-            if (q->area != r->area || q->db != r->db || q->start > end + opts->gap)
+            if (no_merge || q->area != r->area || q->db != r->db ||
+                q->start > end + opts->gap)
                 break;
             if (q->start + q->len > end)
                 end = q->start + q->len;

@@ -84,8 +84,10 @@ gw_err gw_s7_server_new(const gw_s7_server_opts *opts, gw_s7_server **out, gw_er
         s->opts.max_pdu = SRV_PDU_MIN;
     if (!s->opts.max_clients)
         s->opts.max_clients = 8;
+    /* like a CPU, answer as many items as fit the PDU; max_items imitates
+     * devices with a fixed limit */
     if (!s->opts.max_items)
-        s->opts.max_items = GW_S7_DEFAULT_MAX_ITEMS;
+        s->opts.max_items = 255;
     s->listen_fd = -1;
     s->wake[0] = s->wake[1] = -1;
     s->cpu_state = GW_S7_CPU_RUN;
@@ -406,6 +408,27 @@ static size_t szl_records(gw_s7_server *s, uint16_t id, uint16_t index, uint8_t 
         *count = 3;
         return 3 * 28;
     }
+    if (id == S7_SZL_COMPONENTS) {
+        /* component identification: 34-byte records, index and 32
+         * characters; index 6 is absent, so that the module type name
+         * (index 7) is the sixth record, where snap7's GetCpuInfo looks */
+        static const struct {
+            uint16_t idx;
+            const char *text;
+        } comp[] = {{1, "S71200/ET200MP station_1"}, {2, "PLC_1"}, {3, ""},
+                    {4, "Original Siemens Equipment"}, {5, "S C-PLCGW0000001"},
+                    {7, "CPU 1214C DC/DC/DC"}, {8, ""}, {9, ""}, {10, ""}, {11, ""}};
+        size_t n = sizeof(comp) / sizeof(comp[0]);
+        for (size_t k = 0; k < n; k++) {
+            uint8_t *r = rec + 34 * k;
+            memset(r, 0, 34);
+            put16(r, comp[k].idx);
+            memcpy(r + 2, comp[k].text, strlen(comp[k].text));
+        }
+        *rec_len = 34;
+        *count = (uint16_t)n;
+        return 34 * n;
+    }
     if (id == S7_SZL_CPU_STATE) {
         /* one 20-byte record: event id, 0xFF, mode in byte 3 (high nibble,
          * the previous mode, left 0 so that snap7 clients decode it) */
@@ -423,7 +446,6 @@ static size_t szl_records(gw_s7_server *s, uint16_t id, uint16_t index, uint8_t 
 static size_t serve_userdata(gw_s7_server *s, s7_session *c, const s7_header *h)
 {
     s7_userdata_param up;
-    (void)c;
     if (s7_decode_userdata_param(h->param, h->param_len, &up) != GW_OK)
         return 0;
     uint8_t *p = s->tx + S7_FRAME_HDR;
@@ -453,6 +475,13 @@ static size_t serve_userdata(gw_s7_server *s, s7_session *c, const s7_header *h)
         pthread_mutex_lock(&s->lock);
         rl = szl_records(s, id, index, d + 12, &rec_len, &count);
         pthread_mutex_unlock(&s->lock);
+        /* the answer must fit the client's PDU: whole records only (we do
+         * not fragment SZL answers; snap7's server truncates too) */
+        size_t room = c->pdu_len > S7_HDR_JOB + 24u ? c->pdu_len - S7_HDR_JOB - 24u : 0;
+        if (rl > room && rec_len) {
+            count = (uint16_t)(room / rec_len);
+            rl = (size_t)count * rec_len;
+        }
         if (rl) {
             d[0] = S7_RC_OK;
             d[1] = S7_DTS_OCTET;

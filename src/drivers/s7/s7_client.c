@@ -669,6 +669,8 @@ gw_err gw_s7_write(gw_s7_client *c, gw_s7_range *ranges, size_t n, gw_error *err
         return fail(c, err, GW_E_CONN_LOST, 0, "not connected");
     size_t pdu = c->pdu_len;
     size_t max_items = c->opts.max_items;
+    if (max_items > 255)
+        max_items = 255; /* the item count is one byte, and our arrays hold 255 */
     if (max_items > (pdu - S7_HDR_JOB - 2u) / (S7_ITEM_SPEC + 5u))
         max_items = (pdu - S7_HDR_JOB - 2u) / (S7_ITEM_SPEC + 5u);
     /* the largest chunk one request can carry beside its own item */

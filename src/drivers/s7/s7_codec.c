@@ -206,7 +206,8 @@ gw_err s7_header_decode(const uint8_t *pdu, size_t len, s7_header *h)
     } else if (h->rosctr != S7_JOB && h->rosctr != S7_USERDATA) {
         return GW_E_PROTOCOL;
     }
-    if (hdr + (size_t)h->param_len + h->data_len > len)
+    /* the lengths must add up to the PDU exactly (docs/s7comm.md 4) */
+    if (hdr + (size_t)h->param_len + h->data_len != len)
         return GW_E_PROTOCOL;
     h->param = pdu + hdr;
     h->data = pdu + hdr + h->param_len;
@@ -313,20 +314,39 @@ gw_err s7_decode_items(const uint8_t *param, size_t len, s7_item *items, size_t 
     if (len < 2)
         return GW_E_PROTOCOL;
     size_t count = param[1];
-    if (len < S7_RW_PARAM(count))
+    /* each item: 0x12, the length of what follows, the syntax id; S7ANY
+     * items are 12 bytes, others (DBREAD, 1200SYM, NCK) other lengths. All
+     * are checked; the first `max` are stored. */
+    size_t off = 2;
+    for (size_t i = 0; i < count; i++) {
+        if (off + 3 > len)
+            return GW_E_PROTOCOL;
+        const uint8_t *p = param + off;
+        size_t spec = 2u + p[1];
+        if (p[0] != 0x12 || off + spec > len || spec < 3)
+            return GW_E_PROTOCOL;
+        if (i >= max) {
+            off += spec;
+            continue;
+        }
+        memset(&items[i], 0, sizeof(items[i]));
+        if (p[1] == 0x0A && p[2] == 0x10) {
+            items[i].tsize = p[3];
+            items[i].count = get16(p + 4);
+            items[i].db = get16(p + 6);
+            items[i].area = p[8];
+            items[i].bitaddr = ((uint32_t)p[9] << 16) | ((uint32_t)p[10] << 8) | p[11];
+        } else {
+            items[i].tsize = 0; /* not S7ANY: the item fails alone */
+            items[i].count = 1;
+        }
+        off += spec;
+    }
+    /* the parameter is exactly its items (docs/s7comm.md 13.6) */
+    if (off != len)
         return GW_E_PROTOCOL;
     if (count > max)
         return GW_E_RANGE;
-    for (size_t i = 0; i < count; i++) {
-        const uint8_t *p = param + 2 + S7_ITEM_SPEC * i;
-        if (p[0] != 0x12 || p[1] != 0x0A || p[2] != 0x10)
-            return GW_E_UNSUPPORTED; /* not an S7ANY address */
-        items[i].tsize = p[3];
-        items[i].count = get16(p + 4);
-        items[i].db = get16(p + 6);
-        items[i].area = p[8];
-        items[i].bitaddr = ((uint32_t)p[9] << 16) | ((uint32_t)p[10] << 8) | p[11];
-    }
     *n = count;
     return GW_OK;
 }

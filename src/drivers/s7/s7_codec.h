@@ -225,7 +225,10 @@ size_t s7_encode_read_req(uint8_t *buf, size_t cap, uint16_t ref, const s7_item 
  * a BIT item, one byte 0 or 1). */
 size_t s7_encode_write_req(uint8_t *buf, size_t cap, uint16_t ref, const s7_item *items,
                            const s7_data *data, size_t n);
-/* Decodes the items of a Read/Write Var parameter (function byte first). */
+/* Decodes the items of a Read/Write Var parameter (function byte first).
+ * The parameter must be exactly its items; an item of another syntax than
+ * S7ANY is skipped by its own length and decoded as transport size 0,
+ * count 1: a type nobody serves, so it fails alone. */
 gw_err s7_decode_items(const uint8_t *param, size_t len, s7_item *items, size_t max,
                        size_t *n);
 /* Decodes n data items (read reply, or write request data): the length

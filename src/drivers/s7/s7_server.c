@@ -249,8 +249,9 @@ static uint8_t check_item(gw_s7_server *s, const s7_item *it, srv_area **area, u
     size_t bytes = s7_item_bytes(it->tsize, it->count);
     if (bytes == 0)
         return it->count == 0 ? S7_RC_OUT_OF_RANGE : S7_RC_TYPE_UNSUPPORTED;
+    /* one bit at a time; a bit count is an invalid address (docs/s7comm.md 7) */
     if (it->tsize == S7_TS_BIT && it->count != 1)
-        return S7_RC_TYPE_INCONSISTENT;
+        return S7_RC_OUT_OF_RANGE;
     if (it->tsize != S7_TS_BIT && (it->bitaddr & 7u))
         return S7_RC_OUT_OF_RANGE;
     srv_area *found = find_area(s, a, it->db);

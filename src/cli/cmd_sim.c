@@ -253,8 +253,9 @@ int cli_sim(int argc, char **argv)
     }
     if (p.mb_map[0]) {
         gw_diag d;
-        if (gw_tagmap_load_file(p.mb_map, &map, &d) != GW_OK) {
-            cli_print_diag(&d);
+        gw_err lrc = gw_tagmap_load_file(p.mb_map, &map, &d);
+        cli_print_diag(&d); /* errors, and warnings such as a misspelt defaultValue */
+        if (lrc != GW_OK) {
             rc = CLI_EXIT_USAGE;
             goto out;
         }

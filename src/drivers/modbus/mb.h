@@ -78,7 +78,7 @@ typedef struct gw_mb_client gw_mb_client;
 typedef struct {
     const char *host;
     uint16_t port;                /* 502 */
-    uint8_t unit;                 /* unit identifier, default 1 */
+    uint8_t unit;                 /* unit identifier, sent as given (0..255; 1 is usual) */
     uint32_t connect_timeout_ms;  /* default 2000 each */
     uint32_t response_timeout_ms;
     uint32_t byte_timeout_ms;     /* between bytes of one answer, default 500 */
@@ -142,7 +142,7 @@ gw_err gw_mb_server_get(gw_mb_server *s, gw_mb_class cls, uint16_t start, uint16
                         uint16_t *out);
 gw_err gw_mb_server_set(gw_mb_server *s, gw_mb_class cls, uint16_t start, uint16_t count,
                         const uint16_t *in);
-/* Copies up to max logged requests after `since` (by seq); returns the count. */
+/* Copies up to max logged requests with seq >= since; returns the count. */
 size_t gw_mb_server_log(gw_mb_server *s, uint64_t since, gw_mb_logged *out, size_t max);
 /* Refuse function 22 with "illegal function", as older devices do. */
 void gw_mb_server_disable_mask_write(gw_mb_server *s, bool disable);

@@ -54,8 +54,6 @@ gw_err gw_mb_client_new(const gw_mb_opts *opts, gw_mb_client **out)
     c->opts.host = c->host;
     if (!c->opts.port)
         c->opts.port = 502; /* Modbus Messaging on TCP/IP Implementation Guide V1.0b, 4.1 */
-    if (!c->opts.unit)
-        c->opts.unit = 1;
     if (!c->opts.connect_timeout_ms)
         c->opts.connect_timeout_ms = 2000;
     if (!c->opts.response_timeout_ms)

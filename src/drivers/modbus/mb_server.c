@@ -19,6 +19,7 @@
 #include <modbus/modbus.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -41,7 +42,7 @@ struct gw_mb_server {
     uint16_t port;
     pthread_t thread;
     bool started;
-    volatile bool stop;
+    atomic_bool stop;
     mb_conn *conns;
     size_t nconns;
     gw_mb_logged ring[LOG_RING];
@@ -174,6 +175,63 @@ static uint16_t get16(const uint8_t *p)
     return (uint16_t)(p[0] << 8 | p[1]);
 }
 
+/*
+ * The span a write request changes, when it is one the server carries out:
+ * the quantity and value rules of the Modbus Application Protocol V1.1b
+ * (6.5 FC 5, 6.6 FC 6, 6.11 FC 15, 6.12 FC 16, 6.16 FC 22, 6.17 FC 23), and
+ * every address below 65536. A request that breaks them is answered with an
+ * exception and changes nothing, so it is no write event.
+ */
+static bool write_span(const uint8_t *pdu, size_t len, gw_mb_class *cls, uint16_t *start,
+                       uint16_t *count)
+{
+    if (len < 5)
+        return false;
+    uint8_t fc = pdu[0];
+    uint32_t addr = get16(pdu + 1), n = 1;
+    switch (fc) {
+    case 5: /* value 0xFF00 (on) or 0x0000 (off) */
+        if (get16(pdu + 3) != 0xFF00 && get16(pdu + 3) != 0x0000)
+            return false;
+        *cls = GW_MB_COIL;
+        break;
+    case 6:
+        *cls = GW_MB_HOLDING;
+        break;
+    case 15: /* 1..0x07B0 coils, byte count ceil(n / 8) */
+        n = get16(pdu + 3);
+        if (n < 1 || n > 0x07B0 || len < 6 || pdu[5] != (n + 7) / 8)
+            return false;
+        *cls = GW_MB_COIL;
+        break;
+    case 16: /* 1..0x7B registers, byte count 2n */
+        n = get16(pdu + 3);
+        if (n < 1 || n > 0x7B || len < 6 || pdu[5] != 2 * n)
+            return false;
+        *cls = GW_MB_HOLDING;
+        break;
+    case 22:
+        *cls = GW_MB_HOLDING;
+        break;
+    case 23: /* read 1..0x7D, write 1..0x79 registers at its own address */
+        if (len < 10 || get16(pdu + 3) < 1 || get16(pdu + 3) > 0x7D)
+            return false;
+        addr = get16(pdu + 5);
+        n = get16(pdu + 7);
+        if (n < 1 || n > 0x79 || pdu[9] != 2 * n)
+            return false;
+        *cls = GW_MB_HOLDING;
+        break;
+    default:
+        return false;
+    }
+    if (addr + n > 65536u)
+        return false;
+    *start = (uint16_t)addr;
+    *count = (uint16_t)n;
+    return true;
+}
+
 /* Serves one request that libmodbus received; returns false to drop. */
 static bool serve(gw_mb_server *s, mb_conn *c, const uint8_t *q, int len)
 {
@@ -202,11 +260,12 @@ static bool serve(gw_mb_server *s, mb_conn *c, const uint8_t *q, int len)
         return false;
     gw_log_write(s->opts.log, GW_LOG_DEBUG, "modbus", "server: %s unit %u FC %u at %u (%u)",
                  c->peer, e.unit, e.fc, e.addr, e.count);
-    /* writes reach the soft devices as events */
-    gw_mb_class cls = e.fc == 5 || e.fc == 15 ? GW_MB_COIL : GW_MB_HOLDING;
-    bool write = e.fc == 5 || e.fc == 6 || e.fc == 15 || e.fc == 16 || e.fc == 22;
-    if (write && s->opts.on_write && !(e.fc == 22 && s->no_mask_write))
-        s->opts.on_write(s->opts.user, cls, e.addr, e.count, c->peer);
+    /* writes that were carried out reach the soft devices as events */
+    gw_mb_class cls;
+    uint16_t start, count;
+    if (s->opts.on_write && !(e.fc == 22 && s->no_mask_write) &&
+        write_span(q + off, (size_t)(len - off), &cls, &start, &count))
+        s->opts.on_write(s->opts.user, cls, start, count, c->peer);
     return true;
 }
 

@@ -17,6 +17,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -52,7 +53,7 @@ struct gw_s7_server {
     uint16_t port;
     pthread_t thread;
     bool started;
-    volatile bool stop;
+    atomic_bool stop;
     pthread_mutex_t lock;        /* areas, cpu_state, nclients */
     srv_area *areas;
     size_t nareas;

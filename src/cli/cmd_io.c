@@ -16,7 +16,7 @@
 static const char read_usage[] =
     "usage: plcgw read --host H [--port P] --config MAPFILE [--driver s7|modbus]\n"
     "                  [--unit N] [--rack R --slot S] [--timeout-ms MS] [--json] [--plan]\n"
-    "                  [--debug]\n";
+    "                  [--gap N] [--debug]\n";
 static const char write_usage[] =
     "usage: plcgw write --host H [--port P] --config MAPFILE --payload JSON\n"
     "                   [--driver s7|modbus] [--unit N] [--rack R --slot S]\n"
@@ -32,6 +32,10 @@ static const char common_help[] =
     "      --rack R           S7 rack (default 0)\n"
     "      --slot S           S7 slot (default 1)\n"
     "      --timeout-ms MS    connect and response timeout (default 2000)\n"
+    "      --json             read: print the records as a JSON array\n"
+    "      --plan             read: print the requests the read would make\n"
+    "      --gap N            read: merge neighbours at most N registers (Modbus,\n"
+    "                         default 10) or bytes (S7, default 16) apart\n"
     "  -d, --debug            print requests and decisions to stderr\n"
     "  -h, --help             show this help\n";
 
@@ -44,6 +48,7 @@ typedef struct {
     const char *payload;
     int driver;           /* -1 = from the map */
     unsigned long unit, rack, slot, timeout_ms;
+    long gap;             /* -1 = the driver's default */
     bool json, plan, debug;
 } io_opts;
 
@@ -56,6 +61,7 @@ static int parse(io_opts *o, int argc, char **argv, bool is_write)
         {"rack", required_argument, NULL, 'R'},    {"slot", required_argument, NULL, 'S'},
         {"timeout-ms", required_argument, NULL, 'T'}, {"json", no_argument, NULL, 'j'},
         {"plan", no_argument, NULL, 'n'},          {"debug", no_argument, NULL, 'd'},
+        {"gap", required_argument, NULL, 'g'},
         {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
     };
     int c;
@@ -110,6 +116,15 @@ static int parse(io_opts *o, int argc, char **argv, bool is_write)
             else
                 o->plan = true;
             break;
+        case 'g': {
+            unsigned long g;
+            if (is_write)
+                return cli_usage_error(o->cmd, o->usage, "--gap belongs to 'plcgw read'");
+            if (!cli_parse_uint(optarg, 1000, &g))
+                return cli_usage_error(o->cmd, o->usage, "--gap must be 0..1000, got '%s'", optarg);
+            o->gap = (long)g;
+            break;
+        }
         case 'd': o->debug = true; break;
         case 'h': printf("%s%s", o->usage, common_help); return -1;
         case ':':
@@ -244,7 +259,8 @@ static int s7_read(io_opts *o, gw_tagmap *m, gw_log *log)
         ranges[i].dst = mem + off;
         off += ranges[i].len;
     }
-    gw_s7_plan_opts po = {gw_s7_pdu_len(c), GW_S7_DEFAULT_MAX_ITEMS, GW_S7_DEFAULT_GAP};
+    gw_s7_plan_opts po = {gw_s7_pdu_len(c), GW_S7_DEFAULT_MAX_ITEMS,
+                          o->gap >= 0 ? (uint16_t)o->gap : GW_S7_DEFAULT_GAP};
     gw_s7_plan *plan = NULL;
     if (!mem || gw_s7_plan_new(ranges, n, &po, &plan) != GW_OK) {
         fprintf(stderr, "plcgw read: cannot plan the read\n");
@@ -407,7 +423,10 @@ static int mb_read(io_opts *o, gw_tagmap *m, gw_log *log)
     gw_error err;
     gw_error_clear(&err);
     gw_mb_plan *plan;
-    if (gw_mb_plan_new(m, NULL, &plan) != GW_OK) {
+    gw_mb_plan_opts po = {GW_MB_DEFAULT_REG_GAP, GW_MB_DEFAULT_BIT_GAP, 0, 0, false};
+    if (o->gap >= 0)
+        po.reg_gap = (uint16_t)o->gap;
+    if (gw_mb_plan_new(m, &po, &plan) != GW_OK) {
         fprintf(stderr, "plcgw read: cannot plan the read\n");
         return CLI_EXIT_RUNTIME;
     }
@@ -470,20 +489,26 @@ static int mb_write(io_opts *o, gw_write *writes, size_t n, gw_log *log)
         report(o, &err);
         return CLI_EXIT_RUNTIME;
     }
+    gw_err *results = gw_calloc(n, sizeof(gw_err));
     int rc = CLI_EXIT_OK;
-    for (size_t i = 0; i < n; i++) {
-        gw_error_clear(&err);
-        gw_err e = gw_mb_write(c, &writes[i], &err);
-        if (e == GW_OK)
-            continue;
-        fprintf(stderr, "plcgw write: %s: %s\n", writes[i].tag->parameter, err.msg);
+    if (!results || gw_mb_write_many(c, writes, n, results, &err) != GW_OK) {
         rc = CLI_EXIT_RUNTIME;
-        if (e != GW_E_DEVICE_REJECTED) {
-            fprintf(stderr, "plcgw write: %zu of %zu value%s not written\n", n - i, n,
-                    n == 1 ? "" : "s");
-            break;
-        }
+        size_t failed = 0;
+        for (size_t i = 0; results && i < n; i++)
+            failed += results[i] != GW_OK;
+        fprintf(stderr, "plcgw write: %s\n", err.msg);
+        fprintf(stderr, "plcgw write: %zu of %zu value%s not written:", failed, n,
+                n == 1 ? "" : "s");
+        for (size_t i = 0; results && i < n; i++)
+            if (results[i] != GW_OK)
+                fprintf(stderr, " \"%s\"", writes[i].tag->parameter);
+        fputc('\n', stderr);
     }
+    if (o->debug)
+        fprintf(stderr, "%llu request%s for %zu value%s\n",
+                (unsigned long long)gw_mb_requests_sent(c), gw_mb_requests_sent(c) == 1 ? "" : "s",
+                n, n == 1 ? "" : "s");
+    gw_free(results);
     gw_mb_client_free(c);
     return rc;
 }
@@ -521,7 +546,7 @@ static void print_write(const gw_write *w, gw_driver drv)
 
 int cli_read(int argc, char **argv)
 {
-    io_opts o = {"read", read_usage, NULL, 0, NULL, NULL, -1, 1, 0, 1, 2000, false, false, false};
+    io_opts o = {"read", read_usage, NULL, 0, NULL, NULL, -1, 1, 0, 1, 2000, -1, false, false, false};
     int rc = parse(&o, argc, argv, false);
     if (rc)
         return rc < 0 ? CLI_EXIT_OK : rc;
@@ -535,7 +560,7 @@ int cli_read(int argc, char **argv)
 
 int cli_write(int argc, char **argv)
 {
-    io_opts o = {"write", write_usage, NULL, 0, NULL, NULL, -1, 1, 0, 1, 2000, false, false, false};
+    io_opts o = {"write", write_usage, NULL, 0, NULL, NULL, -1, 1, 0, 1, 2000, -1, false, false, false};
     int rc = parse(&o, argc, argv, true);
     if (rc)
         return rc < 0 ? CLI_EXIT_OK : rc;

@@ -102,6 +102,16 @@ gw_err gw_mb_read_plan(gw_mb_client *c, const gw_mb_plan *p, gw_mb_readout *r, g
  * mask needs: 5 for a coil, 6/16 for whole registers, 22 for part of a
  * register. */
 gw_err gw_mb_write(gw_mb_client *c, const gw_write *w, gw_error *err);
+/*
+ * Writes several checked values in the order given. Neighbours in that
+ * order that continue each other's addresses - whole holding registers, or
+ * coils - go out as one FC 16 (up to 123 registers) or FC 15 (up to 1968
+ * coils); the rest one by one as gw_mb_write does. results[i] (may be NULL)
+ * gets each value's outcome. Stops at a connection error; a device
+ * exception fails its request only.
+ */
+gw_err gw_mb_write_many(gw_mb_client *c, const gw_write *w, size_t n, gw_err *results,
+                        gw_error *err);
 /* Text of a Modbus exception code ("illegal data address"). */
 const char *gw_mb_exception_text(int code);
 

@@ -307,3 +307,79 @@ out:
     pthread_mutex_unlock(&c->lock);
     return rc;
 }
+
+/* ---------------------------------------------------------------- batches */
+
+static bool whole_regs(const gw_write *w)
+{
+    if (w->tag->addr.mb_class != GW_MB_HOLDING)
+        return false;
+    for (size_t i = 0; i < w->n; i++)
+        if (w->regmask[i] != 0xFFFF)
+            return false;
+    return true;
+}
+
+/* Whether b continues a in one FC 16 or FC 15 request of `count` so far. */
+static bool continues(const gw_write *a, const gw_write *b, size_t count)
+{
+    const gw_tag *ta = a->tag, *tb = b->tag;
+    if (ta->addr.mb_class == GW_MB_COIL && tb->addr.mb_class == GW_MB_COIL)
+        return tb->addr.reg == ta->addr.reg + 1u && count + 1 <= MODBUS_MAX_WRITE_BITS;
+    return whole_regs(a) && whole_regs(b) && tb->addr.reg == ta->addr.reg + a->n &&
+           count + b->n <= MODBUS_MAX_WRITE_REGISTERS;
+}
+
+gw_err gw_mb_write_many(gw_mb_client *c, const gw_write *w, size_t n, gw_err *results,
+                        gw_error *err)
+{
+    gw_err rc = GW_OK;
+    for (size_t i = 0; i < n;) {
+        /* the run of values that continue each other from i */
+        size_t j = i + 1, count = w[i].tag->addr.mb_class == GW_MB_COIL ? 1 : w[i].n;
+        while (j < n && continues(&w[j - 1], &w[j], count)) {
+            count += w[j].tag->addr.mb_class == GW_MB_COIL ? 1 : w[j].n;
+            j++;
+        }
+        gw_err one;
+        if (j - i == 1) {
+            one = gw_mb_write(c, &w[i], err);
+        } else {
+            pthread_mutex_lock(&c->lock);
+            const gw_tag *t = w[i].tag;
+            if (!c->connected) {
+                one = gw_error_set(err, GW_E_CONN_LOST, "modbus %s:%u: not connected", c->host,
+                                   c->opts.port);
+            } else if (t->addr.mb_class == GW_MB_COIL) {
+                uint8_t bits[MODBUS_MAX_WRITE_BITS];
+                for (size_t k = i; k < j; k++)
+                    bits[k - i] = w[k].bit ? 1 : 0;
+                c->sent++;
+                one = modbus_write_bits(c->ctx, t->addr.reg, (int)count, bits) == (int)count
+                          ? GW_OK : io_error(c, errno, NULL, err, "write coils (FC 15)");
+            } else {
+                uint16_t regs[MODBUS_MAX_WRITE_REGISTERS];
+                size_t off = 0;
+                for (size_t k = i; k < j; k++)
+                    for (size_t r = 0; r < w[k].n; r++)
+                        regs[off++] = w[k].regs[r];
+                c->sent++;
+                one = modbus_write_registers(c->ctx, t->addr.reg, (int)count, regs) == (int)count
+                          ? GW_OK : io_error(c, errno, NULL, err, "write registers (FC 16)");
+            }
+            pthread_mutex_unlock(&c->lock);
+        }
+        for (size_t k = i; k < j && results; k++)
+            results[k] = one;
+        if (one != GW_OK) {
+            rc = one;
+            if (one != GW_E_DEVICE_REJECTED) {
+                for (size_t k = j; k < n && results; k++)
+                    results[k] = GW_E_CONN_LOST;
+                return rc;
+            }
+        }
+        i = j;
+    }
+    return rc;
+}

@@ -346,4 +346,101 @@ typedef enum {
 bool gw_schema_check(gw_diag *d, const gw_json *obj, const gw_field *fields,
                      size_t nfields, gw_unknown_policy unknown, const char *context);
 
+/* ------------------------------------------------------------------------
+ * A small TCP server for request/response protocols, with fault injection.
+ * It knows frames and replies, not PLCs.
+ *
+ * One thread polls the listening socket and every connection. A protocol
+ * plugs in three functions: where the next frame ends, how to serve one
+ * frame (replies go out through gw_conn_reply), and what its error answer
+ * to a frame looks like. The server owns sockets, buffers, and the faults a
+ * simulator injects to prove that clients survive them:
+ *
+ *   DROP     close every connection now (and for duration_ms every new one)
+ *   REFUSE   stop listening for duration_ms: connects are refused
+ *   DELAY    hold every reply delay_ms
+ *   SILENT   read requests, answer nothing; sockets stay open
+ *   ERROR    answer every request with the protocol's error answer
+ *   CORRUPT  damage every reply's header bytes (0 and 2), which both S7
+ *            (TPKT version, length) and Modbus (transaction and protocol
+ *            id) clients detect
+ *
+ * Each fault lasts duration_ms (0 for DROP: once) and then clears itself.
+ * Thread: the handler runs on the server thread; every other function may
+ * be called from any thread.
+ * --------------------------------------------------------------------- */
+
+typedef struct gw_tcpsrv gw_tcpsrv;
+typedef struct gw_conn gw_conn;
+
+typedef struct {
+    /* A connection was accepted. Returns false to refuse it. */
+    bool (*open)(void *user, gw_conn *c);
+    /* The length of the complete frame at the start of data: > 0 when one
+     * is there, 0 when more bytes are needed, < 0 when the bytes are not
+     * this protocol (the connection is closed). */
+    long (*frame)(void *user, const uint8_t *data, size_t len);
+    /* Serves one frame; replies through gw_conn_reply. Returns false to
+     * close the connection (after its replies are sent). */
+    bool (*serve)(void *user, gw_conn *c, const uint8_t *frame, size_t len);
+    /* The protocol's error answer to a frame, for the ERROR fault; returns
+     * its length, 0 for none. */
+    size_t (*error_reply)(void *user, const uint8_t *frame, size_t len, uint8_t *out,
+                          size_t cap);
+    /* The connection is gone. */
+    void (*close)(void *user, gw_conn *c);
+} gw_tcpsrv_handler;
+
+typedef struct {
+    const char *name;        /* "s7", "modbus": log category and messages */
+    const char *host;        /* bind address */
+    uint16_t port;           /* 0 = any free port */
+    uint16_t max_clients;    /* default 8 */
+    size_t max_frame;        /* largest frame accepted, default 65536 */
+    gw_log *log;
+    gw_tcpsrv_handler handler;
+    void *user;
+} gw_tcpsrv_opts;
+
+typedef enum {
+    GW_TCPSRV_STOPPED,
+    GW_TCPSRV_STARTED,
+    GW_TCPSRV_ERROR          /* could not listen: see gw_tcpsrv_error */
+} gw_tcpsrv_state;
+
+typedef enum {
+    GW_FAULT_DROP,
+    GW_FAULT_REFUSE,
+    GW_FAULT_DELAY,
+    GW_FAULT_SILENT,
+    GW_FAULT_ERROR,
+    GW_FAULT_CORRUPT,
+    GW_FAULT__COUNT
+} gw_fault;
+
+gw_err gw_tcpsrv_new(const gw_tcpsrv_opts *opts, gw_tcpsrv **out);
+/* Binds and starts the thread; after a stop, listens on the same port. */
+gw_err gw_tcpsrv_start(gw_tcpsrv *s, gw_error *err);
+/* Closes every connection and the listener; the thread ends. */
+void gw_tcpsrv_stop(gw_tcpsrv *s);
+void gw_tcpsrv_free(gw_tcpsrv *s);
+uint16_t gw_tcpsrv_port(const gw_tcpsrv *s);
+gw_tcpsrv_state gw_tcpsrv_get_state(gw_tcpsrv *s);
+const char *gw_tcpsrv_state_name(gw_tcpsrv_state st);
+size_t gw_tcpsrv_clients(gw_tcpsrv *s);
+
+/* Starts a fault for duration_ms (DELAY also takes delay_ms). */
+gw_err gw_tcpsrv_fault(gw_tcpsrv *s, gw_fault f, uint32_t duration_ms, uint32_t delay_ms);
+void gw_tcpsrv_fault_clear(gw_tcpsrv *s);
+/* Milliseconds the fault has left (0: not active); *delay_ms for DELAY. */
+uint32_t gw_tcpsrv_fault_left(gw_tcpsrv *s, gw_fault f, uint32_t *delay_ms);
+const char *gw_fault_name(gw_fault f);
+bool gw_fault_parse(const char *name, gw_fault *out);
+
+/* Queues a reply on a connection (server thread, inside serve). */
+void gw_conn_reply(gw_conn *c, const uint8_t *data, size_t len);
+const char *gw_conn_peer(const gw_conn *c);
+void *gw_conn_user(const gw_conn *c);
+void gw_conn_set_user(gw_conn *c, void *user);
+
 #endif /* GW_CORE_H */

@@ -154,6 +154,8 @@ gw_err gw_mb_server_set(gw_mb_server *s, gw_mb_class cls, uint16_t start, uint16
                         const uint16_t *in);
 /* Copies up to max logged requests with seq >= since; returns the count. */
 size_t gw_mb_server_log(gw_mb_server *s, uint64_t since, gw_mb_logged *out, size_t max);
+/* The TCP server underneath: state, stop/start, fault injection. */
+gw_tcpsrv *gw_mb_server_tcp(gw_mb_server *s);
 /* Refuse function 22 with "illegal function", as older devices do. */
 void gw_mb_server_disable_mask_write(gw_mb_server *s, bool disable);
 void gw_mb_server_free(gw_mb_server *s);

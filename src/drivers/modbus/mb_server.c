@@ -9,46 +9,35 @@
  * read and write it safely through gw_mb_server_get/set. Every request is
  * appended to a log (a ring) that tests read to see what reached the wire.
  */
-/* pipe2 (Linux) */
-#define _GNU_SOURCE
 #include "mb_internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <jansson.h>
 #include <modbus/modbus.h>
-#include <poll.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #define LOG_RING 4096
 
-typedef struct {
-    int fd;
-    char peer[64];   /* "[IPv6 address]:port" fits */
-} mb_conn;
-
 struct gw_mb_server {
     gw_mb_server_opts opts;
     char host[256];
-    modbus_t *ctx;               /* protocol context only: never connects */
+    modbus_t *ctx;               /* protocol only: answers into pair[0] */
+    int pair[2];                 /* modbus_reply writes to [0], we read [1] */
     modbus_mapping_t *map;       /* the image: 65536 of each class */
     pthread_mutex_t lock;        /* map, log, no_mask_write */
-    int listen_fd;
-    int wake[2];
-    uint16_t port;
-    pthread_t thread;
-    bool started;
-    atomic_bool stop;
-    mb_conn *conns;
-    size_t nconns;
+    gw_tcpsrv *tcp;              /* sockets, thread, faults */
     gw_mb_logged ring[LOG_RING];
     uint64_t seq;                /* requests logged so far */
     bool no_mask_write;
 };
+
+static long tcp_frame(void *user, const uint8_t *data, size_t len);
+static bool tcp_serve(void *user, gw_conn *c, const uint8_t *frame, size_t len);
+static size_t tcp_error_reply(void *user, const uint8_t *frame, size_t len, uint8_t *out,
+                              size_t cap);
 
 gw_err gw_mb_server_new(const gw_mb_server_opts *opts, gw_mb_server **out, gw_error *err)
 {
@@ -60,25 +49,34 @@ gw_err gw_mb_server_new(const gw_mb_server_opts *opts, gw_mb_server **out, gw_er
     snprintf(s->host, sizeof(s->host), "%s", opts->host ? opts->host : "127.0.0.1");
     if (!s->opts.max_clients)
         s->opts.max_clients = 8;
-    s->listen_fd = -1;
-    s->wake[0] = s->wake[1] = -1;
+    s->pair[0] = s->pair[1] = -1;
     pthread_mutex_init(&s->lock, NULL);
     s->ctx = modbus_new_tcp("127.0.0.1", 502);
     /* addresses 0..65535 of every class exist (Modbus Application
      * Protocol V1.1b, 4.4: 16-bit addresses) */
     s->map = modbus_mapping_new(65536, 65536, 65536, 65536);
-    s->conns = gw_calloc(s->opts.max_clients, sizeof(*s->conns));
-    if (!s->ctx || !s->map || !s->conns) {
+    gw_tcpsrv_opts to = {"modbus", s->host, opts->port, s->opts.max_clients,
+                         MODBUS_TCP_MAX_ADU_LENGTH, opts->log,
+                         {NULL, tcp_frame, tcp_serve, tcp_error_reply, NULL}, s};
+    if (!s->ctx || !s->map || gw_tcpsrv_new(&to, &s->tcp) != GW_OK ||
+        socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, s->pair) != 0) {
         gw_mb_server_free(s);
         return gw_error_set(err, GW_E_NOMEM, "out of memory");
     }
+    fcntl(s->pair[1], F_SETFL, fcntl(s->pair[1], F_GETFL) | O_NONBLOCK);
+    modbus_set_socket(s->ctx, s->pair[0]);
     *out = s;
     return GW_OK;
 }
 
 uint16_t gw_mb_server_port(const gw_mb_server *s)
 {
-    return s->port;
+    return gw_tcpsrv_port(s->tcp);
+}
+
+gw_tcpsrv *gw_mb_server_tcp(gw_mb_server *s)
+{
+    return s->tcp;
 }
 
 void gw_mb_server_disable_mask_write(gw_mb_server *s, bool disable)
@@ -232,12 +230,42 @@ static bool write_span(const uint8_t *pdu, size_t len, gw_mb_class *cls, uint16_
     return true;
 }
 
-/* Serves one request that libmodbus received; returns false to drop. */
-static bool serve(gw_mb_server *s, mb_conn *c, const uint8_t *q, int len)
+/* An MBAP frame (Modbus Messaging on TCP/IP V1.0b, 3.1.3): transaction
+ * id, protocol id 0, length of what follows (unit id and PDU, 2..254). */
+static long tcp_frame(void *user, const uint8_t *data, size_t len)
 {
-    int off = modbus_get_header_length(s->ctx); /* MBAP: 7 bytes, unit id last */
-    if (len < off + 1)
-        return false;
+    (void)user;
+    if (len < 7)
+        return 0;
+    uint16_t follow = get16(data + 4);
+    if (get16(data + 2) != 0 || follow < 2 || follow > MODBUS_TCP_MAX_ADU_LENGTH - 6)
+        return -1;
+    return (size_t)follow + 6 <= len ? (long)follow + 6 : 0;
+}
+
+/* The ERROR fault: exception 4, server device failure (Modbus
+ * Application Protocol V1.1b, 7), with the request's MBAP echoed. */
+static size_t tcp_error_reply(void *user, const uint8_t *frame, size_t len, uint8_t *out,
+                              size_t cap)
+{
+    (void)user;
+    if (len < 8 || cap < 9)
+        return 0;
+    memcpy(out, frame, 4);  /* transaction and protocol id */
+    out[4] = 0;
+    out[5] = 3;             /* unit id, function, exception code */
+    out[6] = frame[6];
+    out[7] = (uint8_t)(frame[7] | 0x80);
+    out[8] = MODBUS_EXCEPTION_SLAVE_OR_SERVER_FAILURE;
+    return 9;
+}
+
+/* Serves one request with libmodbus: its answer goes into our socket pair
+ * and from there to the client through gw_conn_reply. */
+static bool tcp_serve(void *user, gw_conn *c, const uint8_t *q, size_t len)
+{
+    gw_mb_server *s = user;
+    const size_t off = 7; /* MBAP header; the unit id is its last byte */
     gw_mb_logged e = {0};
     e.unit = q[off - 1];
     e.fc = q[off];
@@ -245,7 +273,7 @@ static bool serve(gw_mb_server *s, mb_conn *c, const uint8_t *q, int len)
     e.count = 1;
     if ((e.fc <= 4 || e.fc == 15 || e.fc == 16) && len >= off + 5)
         e.count = get16(q + off + 3);
-    snprintf(e.peer, sizeof(e.peer), "%s", c->peer);
+    snprintf(e.peer, sizeof(e.peer), "%s", gw_conn_peer(c));
     pthread_mutex_lock(&s->lock);
     e.seq = s->seq;
     s->ring[s->seq % LOG_RING] = e;
@@ -254,133 +282,44 @@ static bool serve(gw_mb_server *s, mb_conn *c, const uint8_t *q, int len)
     if (e.fc == 22 && s->no_mask_write)
         rc = modbus_reply_exception(s->ctx, q, MODBUS_EXCEPTION_ILLEGAL_FUNCTION);
     else
-        rc = modbus_reply(s->ctx, q, len, s->map);
+        rc = modbus_reply(s->ctx, q, (int)len, s->map);
+    bool refused_mask = e.fc == 22 && s->no_mask_write;
     pthread_mutex_unlock(&s->lock);
     if (rc < 0)
         return false;
+    uint8_t answer[MODBUS_TCP_MAX_ADU_LENGTH];
+    ssize_t n = recv(s->pair[1], answer, sizeof(answer), 0);
+    if (n > 0)
+        gw_conn_reply(c, answer, (size_t)n);
     gw_log_write(s->opts.log, GW_LOG_DEBUG, "modbus", "server: %s unit %u FC %u at %u (%u)",
-                 c->peer, e.unit, e.fc, e.addr, e.count);
+                 gw_conn_peer(c), e.unit, e.fc, e.addr, e.count);
     /* writes that were carried out reach the soft devices as events */
     gw_mb_class cls;
     uint16_t start, count;
-    if (s->opts.on_write && !(e.fc == 22 && s->no_mask_write) &&
-        write_span(q + off, (size_t)(len - off), &cls, &start, &count))
-        s->opts.on_write(s->opts.user, cls, start, count, c->peer);
+    if (s->opts.on_write && !refused_mask &&
+        write_span(q + off, len - off, &cls, &start, &count))
+        s->opts.on_write(s->opts.user, cls, start, count, gw_conn_peer(c));
     return true;
-}
-
-static void drop(gw_mb_server *s, size_t i, const char *why)
-{
-    gw_log_write(s->opts.log, GW_LOG_INFO, "modbus", "server: %s disconnected%s%s",
-                 s->conns[i].peer, why ? ": " : "", why ? why : "");
-    close(s->conns[i].fd);
-    s->conns[i] = s->conns[s->nconns - 1];
-    s->nconns--;
-}
-
-static void accept_one(gw_mb_server *s)
-{
-    char peer[64];
-    int fd = gw_net_accept(s->listen_fd, false, peer, sizeof(peer));
-    if (fd < 0)
-        return;
-    if (s->nconns >= s->opts.max_clients) {
-        gw_log_write(s->opts.log, GW_LOG_WARN, "modbus", "server: refused %s: %u clients "
-                     "already", peer, s->opts.max_clients);
-        close(fd);
-        return;
-    }
-    mb_conn *c = &s->conns[s->nconns++];
-    c->fd = fd;
-    snprintf(c->peer, sizeof(c->peer), "%s", peer);
-    gw_log_write(s->opts.log, GW_LOG_INFO, "modbus", "server: %s connected", c->peer);
-}
-
-static void *server_main(void *arg)
-{
-    gw_mb_server *s = arg;
-    struct pollfd *pfd = gw_calloc(s->opts.max_clients + 2u, sizeof(*pfd));
-    uint8_t query[MODBUS_TCP_MAX_ADU_LENGTH];
-    if (!pfd)
-        return NULL;
-    while (!s->stop) {
-        size_t n = s->nconns;
-        pfd[0] = (struct pollfd){s->listen_fd, POLLIN, 0};
-        pfd[1] = (struct pollfd){s->wake[0], POLLIN, 0};
-        for (size_t i = 0; i < n; i++)
-            pfd[2 + i] = (struct pollfd){s->conns[i].fd, POLLIN, 0};
-        int rc = poll(pfd, n + 2, 1000);
-        if (rc < 0 && errno != EINTR)
-            break;
-        if (rc <= 0)
-            continue;
-        if (pfd[1].revents)
-            break;
-        for (size_t i = n; i-- > 0;) {
-            if (!pfd[2 + i].revents)
-                continue;
-            modbus_set_socket(s->ctx, s->conns[i].fd);
-            int len = modbus_receive(s->ctx, query);
-            if (len < 0) {
-                drop(s, i, errno == ECONNRESET || len == -1 ? NULL : modbus_strerror(errno));
-                continue;
-            }
-            if (len > 0 && !serve(s, &s->conns[i], query, len))
-                drop(s, i, "cannot answer");
-        }
-        if (pfd[0].revents & POLLIN)
-            accept_one(s);
-    }
-    while (s->nconns)
-        drop(s, s->nconns - 1, "server stopping");
-    modbus_set_socket(s->ctx, -1);
-    gw_free(pfd);
-    return NULL;
 }
 
 gw_err gw_mb_server_start(gw_mb_server *s, gw_error *err)
 {
-    int fd;
-    gw_err rc = gw_net_listen(s->host, s->opts.port, 16, &fd, &s->port, err);
-    if (rc != GW_OK)
-        return rc;
-    if (pipe2(s->wake, O_CLOEXEC) != 0) {
-        close(fd);
-        return gw_error_set(err, GW_E_IO, "modbus server: pipe: %s", strerror(errno));
-    }
-    s->listen_fd = fd;
-    if (pthread_create(&s->thread, NULL, server_main, s) != 0) {
-        close(fd);
-        s->listen_fd = -1;
-        return gw_error_set(err, GW_E_IO, "modbus server: cannot start its thread");
-    }
-    s->started = true;
-    gw_log_write(s->opts.log, GW_LOG_INFO, "modbus", "server: listening on %s:%u", s->host,
-                 s->port);
-    return GW_OK;
+    return gw_tcpsrv_start(s->tcp, err);
 }
 
 void gw_mb_server_free(gw_mb_server *s)
 {
     if (!s)
         return;
-    if (s->started) {
-        s->stop = true;
-        ssize_t w = write(s->wake[1], "x", 1);
-        (void)w;
-        pthread_join(s->thread, NULL);
-    }
-    if (s->listen_fd >= 0)
-        close(s->listen_fd);
-    if (s->wake[0] >= 0) {
-        close(s->wake[0]);
-        close(s->wake[1]);
+    gw_tcpsrv_free(s->tcp);
+    if (s->pair[0] >= 0) {
+        close(s->pair[0]);
+        close(s->pair[1]);
     }
     if (s->map)
         modbus_mapping_free(s->map);
     if (s->ctx)
         modbus_free(s->ctx);
-    gw_free(s->conns);
     pthread_mutex_destroy(&s->lock);
     gw_free(s);
 }

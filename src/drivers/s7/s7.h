@@ -171,6 +171,8 @@ gw_err gw_s7_server_get(gw_s7_server *s, gw_s7_area area, uint16_t db, uint32_t 
 gw_err gw_s7_server_set(gw_s7_server *s, gw_s7_area area, uint16_t db, uint32_t start,
                         uint32_t len, const uint8_t *in);
 void gw_s7_server_set_cpu_state(gw_s7_server *s, gw_s7_cpu_state state);
+/* The TCP server underneath: state, stop/start, fault injection. */
+gw_tcpsrv *gw_s7_server_tcp(gw_s7_server *s);
 size_t gw_s7_server_clients(gw_s7_server *s);
 /* Stops the thread, closes every connection, frees. NULL is a no-op. */
 void gw_s7_server_free(gw_s7_server *s);

@@ -67,15 +67,12 @@ gw_err s7__plan_new(const gw_s7_range *ranges, size_t n, const gw_s7_plan_opts *
 /* One client connection of the server: COTP state, negotiated PDU, the
  * bytes received and not yet served, DT fragments joined. */
 typedef struct {
-    int fd;
     char peer[64];
     bool cotp_up;
     bool setup_done;
     uint16_t pdu_len;
     uint16_t ref;          /* our COTP reference */
-    uint8_t *in;
-    size_t in_len;
-    uint8_t *pdu;
+    uint8_t *pdu;          /* DT fragments joined */
     size_t pdu_acc;
 } s7_session;
 

@@ -1,33 +1,25 @@
 /*
  * s7_server.c - an S7comm server (a soft PLC) for the simulator and tests.
  *
- * One thread runs a poll loop over the listening socket and every client.
- * Each client has its own input buffer, COTP state and negotiated PDU.
+ * The TCP side (sockets, one thread, faults) is core's gw_tcpsrv; this
+ * file is the protocol: each connection has its own COTP state and
+ * negotiated PDU (an s7_session).
  * Memory areas (DB n, M, I, Q) are byte arrays behind one mutex, which the
  * thread holds while it serves one PDU, so a multi-item write is atomic to
  * the soft devices reading through gw_s7_server_get. Bit writes change
  * only their bit. Anything malformed gets an error reply or a clean close,
  * never a read out of bounds.
  */
-/* pipe2 (Linux) */
-#define _GNU_SOURCE
 #include "s7_internal.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #define SRV_IN_CAP (S7_TPKT_MAX + 1u)
 #define SRV_PDU_MAX 960u      /* the largest PDU an S7-1500 offers */
 #define SRV_PDU_MIN 240u      /* and an S7-1200's */
 #define SRV_AMQ 8u
 #define SRV_MAX_WRITES 64     /* write events reported per PDU */
-#define SRV_SEND_TIMEOUT_MS 2000
 
 typedef struct {
     gw_s7_area area;
@@ -48,24 +40,26 @@ struct gw_s7_server {
     char host[256];
     char order_code[24];
     char firmware[16];
-    int listen_fd;
-    int wake[2];
-    uint16_t port;
-    pthread_t thread;
-    bool started;
-    atomic_bool stop;
-    pthread_mutex_t lock;        /* areas, cpu_state, nclients */
+    gw_tcpsrv *tcp;              /* sockets, threads and faults */
+    pthread_mutex_t lock;        /* areas, cpu_state */
     srv_area *areas;
     size_t nareas;
     gw_s7_cpu_state cpu_state;
-    s7_session *clients;
-    size_t nclients;
+    uint16_t next_ref;
+    /* server thread only: */
     uint8_t *tx;
     srv_write writes[SRV_MAX_WRITES];
     size_t nwrites;
 };
 
 /* ---------------------------------------------------------------- set-up */
+
+static bool tcp_open(void *user, gw_conn *c);
+static long tcp_frame(void *user, const uint8_t *data, size_t len);
+static bool tcp_serve(void *user, gw_conn *c, const uint8_t *frame, size_t len);
+static size_t tcp_error_reply(void *user, const uint8_t *frame, size_t len, uint8_t *out,
+                              size_t cap);
+static void tcp_close(void *user, gw_conn *c);
 
 gw_err gw_s7_server_new(const gw_s7_server_opts *opts, gw_s7_server **out, gw_error *err)
 {
@@ -89,13 +83,12 @@ gw_err gw_s7_server_new(const gw_s7_server_opts *opts, gw_s7_server **out, gw_er
      * devices with a fixed limit */
     if (!s->opts.max_items)
         s->opts.max_items = 255;
-    s->listen_fd = -1;
-    s->wake[0] = s->wake[1] = -1;
     s->cpu_state = GW_S7_CPU_RUN;
     pthread_mutex_init(&s->lock, NULL);
-    s->clients = gw_calloc(s->opts.max_clients, sizeof(*s->clients));
     s->tx = gw_malloc(SRV_IN_CAP);
-    if (!s->clients || !s->tx) {
+    gw_tcpsrv_opts to = {"s7", s->host, opts->port, s->opts.max_clients, SRV_IN_CAP, opts->log,
+                         {tcp_open, tcp_frame, tcp_serve, tcp_error_reply, tcp_close}, s};
+    if (!s->tx || gw_tcpsrv_new(&to, &s->tcp) != GW_OK) {
         gw_s7_server_free(s);
         return gw_error_set(err, GW_E_NOMEM, "out of memory");
     }
@@ -171,15 +164,17 @@ void gw_s7_server_set_cpu_state(gw_s7_server *s, gw_s7_cpu_state state)
 
 size_t gw_s7_server_clients(gw_s7_server *s)
 {
-    pthread_mutex_lock(&s->lock);
-    size_t n = s->nclients;
-    pthread_mutex_unlock(&s->lock);
-    return n;
+    return gw_tcpsrv_clients(s->tcp);
 }
 
 uint16_t gw_s7_server_port(const gw_s7_server *s)
 {
-    return s->port;
+    return gw_tcpsrv_port(s->tcp);
+}
+
+gw_tcpsrv *gw_s7_server_tcp(gw_s7_server *s)
+{
+    return s->tcp;
 }
 
 /* ---------------------------------------------------------------- clients */
@@ -187,44 +182,17 @@ uint16_t gw_s7_server_port(const gw_s7_server *s)
 gw_err s7__session_init(s7_session *c, const char *peer, uint16_t ref)
 {
     memset(c, 0, sizeof(*c));
-    c->fd = -1;
     snprintf(c->peer, sizeof(c->peer), "%s", peer);
     c->pdu_len = SRV_PDU_MIN;
     c->ref = ref;
-    c->in = gw_malloc(SRV_IN_CAP);
     c->pdu = gw_malloc(SRV_PDU_MAX + 64u);
-    if (!c->in || !c->pdu) {
-        s7__session_clear(c);
-        return GW_E_NOMEM;
-    }
-    return GW_OK;
+    return c->pdu ? GW_OK : GW_E_NOMEM;
 }
 
 void s7__session_clear(s7_session *c)
 {
-    gw_free(c->in);
     gw_free(c->pdu);
-    c->in = c->pdu = NULL;
-}
-
-static void drop_client(gw_s7_server *s, size_t i, const char *why)
-{
-    s7_session *c = &s->clients[i];
-    gw_log_write(s->opts.log, GW_LOG_INFO, "s7", "server: %s disconnected%s%s", c->peer,
-                 why ? ": " : "", why ? why : "");
-    close(c->fd);
-    s7__session_clear(c);
-    pthread_mutex_lock(&s->lock);
-    s->clients[i] = s->clients[s->nclients - 1];
-    s->nclients--;
-    pthread_mutex_unlock(&s->lock);
-}
-
-static bool send_reply(gw_s7_server *s, s7_session *c, const uint8_t *buf, size_t len)
-{
-    int e;
-    (void)s;
-    return gw_net_send_all(c->fd, buf, len, gw_mono_ms() + SRV_SEND_TIMEOUT_MS, &e) == GW_OK;
+    c->pdu = NULL;
 }
 
 /* Header-only ack_data carrying an error class and code. */
@@ -611,141 +579,88 @@ void s7__fire_writes(gw_s7_server *s, const char *peer)
     s->nwrites = 0;
 }
 
-/* Reads what a client sent and serves every complete packet. */
-static bool client_readable(gw_s7_server *s, s7_session *c)
+/* ---------------------------------------------------------------- tcpsrv */
+
+static bool tcp_open(void *user, gw_conn *c)
 {
-    ssize_t n = recv(c->fd, c->in + c->in_len, SRV_IN_CAP - c->in_len, 0);
-    if (n == 0)
+    gw_s7_server *s = user;
+    s7_session *sess = gw_malloc(sizeof(*sess));
+    if (!sess || s7__session_init(sess, gw_conn_peer(c), (uint16_t)(0x4400 + s->next_ref++)) != GW_OK) {
+        gw_free(sess);
         return false;
-    if (n < 0)
-        return errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK;
-    c->in_len += (size_t)n;
-    size_t off = 0;
-    while (c->in_len - off >= S7_TPKT_HDR) {
-        size_t total;
-        if (s7_tpkt_length(c->in + off, &total) != GW_OK) {
-            gw_log_write(s->opts.log, GW_LOG_WARN, "s7", "server: %s sent something that is not "
-                         "TPKT", c->peer);
-            return false;
-        }
-        if (c->in_len - off < total)
-            break;
-        const uint8_t *reply;
-        size_t reply_len;
-        bool keep = s7__serve_packet(s, c, c->in + off, total, &reply, &reply_len);
-        if (reply_len && !send_reply(s, c, reply, reply_len))
-            return false;
-        s7__fire_writes(s, c->peer);
-        if (!keep)
-            return false;
-        off += total;
     }
-    memmove(c->in, c->in + off, c->in_len - off);
-    c->in_len -= off;
+    gw_conn_set_user(c, sess);
     return true;
 }
 
-static void accept_client(gw_s7_server *s)
+static void tcp_close(void *user, gw_conn *c)
 {
-    char peer[64];
-    int fd = gw_net_accept(s->listen_fd, true, peer, sizeof(peer));
-    if (fd < 0)
-        return;
-    if (s->nclients >= s->opts.max_clients) {
-        gw_log_write(s->opts.log, GW_LOG_WARN, "s7", "server: refused %s: %u clients already",
-                     peer, s->opts.max_clients);
-        close(fd);
-        return;
+    (void)user;
+    s7_session *sess = gw_conn_user(c);
+    if (sess) {
+        s7__session_clear(sess);
+        gw_free(sess);
     }
-    s7_session c;
-    if (s7__session_init(&c, peer, (uint16_t)(0x4400 + s->nclients)) != GW_OK) {
-        close(fd);
-        return;
-    }
-    c.fd = fd;
-    pthread_mutex_lock(&s->lock);
-    s->clients[s->nclients++] = c;
-    pthread_mutex_unlock(&s->lock);
-    gw_log_write(s->opts.log, GW_LOG_INFO, "s7", "server: %s connected", peer);
 }
 
-static void *server_main(void *arg)
+/* A TPKT packet (RFC 1006): its length is in its header. */
+static long tcp_frame(void *user, const uint8_t *data, size_t len)
 {
-    gw_s7_server *s = arg;
-    struct pollfd *pfd = gw_calloc(s->opts.max_clients + 2u, sizeof(*pfd));
-    if (!pfd)
-        return NULL;
-    while (!s->stop) {
-        size_t n = s->nclients;
-        pfd[0] = (struct pollfd){s->listen_fd, POLLIN, 0};
-        pfd[1] = (struct pollfd){s->wake[0], POLLIN, 0};
-        for (size_t i = 0; i < n; i++)
-            pfd[2 + i] = (struct pollfd){s->clients[i].fd, POLLIN, 0};
-        int rc = poll(pfd, n + 2, 1000);
-        if (rc < 0 && errno != EINTR)
-            break;
-        if (rc <= 0)
-            continue;
-        if (pfd[1].revents)
-            break;
-        /* clients first, from the end: dropping one moves the last into its slot */
-        for (size_t i = n; i-- > 0;) {
-            if (!pfd[2 + i].revents)
-                continue;
-            if (!client_readable(s, &s->clients[i]))
-                drop_client(s, i, NULL);
-        }
-        if (pfd[0].revents & POLLIN)
-            accept_client(s);
-    }
-    while (s->nclients)
-        drop_client(s, s->nclients - 1, "server stopping");
-    gw_free(pfd);
-    return NULL;
+    (void)user;
+    if (len < S7_TPKT_HDR)
+        return 0;
+    size_t total;
+    if (s7_tpkt_length(data, &total) != GW_OK)
+        return -1;
+    return total <= len ? (long)total : 0;
+}
+
+static bool tcp_serve(void *user, gw_conn *c, const uint8_t *frame, size_t len)
+{
+    gw_s7_server *s = user;
+    s7_session *sess = gw_conn_user(c);
+    const uint8_t *reply;
+    size_t reply_len;
+    bool keep = s7__serve_packet(s, sess, frame, len, &reply, &reply_len);
+    if (reply_len)
+        gw_conn_reply(c, reply, reply_len);
+    s7__fire_writes(s, sess->peer);
+    return keep;
+}
+
+/* The ERROR fault: a connection request gets a disconnect, a job a bare
+ * Ack with class 0x84 code 0x04, "the function cannot be performed"
+ * (docs/s7comm.md 9). */
+static size_t tcp_error_reply(void *user, const uint8_t *frame, size_t len, uint8_t *out,
+                              size_t cap)
+{
+    (void)user;
+    s7_cotp cotp;
+    if (s7_cotp_decode(frame, len, &cotp) != GW_OK)
+        return 0;
+    if (cotp.type == S7_COTP_CR)
+        return s7_cotp_encode_dr(out, cap, cotp.src_ref, 0, 0x80);
+    s7_header h;
+    if (cotp.type != S7_COTP_DT || s7_header_decode(cotp.payload, cotp.payload_len, &h) != GW_OK ||
+        cap < S7_FRAME_HDR + S7_HDR_ACK)
+        return 0;
+    size_t hl = s7_header_encode(out + S7_FRAME_HDR, S7_ACK, h.pdu_ref, 0, 0, 0x84, 0x04);
+    return s7_frame_dt(out, hl);
 }
 
 gw_err gw_s7_server_start(gw_s7_server *s, gw_error *err)
 {
-    int fd;
-    gw_err rc = gw_net_listen(s->host, s->opts.port, 16, &fd, &s->port, err);
-    if (rc != GW_OK)
-        return rc;
-    if (pipe2(s->wake, O_CLOEXEC) != 0) {
-        close(fd);
-        return gw_error_set(err, GW_E_IO, "s7 server: pipe: %s", strerror(errno));
-    }
-    s->listen_fd = fd;
-    s->stop = false;
-    if (pthread_create(&s->thread, NULL, server_main, s) != 0) {
-        close(fd);
-        s->listen_fd = -1;
-        return gw_error_set(err, GW_E_IO, "s7 server: cannot start its thread");
-    }
-    s->started = true;
-    gw_log_write(s->opts.log, GW_LOG_INFO, "s7", "server: listening on %s:%u", s->host, s->port);
-    return GW_OK;
+    return gw_tcpsrv_start(s->tcp, err);
 }
 
 void gw_s7_server_free(gw_s7_server *s)
 {
     if (!s)
         return;
-    if (s->started) {
-        s->stop = true;
-        ssize_t w = write(s->wake[1], "x", 1);
-        (void)w;
-        pthread_join(s->thread, NULL);
-    }
-    if (s->listen_fd >= 0)
-        close(s->listen_fd);
-    if (s->wake[0] >= 0) {
-        close(s->wake[0]);
-        close(s->wake[1]);
-    }
+    gw_tcpsrv_free(s->tcp);
     for (size_t i = 0; i < s->nareas; i++)
         gw_free(s->areas[i].mem);
     gw_free(s->areas);
-    gw_free(s->clients);
     gw_free(s->tx);
     pthread_mutex_destroy(&s->lock);
     gw_free(s);

@@ -70,22 +70,22 @@ static int find_device(const char *name)
     return -1;
 }
 
-static void on_write(void *user, gw_s7_area area, uint16_t db, uint32_t start, uint32_t len,
-                     const char *peer)
+static void on_write(void *user, const gw_s7_write_event *ev)
 {
     gw_log *log = user;
-    if (area == GW_S7_DB)
-        gw_log_debug(log, "sim", "%s wrote DB%u bytes %u..%u", peer, db, start, start + len - 1);
+    if (ev->area == GW_S7_DB)
+        gw_log_debug(log, "sim", "%s wrote DB%u bytes %u..%u", ev->peer, ev->db, ev->start,
+                     ev->start + ev->len - 1);
     else
-        gw_log_debug(log, "sim", "%s wrote area %d bytes %u..%u", peer, (int)area, start,
-                     start + len - 1);
+        gw_log_debug(log, "sim", "%s wrote area %d bytes %u..%u", ev->peer, (int)ev->area,
+                     ev->start, ev->start + ev->len - 1);
 }
 
-static void on_mb_write(void *user, gw_mb_class cls, uint16_t start, uint16_t count,
-                        const char *peer)
+static void on_mb_write(void *user, const gw_mb_write_event *ev)
 {
-    gw_log_debug((gw_log *)user, "sim", "%s wrote %s %u..%u", peer,
-                 cls == GW_MB_COIL ? "coils" : "holding registers", start, start + count - 1);
+    gw_log_debug((gw_log *)user, "sim", "%s wrote %s %u..%u", ev->peer,
+                 ev->cls == GW_MB_COIL ? "coils" : "holding registers", ev->start,
+                 ev->start + ev->count - 1);
 }
 
 /* What to run: an S7 server with soft devices, a Modbus server with a map. */

@@ -119,9 +119,18 @@ const char *gw_mb_exception_text(int code);
 
 typedef struct gw_mb_server gw_mb_server;
 
-/* Called on the server thread after a client's request changed the image. */
-typedef void (*gw_mb_write_hook)(void *user, gw_mb_class cls, uint16_t start, uint16_t count,
-                                 const char *peer);
+/* A client's write as the server carried it out. */
+typedef struct {
+    gw_mb_class cls;             /* coils or holding registers */
+    uint16_t start, count;
+    const uint16_t *before;      /* count values as they were (0/1 for coils) */
+    const uint16_t *after;       /* and as they are now */
+    const char *peer;
+} gw_mb_write_event;
+
+/* Called on the server thread after a client's request changed the image,
+ * in the order of the requests. */
+typedef void (*gw_mb_write_hook)(void *user, const gw_mb_write_event *ev);
 
 typedef struct {
     const char *host;            /* bind address */

@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <modbus/modbus.h>
+#include <assert.h>
 #include <pthread.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -84,6 +85,19 @@ void gw_mb_server_disable_mask_write(gw_mb_server *s, bool disable)
     pthread_mutex_lock(&s->lock);
     s->no_mask_write = disable;
     pthread_mutex_unlock(&s->lock);
+}
+
+/* Copies values of the image out; the caller holds the lock. */
+static void image_copy(gw_mb_server *s, gw_mb_class cls, uint16_t start, uint16_t count,
+                       uint16_t *out)
+{
+    for (uint32_t i = 0; i < count; i++) {
+        uint32_t a = (uint32_t)start + i;
+        out[i] = cls == GW_MB_COIL ? s->map->tab_bits[a]
+               : cls == GW_MB_DISCRETE ? s->map->tab_input_bits[a]
+               : cls == GW_MB_INPUT ? s->map->tab_input_registers[a]
+                                    : s->map->tab_registers[a];
+    }
 }
 
 static gw_err image_access(gw_mb_server *s, gw_mb_class cls, uint16_t start, uint16_t count,
@@ -274,16 +288,27 @@ static bool tcp_serve(void *user, gw_conn *c, const uint8_t *q, size_t len)
     if ((e.fc <= 4 || e.fc == 15 || e.fc == 16) && len >= off + 5)
         e.count = get16(q + off + 3);
     snprintf(e.peer, sizeof(e.peer), "%s", gw_conn_peer(c));
+    /* a write the server will carry out: keep the values before and after */
+    gw_mb_class cls;
+    uint16_t start = 0, count = 0;
+    static_assert(MODBUS_MAX_WRITE_BITS <= 2000, "write span buffers");
+    uint16_t before[2000], after[2000];
+    bool write = write_span(q + off, len - off, &cls, &start, &count);
     pthread_mutex_lock(&s->lock);
     e.seq = s->seq;
     s->ring[s->seq % LOG_RING] = e;
     s->seq++;
+    bool refused_mask = e.fc == 22 && s->no_mask_write;
+    write = write && !refused_mask;
+    if (write)
+        image_copy(s, cls, start, count, before);
     int rc;
-    if (e.fc == 22 && s->no_mask_write)
+    if (refused_mask)
         rc = modbus_reply_exception(s->ctx, q, MODBUS_EXCEPTION_ILLEGAL_FUNCTION);
     else
         rc = modbus_reply(s->ctx, q, (int)len, s->map);
-    bool refused_mask = e.fc == 22 && s->no_mask_write;
+    if (write)
+        image_copy(s, cls, start, count, after);
     pthread_mutex_unlock(&s->lock);
     if (rc < 0)
         return false;
@@ -294,11 +319,10 @@ static bool tcp_serve(void *user, gw_conn *c, const uint8_t *q, size_t len)
     gw_log_write(s->opts.log, GW_LOG_DEBUG, "modbus", "server: %s unit %u FC %u at %u (%u)",
                  gw_conn_peer(c), e.unit, e.fc, e.addr, e.count);
     /* writes that were carried out reach the soft devices as events */
-    gw_mb_class cls;
-    uint16_t start, count;
-    if (s->opts.on_write && !refused_mask &&
-        write_span(q + off, len - off, &cls, &start, &count))
-        s->opts.on_write(s->opts.user, cls, start, count, gw_conn_peer(c));
+    if (write && s->opts.on_write) {
+        gw_mb_write_event ev = {cls, start, count, before, after, gw_conn_peer(c)};
+        s->opts.on_write(s->opts.user, &ev);
+    }
     return true;
 }
 

@@ -141,9 +141,19 @@ gw_err gw_s7_ranges_for_tags(const gw_tagmap *m, gw_s7_range **out, size_t *n);
 
 typedef struct gw_s7_server gw_s7_server;
 
-/* Called on the server thread after a client's write changed memory. */
-typedef void (*gw_s7_write_hook)(void *user, gw_s7_area area, uint16_t db, uint32_t start,
-                                 uint32_t len, const char *peer);
+/* A client's write as the server carried it out. */
+typedef struct {
+    gw_s7_area area;
+    uint16_t db;
+    uint32_t start, len;
+    const uint8_t *before;       /* len bytes as they were */
+    const uint8_t *after;        /* and as they are now */
+    const char *peer;            /* "addr:port" of the client */
+} gw_s7_write_event;
+
+/* Called on the server thread after a client's write changed memory, in
+ * the order of the writes. */
+typedef void (*gw_s7_write_hook)(void *user, const gw_s7_write_event *ev);
 
 typedef struct {
     const char *host;            /* bind address, e.g. "127.0.0.1" */

@@ -33,7 +33,12 @@ typedef struct {
     gw_s7_area area;
     uint16_t db;
     uint32_t start, len;
+    size_t off;           /* before and after bytes in wbuf: off, off + len */
 } srv_write;
+
+/* Bytes kept of the writes of one PDU, before and after (a PDU carries at
+ * most 960 bytes of data). */
+#define SRV_WBUF (4u * 1024u)
 
 struct gw_s7_server {
     gw_s7_server_opts opts;
@@ -50,6 +55,8 @@ struct gw_s7_server {
     uint8_t *tx;
     srv_write writes[SRV_MAX_WRITES];
     size_t nwrites;
+    uint8_t wbuf[SRV_WBUF];
+    size_t wbuf_len;
 };
 
 /* ---------------------------------------------------------------- set-up */
@@ -316,6 +323,13 @@ static size_t serve_write(gw_s7_server *s, s7_session *c, const s7_header *h)
                 code = S7_RC_TYPE_INCONSISTENT;
         }
         if (code == S7_RC_OK) {
+            /* keep the bytes before and after for the write event */
+            bool keep = s->nwrites < SRV_MAX_WRITES && s->wbuf_len + 2u * len <= SRV_WBUF;
+            srv_write *w = keep ? &s->writes[s->nwrites++] : NULL;
+            if (w) {
+                *w = (srv_write){a->area, a->db, st, len, s->wbuf_len};
+                memcpy(s->wbuf + w->off, a->mem + st, len);
+            }
             if (items[i].tsize == S7_TS_BIT) {
                 uint8_t mask = (uint8_t)(1u << (items[i].bitaddr & 7u));
                 if (data[i].bytes[0] & 1u)
@@ -325,8 +339,13 @@ static size_t serve_write(gw_s7_server *s, s7_session *c, const s7_header *h)
             } else {
                 memcpy(a->mem + st, data[i].bytes, len);
             }
-            if (s->nwrites < SRV_MAX_WRITES)
-                s->writes[s->nwrites++] = (srv_write){a->area, a->db, st, len};
+            if (w) {
+                memcpy(s->wbuf + w->off + len, a->mem + st, len);
+                s->wbuf_len += 2u * len;
+            } else {
+                gw_log_write(s->opts.log, GW_LOG_ERROR, "s7", "server: more writes in one PDU "
+                             "than reported; %u bytes at %u not reported", len, st);
+            }
         }
         codes[i] = code;
     }
@@ -523,6 +542,7 @@ bool s7__serve_packet(gw_s7_server *s, s7_session *c, const uint8_t *frame, size
     *reply = NULL;
     *reply_len = 0;
     s->nwrites = 0;
+    s->wbuf_len = 0;
     s7_cotp cotp;
     if (s7_cotp_decode(frame, len, &cotp) != GW_OK) {
         gw_log_write(s->opts.log, GW_LOG_WARN, "s7", "server: %s sent a malformed COTP packet",
@@ -573,10 +593,14 @@ bool s7__serve_packet(gw_s7_server *s, s7_session *c, const uint8_t *frame, size
 
 void s7__fire_writes(gw_s7_server *s, const char *peer)
 {
-    for (size_t i = 0; i < s->nwrites && s->opts.on_write; i++)
-        s->opts.on_write(s->opts.user, s->writes[i].area, s->writes[i].db, s->writes[i].start,
-                         s->writes[i].len, peer);
+    for (size_t i = 0; i < s->nwrites && s->opts.on_write; i++) {
+        const srv_write *w = &s->writes[i];
+        gw_s7_write_event ev = {w->area, w->db, w->start, w->len, s->wbuf + w->off,
+                                s->wbuf + w->off + w->len, peer};
+        s->opts.on_write(s->opts.user, &ev);
+    }
     s->nwrites = 0;
+    s->wbuf_len = 0;
 }
 
 /* ---------------------------------------------------------------- tcpsrv */

@@ -79,14 +79,12 @@ typedef struct {
     size_t nhooks;
 } fx;
 
-static void on_write(void *user, gw_mb_class cls, uint16_t start, uint16_t count,
-                     const char *peer)
+static void on_write(void *user, const gw_mb_write_event *ev)
 {
     fx *f = user;
-    (void)peer;
     pthread_mutex_lock(&f->hook_lock);
     if (f->nhooks < HOOK_MAX)
-        f->hooks[f->nhooks++] = (hook_call){cls, start, count};
+        f->hooks[f->nhooks++] = (hook_call){ev->cls, ev->start, ev->count};
     pthread_mutex_unlock(&f->hook_lock);
 }
 

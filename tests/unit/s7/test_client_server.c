@@ -46,18 +46,17 @@ typedef struct {
     write_ev ev[64];
 } hook_log;
 
-static void on_write(void *user, gw_s7_area area, uint16_t db, uint32_t start, uint32_t len,
-                     const char *peer)
+static void on_write(void *user, const gw_s7_write_event *ev)
 {
     hook_log *h = user;
     pthread_mutex_lock(&h->mu);
     if (h->n < 64) {
         write_ev *e = &h->ev[h->n++];
-        e->area = area;
-        e->db = db;
-        e->start = start;
-        e->len = len;
-        snprintf(e->peer, sizeof(e->peer), "%s", peer ? peer : "");
+        e->area = ev->area;
+        e->db = ev->db;
+        e->start = ev->start;
+        e->len = ev->len;
+        snprintf(e->peer, sizeof(e->peer), "%s", ev->peer ? ev->peer : "");
     }
     pthread_mutex_unlock(&h->mu);
 }

@@ -26,6 +26,9 @@ void cli_print_diag(const gw_diag *d);
 /* The demo configuration: ./config/demo.json, or next to the binary's
  * source tree (build/plcgw -> config/demo.json). */
 void cli_default_config(char *buf, size_t size);
+/* One HTTP request to host:port; *response is the body (gw_free it). */
+gw_err cli_http(const char *host, uint16_t port, const char *method, const char *path,
+                const char *body, int *status, char **response, gw_error *err);
 /* Parses a --log-level/--debug pair into a level. */
 bool cli_parse_uint(const char *s, unsigned long max, unsigned long *out);
 

@@ -1,58 +1,60 @@
 /*
- * cmd_sim.c - plcgw sim: soft PLCs for the demo, for tests and for people
- * without hardware.
+ * cmd_sim.c - plcgw sim: run the simulator, or talk to a running one.
  *
- * Today a device is its PLC memory: the ring-stiffness rig's DB1, DB2 and
- * DB3 served by our S7 server, as plain memory that protocol clients read
- * and write.
+ *   plcgw sim [--config FILE] [--device TYPE]... [--s7 A:P] [--modbus A:P]
+ *             [--control A:P] [--time-scale X]        run it
+ *   plcgw sim status|devices|get|set|io|fault|clear-faults|writes|clock|
+ *             frontend ... --control A:P               drive a running one
  */
 #include "cli.h"
-#include "drivers/modbus/mb.h"
-#include "drivers/s7/s7.h"
+#include "sim/sim.h"
 
 #include <getopt.h>
+#include <jansson.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 static const char usage[] =
-    "usage: plcgw sim [--config FILE] [--device NAME]... [--s7 ADDR:PORT]\n"
-    "                 [--modbus ADDR:PORT] [--time-scale X] [--debug]\n";
+    "usage: plcgw sim [--config FILE] [--device TYPE]... [--s7 ADDR:PORT]\n"
+    "                 [--modbus ADDR:PORT] [--control ADDR:PORT] [--time-scale X] [--debug]\n"
+    "       plcgw sim COMMAND --control ADDR:PORT [ARGS]   (see --help)\n";
 
 static const char help[] =
     "\n"
-    "Simulates PLCs at protocol level: an S7comm server in front of soft\n"
-    "devices, and a Modbus TCP server for any tag map's registers (initial\n"
-    "values from defaultValue). Prints \"READY s7 ADDR:PORT\" and \"READY modbus\n"
-    "ADDR:PORT\" once listening; runs until SIGINT or SIGTERM. Without --device\n"
-    "or a tag map it runs the simulated machines of the gateway config\n"
-    "(default: the demo config) on the addresses that config names.\n"
+    "Simulates PLCs at protocol level: soft devices behind an S7comm and a Modbus\n"
+    "TCP server, driven by a control API (docs/sim.md). Prints \"READY s7 A:P\",\n"
+    "\"READY modbus A:P\" and \"READY control http://A:P\" once listening; runs\n"
+    "until SIGINT or SIGTERM.\n"
     "\n"
-    "  -c, --config FILE       gateway config whose simulated machines to run, or a\n"
-    "                          Modbus tag map to serve (with --modbus)\n"
-    "      --device NAME       soft device to run (repeatable): ringstiff\n"
-    "      --s7 ADDR:PORT      S7 listen address (port 0: any free port)\n"
-    "      --modbus ADDR:PORT  Modbus TCP listen address\n"
-    "      --time-scale X      simulated seconds per real second (default 1)\n"
-    "  -d, --debug             log debug messages\n"
-    "  -h, --help              show this help\n";
-
-/* The PLC memory of each soft device (seed 000, section 2.3: DB1 test
- * parameters 24 bytes, DB2 results 26 bytes, DB3 servo control 10 bytes). */
-typedef struct {
-    gw_s7_area area;
-    uint16_t db;
-    uint32_t size;
-} sim_area;
-
-static const struct {
-    const char *name;
-    const sim_area areas[4];
-    size_t nareas;
-} devices[] = {
-    {"ringstiff", {{GW_S7_DB, 1, 24}, {GW_S7_DB, 2, 26}, {GW_S7_DB, 3, 10}}, 3},
-};
+    "What runs: with a gateway config (--config, default the demo config), its\n"
+    "machines with \"simulate\"; with --config MAP.json, a memory device serving\n"
+    "that tag map (with --s7 or --modbus); with --device TYPE, that device type\n"
+    "on its own map (types: memory, ringstiff, watermaker).\n"
+    "\n"
+    "  -c, --config FILE        gateway config or tag map\n"
+    "      --device TYPE        a device type to run (repeatable)\n"
+    "      --s7 ADDR:PORT       S7 front-end address (port 0: any free port)\n"
+    "      --modbus ADDR:PORT   Modbus front-end address\n"
+    "      --control ADDR:PORT  control API address (default from the config, or\n"
+    "                           127.0.0.1 on any free port)\n"
+    "      --time-scale X       simulated seconds per real second (0.01..1000)\n"
+    "  -d, --debug              log debug messages\n"
+    "  -h, --help               show this help\n"
+    "\n"
+    "Commands to a running simulator (all take --control ADDR:PORT):\n"
+    "  status                          state, clock, front-ends, devices\n"
+    "  devices                         every device with properties and I/Os\n"
+    "  get DEVICE PROPERTY             a property's value\n"
+    "  set DEVICE PROPERTY JSON        set a property (as the PLC program would)\n"
+    "  io DEVICE IO [VALUE]            read or set a hardware I/O\n"
+    "  fault FAULT [--frontend s7|modbus|all] [--duration-ms N] [--delay-ms N]\n"
+    "                                  drop, refuse, delay, silent, error, corrupt\n"
+    "  clear-faults                    end every fault\n"
+    "  writes [--since N]              the write log\n"
+    "  clock [--time-scale X]          the simulation clock\n"
+    "  frontend s7|modbus start|stop   start or stop a front-end\n";
 
 static volatile sig_atomic_t stop_requested;
 
@@ -62,80 +64,162 @@ static void on_signal(int sig)
     stop_requested = 1;
 }
 
-static int find_device(const char *name)
-{
-    for (size_t i = 0; i < sizeof(devices) / sizeof(devices[0]); i++)
-        if (strcmp(devices[i].name, name) == 0)
-            return (int)i;
-    return -1;
-}
+/* ---------------------------------------------------------------- commands */
 
-static void on_write(void *user, const gw_s7_write_event *ev)
+static void url_encode(const char *in, char *out, size_t size)
 {
-    gw_log *log = user;
-    if (ev->area == GW_S7_DB)
-        gw_log_debug(log, "sim", "%s wrote DB%u bytes %u..%u", ev->peer, ev->db, ev->start,
-                     ev->start + ev->len - 1);
-    else
-        gw_log_debug(log, "sim", "%s wrote area %d bytes %u..%u", ev->peer, (int)ev->area,
-                     ev->start, ev->start + ev->len - 1);
-}
-
-static void on_mb_write(void *user, const gw_mb_write_event *ev)
-{
-    gw_log_debug((gw_log *)user, "sim", "%s wrote %s %u..%u", ev->peer,
-                 ev->cls == GW_MB_COIL ? "coils" : "holding registers", ev->start,
-                 ev->start + ev->count - 1);
-}
-
-/* What to run: an S7 server with soft devices, a Modbus server with a map. */
-typedef struct {
-    char s7_host[256];
-    uint16_t s7_port;
-    int dev[8];
-    size_t ndev;
-    char mb_host[256];
-    uint16_t mb_port;
-    char mb_map[512];
-} sim_plan;
-
-/* The simulated machines of a gateway config, on the addresses it names. */
-static int plan_from_config(sim_plan *p, const char *path)
-{
-    gw_config *cfg;
-    gw_diag d;
-    if (gw_config_load(path, &cfg, &d) != GW_OK) {
-        cli_print_diag(&d);
-        return CLI_EXIT_USAGE;
-    }
-    for (size_t i = 0; i < cfg->nmachines; i++) {
-        const gw_machine_cfg *m = &cfg->machines[i];
-        if (!m->simulate)
-            continue;
-        int dv = find_device(m->profile);
-        if (m->driver == GW_DRIVER_S7 && dv >= 0 && p->ndev == 0) {
-            /* one S7 server: the first simulated S7 machine */
-            if (!p->s7_host[0]) {
-                snprintf(p->s7_host, sizeof(p->s7_host), "%s", m->host);
-                p->s7_port = m->port;
-            }
-            p->dev[p->ndev++] = dv;
-        } else if (m->driver == GW_DRIVER_MODBUS && !p->mb_map[0]) {
-            /* one Modbus server: the first simulated Modbus machine's map */
-            snprintf(p->mb_map, sizeof(p->mb_map), "%s", m->tags_path);
-            if (!p->mb_host[0]) {
-                snprintf(p->mb_host, sizeof(p->mb_host), "%s", m->host);
-                p->mb_port = m->port;
-            }
+    static const char hex[] = "0123456789ABCDEF";
+    size_t o = 0;
+    for (const unsigned char *p = (const unsigned char *)in; *p && o + 4 < size; p++) {
+        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+            *p == '-' || *p == '_' || *p == '.' || *p == '~') {
+            out[o++] = (char)*p;
+        } else {
+            out[o++] = '%';
+            out[o++] = hex[*p >> 4];
+            out[o++] = hex[*p & 15];
         }
     }
-    gw_config_free(cfg);
-    if (p->ndev == 0 && !p->mb_map[0]) {
-        fprintf(stderr, "plcgw sim: %s has no simulated machine to run\n", path);
-        return CLI_EXIT_USAGE;
-    }
-    return CLI_EXIT_OK;
+    out[o] = '\0';
 }
+
+static int request(const char *host, uint16_t port, const char *method, const char *path,
+                   const char *body)
+{
+    int status;
+    char *text;
+    gw_error err;
+    gw_error_clear(&err);
+    if (cli_http(host, port, method, path, body, &status, &text, &err) != GW_OK) {
+        fprintf(stderr, "plcgw sim: control API %s:%u: %s\n", host, port, err.msg);
+        return CLI_EXIT_RUNTIME;
+    }
+    json_t *j = json_loads(text, JSON_DECODE_ANY, NULL);
+    if (status >= 400) {
+        const char *detail = json_string_value(json_object_get(j, "detail"));
+        fprintf(stderr, "plcgw sim: %s\n", detail ? detail : text);
+    } else if (j) {
+        char *pretty = json_dumps(j, JSON_INDENT(2) | JSON_ENCODE_ANY | JSON_REAL_PRECISION(15));
+        puts(pretty ? pretty : text);
+        free(pretty);
+    } else {
+        puts(text);
+    }
+    json_decref(j);
+    gw_free(text);
+    return status >= 400 ? CLI_EXIT_RUNTIME : CLI_EXIT_OK;
+}
+
+static const char *commands[] = {"status", "devices", "get", "set", "io", "fault",
+                                 "clear-faults", "writes", "clock", "frontend", NULL};
+
+static bool is_command(const char *w)
+{
+    for (int i = 0; commands[i]; i++)
+        if (strcmp(commands[i], w) == 0)
+            return true;
+    return false;
+}
+
+static int run_command(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"control", required_argument, NULL, 'C'}, {"frontend", required_argument, NULL, 'f'},
+        {"duration-ms", required_argument, NULL, 'u'}, {"delay-ms", required_argument, NULL, 'l'},
+        {"since", required_argument, NULL, 'n'},   {"time-scale", required_argument, NULL, 't'},
+        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
+    };
+    const char *cmd = argv[1];
+    char host[256] = "", why[96];
+    uint16_t port = 0;
+    const char *frontend = "all", *since = "0", *scale = NULL;
+    unsigned long duration = 0, delay = 0;
+    int c;
+    opterr = 0;
+    optind = 2;
+    while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'C':
+            if (!gw_parse_host_port(optarg, false, host, sizeof(host), &port, why, sizeof(why)))
+                return cli_usage_error("sim", usage, "--control: %s, got '%s'", why, optarg);
+            break;
+        case 'f': frontend = optarg; break;
+        case 'u':
+            if (!cli_parse_uint(optarg, 3600000, &duration))
+                return cli_usage_error("sim", usage, "--duration-ms must be 0..3600000");
+            break;
+        case 'l':
+            if (!cli_parse_uint(optarg, 600000, &delay))
+                return cli_usage_error("sim", usage, "--delay-ms must be 0..600000");
+            break;
+        case 'n': since = optarg; break;
+        case 't': scale = optarg; break;
+        case 'h': printf("%s%s", usage, help); return CLI_EXIT_OK;
+        case ':':
+            return cli_usage_error("sim", usage, "option '%s' needs a value", argv[optind - 1]);
+        default:
+            return cli_usage_error("sim", usage, "unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (!host[0])
+        return cli_usage_error("sim", usage, "'%s' needs --control ADDR:PORT of a running "
+                               "simulator", cmd);
+    char **arg = argv + optind;
+    int nargs = argc - optind;
+    char path[1024], body[1024], a1[256], a2[256];
+    if (strcmp(cmd, "status") == 0 && nargs == 0)
+        return request(host, port, "GET", "/sim", NULL);
+    if (strcmp(cmd, "devices") == 0 && nargs == 0)
+        return request(host, port, "GET", "/sim/devices", NULL);
+    if ((strcmp(cmd, "get") == 0 && nargs == 2) || (strcmp(cmd, "set") == 0 && nargs == 3) ||
+        (strcmp(cmd, "io") == 0 && (nargs == 2 || nargs == 3))) {
+        url_encode(arg[0], a1, sizeof(a1));
+        url_encode(arg[1], a2, sizeof(a2));
+        snprintf(path, sizeof(path), "/sim/devices/%s/%s/%s", a1,
+                 strcmp(cmd, "io") == 0 ? "ios" : "properties", a2);
+        if (nargs == 2)
+            return request(host, port, "GET", path, NULL);
+        json_t *v = json_loads(arg[2], JSON_DECODE_ANY, NULL);
+        if (!v)
+            v = json_string(arg[2]); /* a bare word is a string */
+        json_t *b = json_pack("{s:o}", "value", v);
+        char *bs = json_dumps(b, JSON_COMPACT | JSON_ENCODE_ANY);
+        json_decref(b);
+        snprintf(body, sizeof(body), "%s", bs ? bs : "{}");
+        free(bs);
+        return request(host, port, "PUT", path, body);
+    }
+    if (strcmp(cmd, "fault") == 0 && nargs == 1) {
+        snprintf(body, sizeof(body), "{\"frontend\": \"%s\", \"fault\": \"%s\", \"duration_ms\": "
+                 "%lu, \"delay_ms\": %lu}", frontend, arg[0], duration, delay);
+        return request(host, port, "POST", "/sim/faults", body);
+    }
+    if (strcmp(cmd, "clear-faults") == 0 && nargs == 0)
+        return request(host, port, "DELETE", "/sim/faults", NULL);
+    if (strcmp(cmd, "writes") == 0 && nargs == 0) {
+        snprintf(path, sizeof(path), "/sim/writes?since=%s", since);
+        return request(host, port, "GET", path, NULL);
+    }
+    if (strcmp(cmd, "clock") == 0 && nargs == 0) {
+        if (!scale)
+            return request(host, port, "GET", "/sim/clock", NULL);
+        snprintf(body, sizeof(body), "{\"time_scale\": %s}", scale);
+        return request(host, port, "PUT", "/sim/clock", body);
+    }
+    if (strcmp(cmd, "frontend") == 0 && nargs == 2) {
+        snprintf(path, sizeof(path), "/sim/frontends/%s/%s", arg[0], arg[1]);
+        return request(host, port, "POST", path, NULL);
+    }
+    return cli_usage_error("sim", usage, "wrong arguments for '%s'", cmd);
+}
+
+/* ---------------------------------------------------------------- running */
+
+typedef struct {
+    const char *type;
+    char name[48];
+    char map[512];
+} dev_plan;
 
 /* A file with "machines" is a gateway config, one with "mapping" a map. */
 static bool is_tag_map(const char *path)
@@ -149,17 +233,33 @@ static bool is_tag_map(const char *path)
     return map;
 }
 
+static void config_dir(const char *config_path, char *out, size_t size)
+{
+    snprintf(out, size, "%.*s", (int)size - 1, config_path);
+    char *slash = strrchr(out, '/');
+    if (slash)
+        *slash = '\0';
+    else
+        snprintf(out, size, ".");
+}
+
 int cli_sim(int argc, char **argv)
 {
+    if (argc >= 2 && is_command(argv[1]))
+        return run_command(argc, argv);
     static const struct option longopts[] = {
         {"config", required_argument, NULL, 'c'}, {"device", required_argument, NULL, 'v'},
         {"s7", required_argument, NULL, 's'},     {"modbus", required_argument, NULL, 'm'},
-        {"time-scale", required_argument, NULL, 't'}, {"debug", no_argument, NULL, 'd'},
-        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+        {"control", required_argument, NULL, 'C'}, {"time-scale", required_argument, NULL, 't'},
+        {"debug", no_argument, NULL, 'd'},        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
-    sim_plan p;
-    memset(&p, 0, sizeof(p));
-    char why[96], config_path[512] = "";
+    char config_path[512] = "", why[96];
+    char s7_host[256] = "", mb_host[256] = "", ctl_host[256] = "";
+    uint16_t s7_port = 0, mb_port = 0, ctl_port = 0;
+    double scale = 0;
+    dev_plan dev[16];
+    size_t ndev = 0;
     gw_log_level level = GW_LOG_INFO;
     int c;
     opterr = 0;
@@ -167,29 +267,31 @@ int cli_sim(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "+:c:dh", longopts, NULL)) != -1) {
         switch (c) {
         case 'c': snprintf(config_path, sizeof(config_path), "%s", optarg); break;
-        case 'v': {
-            int d = find_device(optarg);
-            if (d < 0)
-                return cli_usage_error("sim", usage, "unknown device '%s' (known: ringstiff)",
+        case 'v':
+            if (!gw_sim_device_type_find(optarg))
+                return cli_usage_error("sim", usage, "unknown device type '%s' (types: memory, "
+                                       "ringstiff, watermaker)", optarg);
+            if (ndev < 16) {
+                dev[ndev].type = optarg;
+                snprintf(dev[ndev].name, sizeof(dev[0].name), "%s", optarg);
+                dev[ndev].map[0] = '\0';
+                ndev++;
+            }
+            break;
+        case 's':
+        case 'm':
+        case 'C': {
+            char *h = c == 's' ? s7_host : c == 'm' ? mb_host : ctl_host;
+            uint16_t *p = c == 's' ? &s7_port : c == 'm' ? &mb_port : &ctl_port;
+            if (!gw_parse_host_port(optarg, true, h, 256, p, why, sizeof(why)))
+                return cli_usage_error("sim", usage, "%s: %s, got '%s'", argv[optind - 2], why,
                                        optarg);
-            if (p.ndev < 8)
-                p.dev[p.ndev++] = d;
             break;
         }
-        case 's':
-            if (!gw_parse_host_port(optarg, true, p.s7_host, sizeof(p.s7_host), &p.s7_port, why,
-                                    sizeof(why)))
-                return cli_usage_error("sim", usage, "--s7: %s, got '%s'", why, optarg);
-            break;
-        case 'm':
-            if (!gw_parse_host_port(optarg, true, p.mb_host, sizeof(p.mb_host), &p.mb_port, why,
-                                    sizeof(why)))
-                return cli_usage_error("sim", usage, "--modbus: %s, got '%s'", why, optarg);
-            break;
         case 't': {
             char *end;
-            double x = strtod(optarg, &end);
-            if (end == optarg || *end || !(x >= 0.01 && x <= 1000))
+            scale = strtod(optarg, &end);
+            if (end == optarg || *end || !(scale >= 0.01 && scale <= 1000))
                 return cli_usage_error("sim", usage, "--time-scale must be 0.01..1000, got '%s'",
                                        optarg);
             break;
@@ -204,86 +306,102 @@ int cli_sim(int argc, char **argv)
     }
     if (optind < argc)
         return cli_usage_error("sim", usage, "unexpected argument '%s'", argv[optind]);
+
+    /* what to run */
     if (config_path[0] && is_tag_map(config_path)) {
-        /* --config MAP --modbus ADDR:PORT: serve any tag map's registers */
-        if (!p.mb_host[0])
-            return cli_usage_error("sim", usage, "--modbus ADDR:PORT is needed to serve the "
-                                   "tag map %s", config_path);
-        snprintf(p.mb_map, sizeof(p.mb_map), "%s", config_path);
-    } else if (p.ndev == 0) {
+        if (!s7_host[0] && !mb_host[0])
+            return cli_usage_error("sim", usage, "serving the tag map %s needs --s7 or --modbus "
+                                   "ADDR:PORT", config_path);
+        dev[0].type = "memory";
+        snprintf(dev[0].name, sizeof(dev[0].name), "memory");
+        snprintf(dev[0].map, sizeof(dev[0].map), "%s", config_path);
+        ndev = 1;
+    } else if (ndev == 0) {
         if (!config_path[0])
             cli_default_config(config_path, sizeof(config_path));
-        int rc = plan_from_config(&p, config_path);
-        if (rc != CLI_EXIT_OK)
-            return rc;
+        gw_config *cfg;
+        gw_diag d;
+        if (gw_config_load(config_path, &cfg, &d) != GW_OK) {
+            cli_print_diag(&d);
+            return CLI_EXIT_USAGE;
+        }
+        for (size_t i = 0; i < cfg->nmachines && ndev < 16; i++) {
+            const gw_machine_cfg *m = &cfg->machines[i];
+            if (!m->simulate)
+                continue;
+            dev[ndev].type = gw_sim_device_type_find(m->profile) ? gw_sim_device_type_find(m->profile)->name
+                                                                 : "memory";
+            snprintf(dev[ndev].name, sizeof(dev[0].name), "%s", m->id);
+            snprintf(dev[ndev].map, sizeof(dev[0].map), "%s", m->tags_path);
+            ndev++;
+            char *h = m->driver == GW_DRIVER_S7 ? s7_host : mb_host;
+            uint16_t *p = m->driver == GW_DRIVER_S7 ? &s7_port : &mb_port;
+            if (!h[0]) {
+                snprintf(h, 256, "%s", m->host);
+                *p = m->port;
+            }
+        }
+        if (!ctl_host[0]) {
+            snprintf(ctl_host, sizeof(ctl_host), "%s", cfg->sim_control_host);
+            ctl_port = cfg->sim_control_port;
+        }
+        if (scale == 0)
+            scale = cfg->sim_time_scale;
+        gw_config_free(cfg);
+        if (ndev == 0) {
+            fprintf(stderr, "plcgw sim: %s has no simulated machine to run\n", config_path);
+            return CLI_EXIT_USAGE;
+        }
+    } else {
+        /* device types on their own maps, beside the demo config */
+        char demo[512], dir[480];
+        cli_default_config(demo, sizeof(demo));
+        config_dir(demo, dir, sizeof(dir));
+        for (size_t i = 0; i < ndev; i++) {
+            const gw_sim_device_type *t = gw_sim_device_type_find(dev[i].type);
+            if (!t->default_map)
+                return cli_usage_error("sim", usage, "device type '%s' needs a map: use --config "
+                                       "MAP.json", dev[i].type);
+            snprintf(dev[i].map, sizeof(dev[i].map), "%.400s/%.100s", dir, t->default_map);
+        }
     }
-    if (p.ndev && !p.s7_host[0])
-        return cli_usage_error("sim", usage, "--s7 ADDR:PORT is needed for device '%s'",
-                               devices[p.dev[0]].name);
-    if (p.mb_host[0] && !p.mb_map[0])
-        return cli_usage_error("sim", usage, "--modbus needs a tag map to serve: --config MAP");
+    if (!ctl_host[0])
+        snprintf(ctl_host, sizeof(ctl_host), "127.0.0.1");
 
     gw_log *log = gw_log_new(stderr, level);
+    gw_sim_opts so = {log, scale > 0 ? scale : 1.0, 0};
+    gw_sim *sim = NULL;
+    gw_sim_control *ctl = NULL;
     gw_error err;
     gw_error_clear(&err);
     int rc = CLI_EXIT_RUNTIME;
-    gw_s7_server *s7 = NULL;
-    gw_mb_server *mb = NULL;
-    gw_tagmap *map = NULL;
-    if (p.ndev) {
-        gw_s7_server_opts so = {0};
-        so.host = p.s7_host;
-        so.port = p.s7_port;
-        so.log = log;
-        so.on_write = on_write;
-        so.user = log;
-        if (gw_s7_server_new(&so, &s7, &err) != GW_OK)
-            goto out;
-        for (size_t k = 0; k < p.ndev; k++)
-            for (size_t i = 0; i < devices[p.dev[k]].nareas; i++) {
-                const sim_area *a = &devices[p.dev[k]].areas[i];
-                if (gw_s7_server_add_area(s7, a->area, a->db, a->size) != GW_OK) {
-                    gw_error_set(&err, GW_E_CONFIG, "device %s: DB%u is already served",
-                                 devices[p.dev[k]].name, a->db);
-                    goto out;
-                }
-            }
-        if (gw_s7_server_start(s7, &err) != GW_OK)
-            goto out;
-    }
-    if (p.mb_map[0]) {
-        gw_diag d;
-        gw_err lrc = gw_tagmap_load_file(p.mb_map, &map, &d);
-        cli_print_diag(&d); /* errors, and warnings such as a misspelt defaultValue */
-        if (lrc != GW_OK) {
+    if (gw_sim_new(&so, &sim) != GW_OK)
+        goto out;
+    if (s7_host[0])
+        gw_sim_frontend_address(sim, GW_DRIVER_S7, s7_host, s7_port);
+    if (mb_host[0])
+        gw_sim_frontend_address(sim, GW_DRIVER_MODBUS, mb_host, mb_port);
+    for (size_t i = 0; i < ndev; i++)
+        if (gw_sim_add_device(sim, dev[i].type, dev[i].name, dev[i].map, &err) != GW_OK) {
             rc = CLI_EXIT_USAGE;
             goto out;
         }
-        if (gw_tagmap_driver(map) != GW_DRIVER_MODBUS) {
-            gw_error_set(&err, GW_E_CONFIG, "%s is not a Modbus tag map", p.mb_map);
-            goto out;
-        }
-        gw_mb_server_opts mo = {0};
-        mo.host = p.mb_host;
-        mo.port = p.mb_port;
-        mo.log = log;
-        mo.on_write = on_mb_write;
-        mo.user = log;
-        if (gw_mb_server_new(&mo, &mb, &err) != GW_OK ||
-            gw_mb_server_load_defaults(mb, map, &err) != GW_OK ||
-            gw_mb_server_start(mb, &err) != GW_OK)
-            goto out;
-    }
+    if (gw_sim_start(sim, &err) != GW_OK ||
+        gw_sim_control_start(sim, ctl_host, ctl_port, &ctl, &err) != GW_OK)
+        goto out;
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
-    if (s7)
-        printf("READY s7 %s:%u\n", p.s7_host, gw_s7_server_port(s7));
-    if (mb)
-        printf("READY modbus %s:%u\n", p.mb_host, gw_mb_server_port(mb));
+    for (int d = 0; d < 2; d++) {
+        gw_tcpsrv *t = gw_sim_frontend(sim, (gw_driver)d);
+        if (t)
+            printf("READY %s %s:%u\n", d == GW_DRIVER_S7 ? "s7" : "modbus",
+                   d == GW_DRIVER_S7 ? s7_host : mb_host, gw_tcpsrv_port(t));
+    }
+    printf("READY control http://%s:%u\n", ctl_host, gw_sim_control_port(ctl));
     fflush(stdout);
     while (!stop_requested) {
         struct timespec ts = {0, 100 * 1000000L};
@@ -292,11 +410,10 @@ int cli_sim(int argc, char **argv)
     gw_log_info(log, "sim", "stopping");
     rc = CLI_EXIT_OK;
 out:
-    if (rc == CLI_EXIT_RUNTIME)
+    if (rc != CLI_EXIT_OK)
         fprintf(stderr, "plcgw sim: %s\n", err.msg);
-    gw_s7_server_free(s7);
-    gw_mb_server_free(mb);
-    gw_tagmap_free(map);
+    gw_sim_control_stop(ctl);
+    gw_sim_free(sim);
     gw_log_free(log);
     return rc;
 }

@@ -15,6 +15,13 @@ static const gw_field top_fields[] = {
     {"database", GW_KINDS_STRING, false, false, false, 0, 0, "an SQLite file path"},
     {"default_machine", GW_KINDS_STRING, false, false, false, 0, 0, "a machine id"},
     {"machines", GW_KINDS_ARRAY, true, false, false, 0, 0, "a list of machines"},
+    {"simulator", GW_KINDS_OBJECT, false, false, false, 0, 0, "the built-in simulator"},
+};
+
+static const gw_field sim_fields[] = {
+    {"control", GW_KINDS_STRING, false, false, false, 0, 0, "ADDR:PORT of its control API"},
+    {"time_scale", GW_KINDS_NUMBER, false, false, true, 0.01, 1000,
+     "simulated seconds per real second"},
 };
 
 static const gw_field machine_fields[] = {
@@ -235,6 +242,20 @@ gw_err gw_config_load(const char *path, gw_config **out, gw_diag *diag)
                                       sizeof(why)))
         gw_diag_error(diag, listen->loc, "\"listen\": %s, got \"%s\"", why, listen->u.str.s);
     copy_str(cfg->database, sizeof(cfg->database), gw_json_get(root, "database"), "plcgw.db");
+    snprintf(cfg->sim_control_host, sizeof(cfg->sim_control_host), "127.0.0.1");
+    cfg->sim_time_scale = 1.0;
+    const gw_json *sim = gw_json_get(root, "simulator");
+    if (sim && gw_schema_check(diag, sim, sim_fields, sizeof(sim_fields) / sizeof(sim_fields[0]),
+                               GW_UNKNOWN_ERROR, "\"simulator\"")) {
+        const gw_json *ctl = gw_json_get(sim, "control");
+        if (ctl && !gw_parse_host_port(ctl->u.str.s, true, cfg->sim_control_host,
+                                       sizeof(cfg->sim_control_host), &cfg->sim_control_port, why,
+                                       sizeof(why)))
+            gw_diag_error(diag, ctl->loc, "\"control\": %s, got \"%s\"", why, ctl->u.str.s);
+        const gw_json *ts = gw_json_get(sim, "time_scale");
+        if (ts)
+            cfg->sim_time_scale = ts->u.num.d;
+    }
     const gw_json *machines = gw_json_get(root, "machines");
     for (size_t i = 0; i < machines->u.arr.n; i++)
         load_machine(cfg, diag, machines->u.arr.items[i]);

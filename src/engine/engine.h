@@ -45,6 +45,10 @@ typedef struct {
     char default_machine[GW_MACHINE_ID_MAX + 1];
     gw_machine_cfg machines[GW_MAX_MACHINES];
     size_t nmachines;
+    /* the built-in simulator (machines with "simulate") */
+    char sim_control_host[256];
+    uint16_t sim_control_port;   /* 0 = any free port */
+    double sim_time_scale;
 } gw_config;
 
 /*

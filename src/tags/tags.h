@@ -291,6 +291,8 @@ gw_err gw_tag_encode(const gw_tagmap *m, const gw_tag *t, const void *json, gw_w
  * enumeration adds "value_alt". Returns GW_E_NOMEM on allocation failure.
  */
 gw_err gw_tag_records(const gw_tag *t, const gw_value *v, void *array);
+/* A value as the records print it (json_t *, caller decrefs). */
+void *gw_tag_value_json(const gw_tag *t, const gw_value *v);
 /* AVRO type name of the tag's output value ("int", "long", "float", ...). */
 const char *gw_tag_avro_type(const gw_tag *t);
 

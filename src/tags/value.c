@@ -123,6 +123,11 @@ static const char *enum_text(const gw_tag *t, const gw_value *v)
     return NULL;
 }
 
+void *gw_tag_value_json(const gw_tag *t, const gw_value *v)
+{
+    return value_json(t, v);
+}
+
 gw_err gw_tag_records(const gw_tag *t, const gw_value *v, void *array)
 {
     json_t *arr = array;

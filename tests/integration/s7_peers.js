@@ -154,11 +154,12 @@ function describeRun(r) {
          `stdout: ${r.stdout.slice(0, 1500)}\nstderr: ${r.stderr.slice(0, 1500)}`;
 }
 
-// Starts `plcgw sim --device ringstiff --s7 127.0.0.1:0`; resolves once it
-// printed READY, with its port.
+// Starts `plcgw sim --config config/s7/ringstiff.json --s7 127.0.0.1:0`: the
+// rig's DB1, DB2 and DB3 as plain memory (a memory device, no rig logic that
+// would rewrite status bits); resolves once it printed READY, with its port.
 function startSim() {
   return new Promise((resolve, reject) => {
-    const child = spawn(plcgw, ['sim', '--device', 'ringstiff', '--s7', '127.0.0.1:0'],
+    const child = spawn(plcgw, ['sim', '--config', 'config/s7/ringstiff.json', '--s7', '127.0.0.1:0'],
                         { cwd: srcDir, stdio: ['ignore', 'pipe', 'pipe'] });
     children.add(child);
     let out = '';

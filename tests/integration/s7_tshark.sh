@@ -79,7 +79,7 @@ if ! command -v tshark >/dev/null 2>&1; then
 fi
 
 # ---------------------------------------------------------------- our sim
-"$plcgw" sim --device ringstiff --s7 127.0.0.1:0 >"$tmp/sim.out" 2>"$tmp/sim.err" &
+"$plcgw" sim --config "$src/config/s7/ringstiff.json" --s7 127.0.0.1:0 >"$tmp/sim.out" 2>"$tmp/sim.err" &
 sim_pid=$!
 port=""
 for _ in $(seq 1 100); do

@@ -161,6 +161,9 @@ gw_err gw_mb_server_get(gw_mb_server *s, gw_mb_class cls, uint16_t start, uint16
                         uint16_t *out);
 gw_err gw_mb_server_set(gw_mb_server *s, gw_mb_class cls, uint16_t start, uint16_t count,
                         const uint16_t *in);
+/* Sets only the bits of `mask` in registers (bits: mask 1 sets the value). */
+gw_err gw_mb_server_update(gw_mb_server *s, gw_mb_class cls, uint16_t start, uint16_t count,
+                           const uint16_t *in, const uint16_t *mask);
 /* Copies up to max logged requests with seq >= since; returns the count. */
 size_t gw_mb_server_log(gw_mb_server *s, uint64_t since, gw_mb_logged *out, size_t max);
 /* The TCP server underneath: state, stop/start, fault injection. */

@@ -143,6 +143,28 @@ gw_err gw_mb_server_set(gw_mb_server *s, gw_mb_class cls, uint16_t start, uint16
     return image_access(s, cls, start, count, NULL, in);
 }
 
+gw_err gw_mb_server_update(gw_mb_server *s, gw_mb_class cls, uint16_t start, uint16_t count,
+                           const uint16_t *in, const uint16_t *mask)
+{
+    if ((uint32_t)start + count > 65536u || count > 2000)
+        return GW_E_RANGE;
+    uint16_t cur[2000];
+    pthread_mutex_lock(&s->lock);
+    image_copy(s, cls, start, count, cur);
+    for (uint32_t i = 0; i < count; i++) {
+        uint32_t a = (uint32_t)start + i;
+        uint16_t v = (uint16_t)((cur[i] & ~mask[i]) | (in[i] & mask[i]));
+        switch (cls) {
+        case GW_MB_COIL: s->map->tab_bits[a] = (mask[i] ? in[i] : cur[i]) ? 1 : 0; break;
+        case GW_MB_DISCRETE: s->map->tab_input_bits[a] = (mask[i] ? in[i] : cur[i]) ? 1 : 0; break;
+        case GW_MB_INPUT: s->map->tab_input_registers[a] = v; break;
+        case GW_MB_HOLDING: s->map->tab_registers[a] = v; break;
+        }
+    }
+    pthread_mutex_unlock(&s->lock);
+    return GW_OK;
+}
+
 gw_err gw_mb_server_load_defaults(gw_mb_server *s, const gw_tagmap *m, gw_error *err)
 {
     for (size_t i = 0; i < gw_tagmap_count(m); i++) {
@@ -154,15 +176,12 @@ gw_err gw_mb_server_load_defaults(gw_mb_server *s, const gw_tagmap *m, gw_error 
         if (rc != GW_OK)
             return rc;
         if (t->type == GW_T_BOOL) {
-            uint16_t v = w.bit;
-            image_access(s, t->addr.mb_class, t->addr.reg, 1, NULL, &v);
-            continue;
+            uint16_t v = w.bit, one = 1;
+            gw_mb_server_update(s, t->addr.mb_class, t->addr.reg, 1, &v, &one);
+        } else {
+            gw_mb_server_update(s, t->addr.mb_class, t->addr.reg, (uint16_t)w.n, w.regs,
+                                w.regmask);
         }
-        uint16_t cur[GW_WRITE_MAX_REGS];
-        image_access(s, t->addr.mb_class, t->addr.reg, (uint16_t)w.n, cur, NULL);
-        for (size_t k = 0; k < w.n; k++)
-            cur[k] = (uint16_t)((cur[k] & ~w.regmask[k]) | (w.regs[k] & w.regmask[k]));
-        image_access(s, t->addr.mb_class, t->addr.reg, (uint16_t)w.n, NULL, cur);
     }
     return GW_OK;
 }

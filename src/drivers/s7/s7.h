@@ -146,6 +146,7 @@ typedef struct {
     gw_s7_area area;
     uint16_t db;
     uint32_t start, len;
+    int bit;                     /* the bit of a bit write (0..7), else -1 */
     const uint8_t *before;       /* len bytes as they were */
     const uint8_t *after;        /* and as they are now */
     const char *peer;            /* "addr:port" of the client */
@@ -180,6 +181,9 @@ gw_err gw_s7_server_get(gw_s7_server *s, gw_s7_area area, uint16_t db, uint32_t 
                         uint32_t len, uint8_t *out);
 gw_err gw_s7_server_set(gw_s7_server *s, gw_s7_area area, uint16_t db, uint32_t start,
                         uint32_t len, const uint8_t *in);
+/* Sets only the bits of `mask` (len bytes each), as a PLC program does. */
+gw_err gw_s7_server_update(gw_s7_server *s, gw_s7_area area, uint16_t db, uint32_t start,
+                           uint32_t len, const uint8_t *in, const uint8_t *mask);
 void gw_s7_server_set_cpu_state(gw_s7_server *s, gw_s7_cpu_state state);
 /* The TCP server underneath: state, stop/start, fault injection. */
 gw_tcpsrv *gw_s7_server_tcp(gw_s7_server *s);

@@ -33,6 +33,7 @@ typedef struct {
     gw_s7_area area;
     uint16_t db;
     uint32_t start, len;
+    int bit;              /* bit writes: the bit, else -1 */
     size_t off;           /* before and after bytes in wbuf: off, off + len */
 } srv_write;
 
@@ -158,6 +159,18 @@ gw_err gw_s7_server_set(gw_s7_server *s, gw_s7_area area, uint16_t db, uint32_t 
     gw_err rc = !a ? GW_E_NOT_FOUND : (uint64_t)start + len > a->size ? GW_E_RANGE : GW_OK;
     if (rc == GW_OK)
         memcpy(a->mem + start, in, len);
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
+gw_err gw_s7_server_update(gw_s7_server *s, gw_s7_area area, uint16_t db, uint32_t start,
+                           uint32_t len, const uint8_t *in, const uint8_t *mask)
+{
+    pthread_mutex_lock(&s->lock);
+    srv_area *a = find_area(s, area, db);
+    gw_err rc = !a ? GW_E_NOT_FOUND : (uint64_t)start + len > a->size ? GW_E_RANGE : GW_OK;
+    for (uint32_t i = 0; rc == GW_OK && i < len; i++)
+        a->mem[start + i] = (uint8_t)((a->mem[start + i] & ~mask[i]) | (in[i] & mask[i]));
     pthread_mutex_unlock(&s->lock);
     return rc;
 }
@@ -327,7 +340,9 @@ static size_t serve_write(gw_s7_server *s, s7_session *c, const s7_header *h)
             bool keep = s->nwrites < SRV_MAX_WRITES && s->wbuf_len + 2u * len <= SRV_WBUF;
             srv_write *w = keep ? &s->writes[s->nwrites++] : NULL;
             if (w) {
-                *w = (srv_write){a->area, a->db, st, len, s->wbuf_len};
+                *w = (srv_write){a->area, a->db, st, len,
+                                 items[i].tsize == S7_TS_BIT ? (int)(items[i].bitaddr & 7u) : -1,
+                                 s->wbuf_len};
                 memcpy(s->wbuf + w->off, a->mem + st, len);
             }
             if (items[i].tsize == S7_TS_BIT) {
@@ -595,7 +610,7 @@ void s7__fire_writes(gw_s7_server *s, const char *peer)
 {
     for (size_t i = 0; i < s->nwrites && s->opts.on_write; i++) {
         const srv_write *w = &s->writes[i];
-        gw_s7_write_event ev = {w->area, w->db, w->start, w->len, s->wbuf + w->off,
+        gw_s7_write_event ev = {w->area, w->db, w->start, w->len, w->bit, s->wbuf + w->off,
                                 s->wbuf + w->off + w->len, peer};
         s->opts.on_write(s->opts.user, &ev);
     }

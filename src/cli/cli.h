@@ -26,6 +26,15 @@ void cli_print_diag(const gw_diag *d);
 /* The demo configuration: ./config/demo.json, or next to the binary's
  * source tree (build/plcgw -> config/demo.json). */
 void cli_default_config(char *buf, size_t size);
+/* The simulated machines of a gateway config (sim_setup.c). */
+struct gw_sim;
+struct gw_sim_control;
+size_t cli_sim_machines(const gw_config *cfg);
+/* Builds and starts them with the control API; time_scale 0 = the
+ * config's. */
+gw_err cli_sim_from_config(const gw_config *cfg, gw_log *log, double time_scale,
+                           struct gw_sim **sim, struct gw_sim_control **ctl, gw_error *err);
+
 /* One HTTP request to host:port; *response is the body (gw_free it). */
 gw_err cli_http(const char *host, uint16_t port, const char *method, const char *path,
                 const char *body, int *status, char **response, gw_error *err);

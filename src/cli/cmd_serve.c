@@ -3,6 +3,7 @@
  * run until SIGINT or SIGTERM.
  */
 #include "cli.h"
+#include "sim/sim.h"
 
 #include <getopt.h>
 #include <signal.h>
@@ -10,16 +11,19 @@
 #include <time.h>
 
 static const char usage[] =
-    "usage: plcgw serve [--config FILE] [--listen ADDR:PORT] [--db FILE] [--debug]\n";
+    "usage: plcgw serve [--config FILE] [--listen ADDR:PORT] [--db FILE] [--no-sim] [--debug]\n";
 
 static const char help[] =
     "\n"
     "Runs the gateway for the machines of a gateway config and serves its API\n"
-    "(see /docs once it runs). Without --config the demo config is used.\n"
+    "(see /docs once it runs). Without --config the demo config is used. The\n"
+    "config's machines with \"simulate\" run in-process in the built-in\n"
+    "simulator, on the addresses the config names.\n"
     "\n"
     "  -c, --config FILE       gateway config (default: config/demo.json)\n"
     "  -l, --listen ADDR:PORT  listen address, overrides the config's \"listen\"\n"
     "      --db FILE           SQLite database, overrides the config's \"database\"\n"
+    "      --no-sim            do not start the simulator for simulated machines\n"
     "  -d, --debug             log debug messages\n"
     "      --log-level LEVEL   error, warn, info (default), debug or trace\n"
     "  -h, --help              show this help\n";
@@ -41,12 +45,14 @@ int cli_serve(int argc, char **argv)
         {"db", required_argument, NULL, 'D'},
         {"debug", no_argument, NULL, 'd'},
         {"log-level", required_argument, NULL, 'L'},
+        {"no-sim", no_argument, NULL, 'N'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     char config_path[512] = "";
     const char *listen = NULL, *db = NULL;
     gw_log_level level = GW_LOG_INFO;
+    bool no_sim = false;
     int c;
     opterr = 0;
     optind = 1;
@@ -56,6 +62,7 @@ int cli_serve(int argc, char **argv)
         case 'l': listen = optarg; break;
         case 'D': db = optarg; break;
         case 'd': level = GW_LOG_DEBUG; break;
+        case 'N': no_sim = true; break;
         case 'L':
             if (!gw_log_level_parse(optarg, &level))
                 return cli_usage_error("serve", usage, "--log-level must be error, warn, info, "
@@ -93,11 +100,22 @@ int cli_serve(int argc, char **argv)
     gw_log *log = gw_log_new(stderr, level);
     gw_log_info(log, "main", "plcgw %s starting with %s (%zu machine%s)", GW_VERSION, config_path,
                 cfg->nmachines, cfg->nmachines == 1 ? "" : "s");
-    gw_api_opts opts = {cfg, log, listen ? host : NULL, listen ? port : 0, 0};
-    gw_api *api;
     gw_error err;
     gw_error_clear(&err);
+    gw_sim *sim = NULL;
+    gw_sim_control *ctl = NULL;
+    if (!no_sim && cli_sim_machines(cfg) > 0 &&
+        cli_sim_from_config(cfg, log, 0, &sim, &ctl, &err) != GW_OK) {
+        gw_log_error(log, "main", "simulator: %s", err.msg);
+        gw_log_free(log);
+        gw_config_free(cfg);
+        return CLI_EXIT_RUNTIME;
+    }
+    gw_api_opts opts = {cfg, log, listen ? host : NULL, listen ? port : 0, 0};
+    gw_api *api;
     if (gw_api_start(&opts, &api, &err) != GW_OK) {
+        gw_sim_control_stop(ctl);
+        gw_sim_free(sim);
         gw_log_error(log, "main", "%s", err.msg);
         if (err.hint[0])
             gw_log_error(log, "main", "hint: %s", err.hint);
@@ -117,6 +135,8 @@ int cli_serve(int argc, char **argv)
     }
     gw_log_info(log, "main", "stopping");
     gw_api_stop(api);
+    gw_sim_control_stop(ctl);
+    gw_sim_free(sim);
     gw_config_free(cfg);
     gw_log_info(log, "main", "stopped");
     gw_log_free(log);

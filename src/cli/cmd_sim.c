@@ -308,6 +308,7 @@ int cli_sim(int argc, char **argv)
         return cli_usage_error("sim", usage, "unexpected argument '%s'", argv[optind]);
 
     /* what to run */
+    gw_config *cfg = NULL;
     if (config_path[0] && is_tag_map(config_path)) {
         if (!s7_host[0] && !mb_host[0])
             return cli_usage_error("sim", usage, "serving the tag map %s needs --s7 or --modbus "
@@ -317,44 +318,34 @@ int cli_sim(int argc, char **argv)
         snprintf(dev[0].map, sizeof(dev[0].map), "%s", config_path);
         ndev = 1;
     } else if (ndev == 0) {
+        /* a gateway config's simulated machines; flags override its addresses */
         if (!config_path[0])
             cli_default_config(config_path, sizeof(config_path));
-        gw_config *cfg;
         gw_diag d;
         if (gw_config_load(config_path, &cfg, &d) != GW_OK) {
             cli_print_diag(&d);
             return CLI_EXIT_USAGE;
         }
-        for (size_t i = 0; i < cfg->nmachines && ndev < 16; i++) {
-            const gw_machine_cfg *m = &cfg->machines[i];
-            if (!m->simulate)
-                continue;
-            dev[ndev].type = gw_sim_device_type_find(m->profile) ? gw_sim_device_type_find(m->profile)->name
-                                                                 : "memory";
-            snprintf(dev[ndev].name, sizeof(dev[0].name), "%s", m->id);
-            snprintf(dev[ndev].map, sizeof(dev[0].map), "%s", m->tags_path);
-            ndev++;
-            char *h = m->driver == GW_DRIVER_S7 ? s7_host : mb_host;
-            uint16_t *p = m->driver == GW_DRIVER_S7 ? &s7_port : &mb_port;
-            if (!h[0]) {
-                snprintf(h, 256, "%s", m->host);
-                *p = m->port;
+        if (cli_sim_machines(cfg) == 0) {
+            fprintf(stderr, "plcgw sim: %s has no simulated machine to run\n", config_path);
+            gw_config_free(cfg);
+            return CLI_EXIT_USAGE;
+        }
+        for (size_t i = 0; i < cfg->nmachines; i++) {
+            gw_machine_cfg *m = &cfg->machines[i];
+            const char *h = m->driver == GW_DRIVER_S7 ? s7_host : mb_host;
+            if (h[0]) {
+                snprintf(m->host, sizeof(m->host), "%s", h);
+                m->port = m->driver == GW_DRIVER_S7 ? s7_port : mb_port;
             }
         }
-        if (!ctl_host[0]) {
-            snprintf(ctl_host, sizeof(ctl_host), "%s", cfg->sim_control_host);
-            ctl_port = cfg->sim_control_port;
-        }
-        if (scale == 0)
-            scale = cfg->sim_time_scale;
-        gw_config_free(cfg);
-        if (ndev == 0) {
-            fprintf(stderr, "plcgw sim: %s has no simulated machine to run\n", config_path);
-            return CLI_EXIT_USAGE;
+        if (ctl_host[0]) {
+            snprintf(cfg->sim_control_host, sizeof(cfg->sim_control_host), "%s", ctl_host);
+            cfg->sim_control_port = ctl_port;
         }
     } else {
         /* device types on their own maps, beside the demo config */
-        char demo[512], dir[480];
+        char demo[512], dir[400];
         cli_default_config(demo, sizeof(demo));
         config_dir(demo, dir, sizeof(dir));
         for (size_t i = 0; i < ndev; i++) {
@@ -369,26 +360,35 @@ int cli_sim(int argc, char **argv)
         snprintf(ctl_host, sizeof(ctl_host), "127.0.0.1");
 
     gw_log *log = gw_log_new(stderr, level);
-    gw_sim_opts so = {log, scale > 0 ? scale : 1.0, 0};
     gw_sim *sim = NULL;
     gw_sim_control *ctl = NULL;
     gw_error err;
     gw_error_clear(&err);
     int rc = CLI_EXIT_RUNTIME;
-    if (gw_sim_new(&so, &sim) != GW_OK)
-        goto out;
-    if (s7_host[0])
-        gw_sim_frontend_address(sim, GW_DRIVER_S7, s7_host, s7_port);
-    if (mb_host[0])
-        gw_sim_frontend_address(sim, GW_DRIVER_MODBUS, mb_host, mb_port);
-    for (size_t i = 0; i < ndev; i++)
-        if (gw_sim_add_device(sim, dev[i].type, dev[i].name, dev[i].map, &err) != GW_OK) {
-            rc = CLI_EXIT_USAGE;
+    if (cfg) {
+        snprintf(ctl_host, sizeof(ctl_host), "%s", cfg->sim_control_host);
+        gw_err e = cli_sim_from_config(cfg, log, scale, &sim, &ctl, &err);
+        gw_config_free(cfg);
+        cfg = NULL;
+        if (e != GW_OK)
             goto out;
-        }
-    if (gw_sim_start(sim, &err) != GW_OK ||
-        gw_sim_control_start(sim, ctl_host, ctl_port, &ctl, &err) != GW_OK)
-        goto out;
+    } else {
+        gw_sim_opts so = {log, scale > 0 ? scale : 1.0, 0};
+        if (gw_sim_new(&so, &sim) != GW_OK)
+            goto out;
+        if (s7_host[0])
+            gw_sim_frontend_address(sim, GW_DRIVER_S7, s7_host, s7_port);
+        if (mb_host[0])
+            gw_sim_frontend_address(sim, GW_DRIVER_MODBUS, mb_host, mb_port);
+        for (size_t i = 0; i < ndev; i++)
+            if (gw_sim_add_device(sim, dev[i].type, dev[i].name, dev[i].map, &err) != GW_OK) {
+                rc = CLI_EXIT_USAGE;
+                goto out;
+            }
+        if (gw_sim_start(sim, &err) != GW_OK ||
+            gw_sim_control_start(sim, ctl_host, ctl_port, &ctl, &err) != GW_OK)
+            goto out;
+    }
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_signal;
@@ -399,7 +399,7 @@ int cli_sim(int argc, char **argv)
         gw_tcpsrv *t = gw_sim_frontend(sim, (gw_driver)d);
         if (t)
             printf("READY %s %s:%u\n", d == GW_DRIVER_S7 ? "s7" : "modbus",
-                   d == GW_DRIVER_S7 ? s7_host : mb_host, gw_tcpsrv_port(t));
+                   gw_sim_frontend_host(sim, (gw_driver)d), gw_tcpsrv_port(t));
     }
     printf("READY control http://%s:%u\n", ctl_host, gw_sim_control_port(ctl));
     fflush(stdout);

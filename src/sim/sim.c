@@ -123,6 +123,11 @@ void gw_sim_frontend_address(gw_sim *s, gw_driver d, const char *host, uint16_t 
     s->fe[d].port = port;
 }
 
+const char *gw_sim_frontend_host(gw_sim *s, gw_driver d)
+{
+    return s->fe[d].host;
+}
+
 gw_tcpsrv *gw_sim_frontend(gw_sim *s, gw_driver d)
 {
     if (d == GW_DRIVER_S7)

@@ -100,6 +100,8 @@ void gw_sim_frontend_address(gw_sim *s, gw_driver d, const char *host, uint16_t 
 gw_err gw_sim_start(gw_sim *s, gw_error *err);
 void gw_sim_stop(gw_sim *s);
 
+/* The address a front-end listens on (its port: gw_tcpsrv_port). */
+const char *gw_sim_frontend_host(gw_sim *s, gw_driver d);
 /* Front-ends: the TCP servers (state, faults), NULL when not used. */
 gw_tcpsrv *gw_sim_frontend(gw_sim *s, gw_driver d);
 gw_err gw_sim_frontend_start(gw_sim *s, gw_driver d, gw_error *err);

@@ -119,8 +119,18 @@ expect "write wrong type" 2 "$plcgw" write --host 127.0.0.1 --config "$ex" \
   --payload '{"Water_Setpoint.SP_r": "warm"}'
 check "type named" "$err" 'expects a number, got a string'
 
-# serve: answers HTTP on a free port, stops on SIGTERM
-"$plcgw" serve --config "$src/config/demo.json" --listen 127.0.0.1:0 >"$tmp/serve.out" 2>"$tmp/serve.err" &
+# serve: answers HTTP on a free port, runs the simulated machines in-process
+# (on free ports too: a copy of the demo config), stops on SIGTERM
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+p_s7=$(free_port); p_mb=$(free_port); p_ctl=$(free_port)
+sed -e "s|\"s7/ringstiff.json\"|\"$src/config/s7/ringstiff.json\"|" \
+    -e "s|\"modbus/watermaker.json\"|\"$src/config/modbus/watermaker.json\"|" \
+    -e "s|\"port\": 11102|\"port\": $p_s7|" -e "s|\"port\": 11502|\"port\": $p_mb|" \
+    -e "s|127.0.0.1:11180|127.0.0.1:$p_ctl|" \
+    "$src/config/demo.json" >"$tmp/serve.json"
+"$plcgw" serve --config "$tmp/serve.json" --listen 127.0.0.1:0 >"$tmp/serve.out" 2>"$tmp/serve.err" &
 pid=$!
 port=""
 for _ in $(seq 1 50); do
@@ -139,6 +149,10 @@ else
   check "serve machines" "$machines" '"id":"rig".*"id":"watermaker"'
   code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "http://127.0.0.1:$port/api/nothing")
   check "serve 404" "$code" '^404$'
+  sim=$(curl -s --max-time 5 "http://127.0.0.1:$p_ctl/sim")
+  check "serve runs the simulator" "$sim" '"name":"rig","type":"ringstiff".*"name":"watermaker"'
+  mode=$("$plcgw" read --host 127.0.0.1 --port "$p_mb" --config "$src/config/modbus/watermaker.json" 2>&1)
+  check "simulated watermaker answers" "$mode" 'System Mode +2 +Home/Standby'
   kill -TERM "$pid"
   for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
   if kill -0 "$pid" 2>/dev/null; then

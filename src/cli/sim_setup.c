@@ -1,0 +1,53 @@
+/*
+ * sim_setup.c - the simulated machines of a gateway config as a running
+ * simulator: one device per machine with "simulate" (its profile as the
+ * device type when one is registered, else plain memory), the front-ends
+ * on the machines' addresses, the control API where the config says.
+ * Shared by `plcgw sim` and `plcgw serve`.
+ */
+#include "cli.h"
+#include "sim/sim.h"
+
+#include <string.h>
+
+size_t cli_sim_machines(const gw_config *cfg)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < cfg->nmachines; i++)
+        n += cfg->machines[i].simulate;
+    return n;
+}
+
+gw_err cli_sim_from_config(const gw_config *cfg, gw_log *log, double time_scale, gw_sim **sim,
+                           gw_sim_control **ctl, gw_error *err)
+{
+    *sim = NULL;
+    *ctl = NULL;
+    gw_sim_opts so = {log, time_scale > 0 ? time_scale : cfg->sim_time_scale, 0};
+    gw_sim *s;
+    if (gw_sim_new(&so, &s) != GW_OK)
+        return gw_error_set(err, GW_E_NOMEM, "out of memory");
+    bool have[2] = {false, false};
+    gw_err rc = GW_OK;
+    for (size_t i = 0; i < cfg->nmachines && rc == GW_OK; i++) {
+        const gw_machine_cfg *m = &cfg->machines[i];
+        if (!m->simulate)
+            continue;
+        if (!have[m->driver]) {
+            gw_sim_frontend_address(s, m->driver, m->host, m->port);
+            have[m->driver] = true;
+        }
+        const gw_sim_device_type *t = gw_sim_device_type_find(m->profile);
+        rc = gw_sim_add_device(s, t ? t->name : "memory", m->id, m->tags_path, err);
+    }
+    if (rc == GW_OK)
+        rc = gw_sim_start(s, err);
+    if (rc == GW_OK)
+        rc = gw_sim_control_start(s, cfg->sim_control_host, cfg->sim_control_port, ctl, err);
+    if (rc != GW_OK) {
+        gw_sim_free(s);
+        return rc;
+    }
+    *sim = s;
+    return GW_OK;
+}

@@ -395,11 +395,13 @@ int cli_sim(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
-    for (int d = 0; d < 2; d++) {
-        gw_tcpsrv *t = gw_sim_frontend(sim, (gw_driver)d);
+    static const gw_driver order[] = {GW_DRIVER_S7, GW_DRIVER_MODBUS};
+    for (int k = 0; k < 2; k++) {
+        gw_driver d = order[k];
+        gw_tcpsrv *t = gw_sim_frontend(sim, d);
         if (t)
             printf("READY %s %s:%u\n", d == GW_DRIVER_S7 ? "s7" : "modbus",
-                   gw_sim_frontend_host(sim, (gw_driver)d), gw_tcpsrv_port(t));
+                   gw_sim_frontend_host(sim, d), gw_tcpsrv_port(t));
     }
     printf("READY control http://%s:%u\n", ctl_host, gw_sim_control_port(ctl));
     fflush(stdout);

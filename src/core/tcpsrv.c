@@ -455,8 +455,13 @@ static void *server_main(void *arg)
 
 gw_err gw_tcpsrv_start(gw_tcpsrv *s, gw_error *err)
 {
-    if (s->running)
-        return GW_OK;
+    if (s->running) {
+        if (gw_tcpsrv_get_state(s) != GW_TCPSRV_ERROR)
+            return GW_OK;
+        /* the thread ended because it could not listen again: restart */
+        pthread_join(s->thread, NULL);
+        s->running = false;
+    }
     if (!relisten(s, err)) {
         pthread_mutex_lock(&s->lock);
         s->state = GW_TCPSRV_ERROR;

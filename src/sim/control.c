@@ -268,7 +268,12 @@ static int faults_route(struct mg_connection *c, gw_sim *s, const char *method)
     json_t *body = read_body(c);
     if (!body)
         return 400;
-    const char *fe = json_string_value(json_object_get(body, "frontend"));
+    json_t *fej = json_object_get(body, "frontend");
+    const char *fe = json_string_value(fej);
+    if (fej && !fe) {
+        json_decref(body);
+        return problem(c, 422, "\"frontend\" must be \"s7\", \"modbus\" or \"all\"");
+    }
     const char *name = json_string_value(json_object_get(body, "fault"));
     json_t *dur = json_object_get(body, "duration_ms"), *del = json_object_get(body, "delay_ms");
     gw_fault f;
@@ -358,8 +363,10 @@ static int dispatch(struct mg_connection *c, void *cbdata)
     if (strcmp(seg[1], "faults") == 0 && n == 2)
         return faults_route(c, s, m);
     if (strcmp(seg[1], "writes") == 0 && n == 2)
-        return writes_route(c, s);
+        return strcmp(m, "GET") == 0 ? writes_route(c, s) : problem(c, 405, "use GET");
     if (strcmp(seg[1], "clock") == 0 && n == 2) {
+        if (strcmp(m, "GET") != 0 && strcmp(m, "PUT") != 0)
+            return problem(c, 405, "use GET or PUT");
         if (strcmp(m, "PUT") == 0) {
             json_t *body = read_body(c);
             if (!body)

@@ -58,8 +58,10 @@ static void ring_tick(gw_sim_device *d, void *state, uint64_t sim_ms, uint32_t d
     gw_sim_set(d, "Actual_Position", gw_sim_io(d, RS_POSITION));
 }
 
-static void ring_on_write(gw_sim_device *d, void *state, const gw_tag *t, const gw_value *v)
+static void ring_on_write(gw_sim_device *d, void *state, const gw_tag *t, const gw_value *v,
+                          uint64_t sim_ms)
 {
+    (void)sim_ms;
     ring_state *st = state;
     if (strcmp(t->parameter, "Alarm_Reset_Cmd") == 0 && gw_value_as_double(v) != 0 &&
         gw_sim_io(d, RS_FAULT) == 0)
@@ -73,7 +75,9 @@ enum { WM_STANDBY = 2, WM_PRIME = 5, WM_INIT = 6, WM_PRODUCTION = 7, WM_FLUSH = 
        WM_REQUEST = 34 };
 
 /* A timer register counts tenths of a second down to 0; 65535 (6553.5 s
- * scaled) means not running (seed 002, "Special Values"). */
+ * scaled) means not running (seed 002, "Special Values"). Each timer is a
+ * deadline in simulated time, set by the write that started it, so that
+ * it ends exactly its length after that write whenever the ticks fall. */
 #define WM_IDLE 6553.5
 
 static const gw_sim_io_spec wm_ios[] = {
@@ -82,15 +86,47 @@ static const gw_sim_io_spec wm_ios[] = {
     {"tds_ppm", GW_SIM_REAL, "PPM", "product TDS sensor", false},
 };
 
+enum { WT_PRIME, WT_INIT, WT_FLUSH, WT_VALVE, WT__COUNT };
+
+static const struct {
+    const char *reg;      /* the register that shows it */
+    uint32_t length_ms;   /* seed 002, "DTS Screen Definitions" and timer table */
+} wm_timers[WT__COUNT] = {
+    [WT_PRIME] = {"DTS Priming Timer", 180000},
+    [WT_INIT] = {"DTS Initialize Timer", 60000},
+    [WT_FLUSH] = {"DTS Fresh Water Flush Timer", 60000},
+    [WT_VALVE] = {"DTS Valve Positioning Timer", 15000},
+};
+
+typedef struct {
+    bool running[WT__COUNT];
+    uint64_t end[WT__COUNT];   /* simulated ms */
+} wm_state;
+
+static void wm_timer_start(gw_sim_device *d, wm_state *st, int t, uint64_t at_ms)
+{
+    st->running[t] = true;
+    st->end[t] = at_ms + wm_timers[t].length_ms;
+    gw_sim_set(d, wm_timers[t].reg, wm_timers[t].length_ms / 1000.0);
+}
+
+static void wm_timer_idle(gw_sim_device *d, wm_state *st, int t)
+{
+    st->running[t] = false;
+    gw_sim_set(d, wm_timers[t].reg, WM_IDLE);
+}
+
 static gw_err wm_create(gw_sim_device *d, void **state)
 {
-    *state = NULL;
-    static const char *timers[] = {"DTS Priming Timer", "DTS Initialize Timer",
-                                   "DTS Fresh Water Flush Timer", "DTS Stop Timer",
-                                   "FWF Flush Timer", "DTS Valve Positioning Timer",
-                                   "DTS Flush Timer"};
-    for (size_t i = 0; i < sizeof(timers) / sizeof(timers[0]); i++)
-        gw_sim_set(d, timers[i], WM_IDLE);
+    wm_state *st = gw_calloc(1, sizeof(*st));
+    if (!st)
+        return GW_E_NOMEM;
+    *state = st;
+    static const char *others[] = {"DTS Stop Timer", "FWF Flush Timer", "DTS Flush Timer"};
+    for (int t = 0; t < WT__COUNT; t++)
+        wm_timer_idle(d, st, t);
+    for (size_t i = 0; i < sizeof(others) / sizeof(others[0]); i++)
+        gw_sim_set(d, others[i], WM_IDLE);
     gw_sim_set(d, "System Mode", WM_STANDBY);
     gw_sim_io_set(d, 0, 40.0);  /* shore pressure */
     gw_sim_io_set(d, 1, 68.0);
@@ -98,44 +134,51 @@ static gw_err wm_create(gw_sim_device *d, void **state)
     return GW_OK;
 }
 
-/* Counts a running timer down by dt; true when it just reached 0. */
-static bool count_down(gw_sim_device *d, const char *timer, uint32_t dt_ms)
-{
-    double v = gw_sim_get(d, timer);
-    if (!(v > 0 && v < WM_IDLE))
-        return false;
-    v -= dt_ms / 1000.0;
-    if (v <= 0.05) {
-        gw_sim_set(d, timer, 0);
-        return true;
-    }
-    gw_sim_set(d, timer, v);
-    return false;
-}
-
-static void wm_set_mode(gw_sim_device *d, int mode)
+/* Enters a mode at simulated time at_ms: the mode's timer starts then
+ * (seed 002, "DTS Mode to Timer Mapping"), the other step timers stop. */
+static void wm_set_mode(gw_sim_device *d, wm_state *st, int mode, uint64_t at_ms)
 {
     gw_sim_set(d, "System Mode", mode);
-    /* the timer of the step that starts (seed 002, "DTS Mode to Timer Mapping") */
-    gw_sim_set(d, "DTS Priming Timer", mode == WM_PRIME ? 180.0 : WM_IDLE);
-    gw_sim_set(d, "DTS Initialize Timer", mode == WM_INIT ? 60.0 : WM_IDLE);
-    gw_sim_set(d, "DTS Fresh Water Flush Timer", mode == WM_FLUSH ? 60.0 : WM_IDLE);
+    int want = mode == WM_PRIME ? WT_PRIME : mode == WM_INIT ? WT_INIT
+             : mode == WM_FLUSH ? WT_FLUSH : -1;
+    for (int t = WT_PRIME; t <= WT_FLUSH; t++) {
+        if (t == want)
+            wm_timer_start(d, st, t, at_ms);
+        else
+            wm_timer_idle(d, st, t); /* a finished step's timer goes idle too */
+    }
 }
 
 static void wm_tick(gw_sim_device *d, void *state, uint64_t sim_ms, uint32_t dt_ms)
 {
-    (void)state;
-    (void)sim_ms;
+    wm_state *st = state;
+    (void)dt_ms;
+    for (int t = 0; t < WT__COUNT; t++) {
+        if (!st->running[t])
+            continue;
+        if (sim_ms < st->end[t]) {
+            /* tenths of a second left, rounded up: 0 only when it ended; a
+             * tick scheduled before the start shows the full length */
+            uint64_t left = st->end[t] - sim_ms;
+            if (left > wm_timers[t].length_ms)
+                left = wm_timers[t].length_ms;
+            gw_sim_set(d, wm_timers[t].reg, (double)((left + 99) / 100) / 10.0);
+            continue;
+        }
+        uint64_t end = st->end[t];
+        gw_sim_set(d, wm_timers[t].reg, 0);
+        st->running[t] = false;
+        /* the next step starts when this one ended, not at this tick */
+        if (t == WT_PRIME)
+            wm_set_mode(d, st, WM_INIT, end);
+        else if (t == WT_INIT)
+            wm_set_mode(d, st, WM_PRODUCTION, end);
+        else if (t == WT_FLUSH)
+            wm_set_mode(d, st, WM_STANDBY, end);
+        else
+            wm_timer_idle(d, st, t);
+    }
     int mode = (int)gw_sim_get(d, "System Mode");
-    if (mode == WM_PRIME && count_down(d, "DTS Priming Timer", dt_ms))
-        wm_set_mode(d, WM_INIT);
-    else if (mode == WM_INIT && count_down(d, "DTS Initialize Timer", dt_ms))
-        wm_set_mode(d, WM_PRODUCTION);
-    else if (mode == WM_FLUSH && count_down(d, "DTS Fresh Water Flush Timer", dt_ms))
-        wm_set_mode(d, WM_STANDBY);
-    if (count_down(d, "DTS Valve Positioning Timer", dt_ms))
-        gw_sim_set(d, "DTS Valve Positioning Timer", WM_IDLE);
-    mode = (int)gw_sim_get(d, "System Mode");
     bool running = mode == WM_PRIME || mode == WM_INIT || mode == WM_PRODUCTION || mode == WM_FLUSH;
     bool high = mode == WM_INIT || mode == WM_PRODUCTION;
     gw_sim_set(d, "Low Pressure Pump", running);
@@ -153,23 +196,24 @@ static void wm_tick(gw_sim_device *d, void *state, uint64_t sim_ms, uint32_t dt_
     gw_sim_set(d, "System Status", mode == WM_FLUSH ? 5 : 0);
 }
 
-static void wm_on_write(gw_sim_device *d, void *state, const gw_tag *t, const gw_value *v)
+static void wm_on_write(gw_sim_device *d, void *state, const gw_tag *t, const gw_value *v,
+                        uint64_t sim_ms)
 {
-    (void)state;
+    wm_state *st = state;
     long x = lround(gw_value_as_double(v));
     if (strcmp(t->parameter, "System Mode") == 0) {
-        /* a mode set from outside starts that step's timer */
-        wm_set_mode(d, (int)x);
+        /* a mode set from outside starts that step's timer at the write */
+        wm_set_mode(d, st, (int)x, sim_ms);
     } else if (strcmp(t->parameter, "Control Command") == 0 && x == 256) {
-        gw_sim_set(d, "DTS Valve Positioning Timer", 15.0);
+        wm_timer_start(d, st, WT_VALVE, sim_ms);
     } else if (strcmp(t->parameter, "Step Skip Command") == 0) {
         int mode = (int)gw_sim_get(d, "System Mode");
         /* seed 002, "DTS Step Skip Sequences": from priming the PLC goes on
          * to production; from init the caller sets production itself */
         if (x == 32841 && mode == WM_PRIME)
-            wm_set_mode(d, WM_PRODUCTION);
+            wm_set_mode(d, st, WM_PRODUCTION, sim_ms);
         else if (x == 32968 && mode == WM_INIT)
-            gw_sim_set(d, "DTS Initialize Timer", WM_IDLE);
+            wm_timer_idle(d, st, WT_INIT);
     }
 }
 
@@ -184,7 +228,7 @@ static const gw_sim_device_type types[] = {
      ring_on_write, NULL},
     {"watermaker", "watermaker PLC over Modbus: modes, DTS timers, outputs",
      "modbus/watermaker.json", wm_ios, sizeof(wm_ios) / sizeof(wm_ios[0]), 100, NULL, 0,
-     wm_create, NULL, wm_tick, wm_on_write, NULL},
+     wm_create, gw_free, wm_tick, wm_on_write, NULL},
 };
 
 const gw_sim_device_type *gw_sim_device_type_find(const char *name)

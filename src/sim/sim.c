@@ -36,8 +36,8 @@ gw_sim_type gw_sim_type_of(const gw_tag *t)
 {
     switch (t->type) {
     case GW_T_BOOL: return GW_SIM_BOOL;
-    case GW_T_BITS: return gw_type_bits(t->type) > 8 && !t->addr.half &&
-                           t->addr.driver == GW_DRIVER_MODBUS ? GW_SIM_WORD : GW_SIM_BYTE;
+    case GW_T_BITS: /* a byte, or a whole Modbus register */
+        return t->addr.driver == GW_DRIVER_MODBUS && !t->addr.half ? GW_SIM_WORD : GW_SIM_BYTE;
     case GW_T_STRING:
     case GW_T_S7STRING: return GW_SIM_STRING;
     case GW_T_I8: return GW_SIM_SINT;
@@ -218,24 +218,34 @@ static void value_text(const gw_tag *t, const gw_value *v, char *buf, size_t siz
     json_decref(val);
 }
 
-static void log_write(gw_sim *s, gw_sim_device *d, const gw_tag *t, const char *peer,
-                      const gw_value *before, const gw_value *after)
+/* Logs a client's write of one property and queues it for the device. */
+static void record_write(gw_sim *s, gw_sim_device *d, size_t di, size_t ti, const char *peer,
+                         const gw_value *before, const gw_value *after)
 {
-    gw_sim_write w;
-    memset(&w, 0, sizeof(w));
-    w.wall_ms = gw_wall_ms();
-    w.sim_ms = gw_sim_clock_ms(s);
-    snprintf(w.client, sizeof(w.client), "%s", peer);
-    snprintf(w.device, sizeof(w.device), "%s", d->name);
-    snprintf(w.parameter, sizeof(w.parameter), "%s", t->parameter);
-    snprintf(w.address, sizeof(w.address), "%s", t->key);
-    value_text(t, before, w.before, sizeof(w.before));
-    value_text(t, after, w.after, sizeof(w.after));
+    const gw_tag *t = gw_tagmap_at(d->map, ti);
+    gw_sim_write *w = gw_calloc(1, sizeof(*w)); /* big: not on the server's stack */
+    if (!w) {
+        gw_log_write(s->log, GW_LOG_ERROR, "sim", "out of memory: a write to %s.%s is not "
+                     "logged", d->name, t->parameter);
+        return;
+    }
+    w->wall_ms = gw_wall_ms();
+    w->sim_ms = gw_sim_clock_ms(s);
+    snprintf(w->client, sizeof(w->client), "%s", peer);
+    snprintf(w->device, sizeof(w->device), "%s", d->name);
+    snprintf(w->parameter, sizeof(w->parameter), "%s", t->parameter);
+    snprintf(w->address, sizeof(w->address), "%s", t->key);
+    value_text(t, before, w->before, sizeof(w->before));
+    value_text(t, after, w->after, sizeof(w->after));
+    sim_event ev = {SIM_EV_WRITE, (uint32_t)di, (uint32_t)ti, after->kind != GW_V_STRING,
+                    w->sim_ms, gw_value_as_double(after)};
     pthread_mutex_lock(&s->lock);
-    w.seq = s->wseq;
-    s->wlog[s->wseq % SIM_WLOG] = w;
+    w->seq = s->wseq;
+    s->wlog[s->wseq % SIM_WLOG] = *w;
     s->wseq++;
+    push_event(s, ev);
     pthread_mutex_unlock(&s->lock);
+    gw_free(w);
 }
 
 size_t gw_sim_writes(gw_sim *s, uint64_t since, gw_sim_write *out, size_t max)
@@ -284,12 +294,8 @@ static void on_s7_write(void *user, const gw_s7_write_event *ev)
                 continue;
             }
             /* a bit write writes one bit: not the other bit tags of its byte */
-            if (t->type != GW_T_BOOL || ev->bit < 0 || ev->bit == t->addr.bit) {
-                log_write(s, d, t, ev->peer, &vb, &va);
-                pthread_mutex_lock(&s->lock);
-                push_event(s, (sim_event){SIM_EV_WRITE, (uint32_t)di, (uint32_t)ti, 0});
-                pthread_mutex_unlock(&s->lock);
-            }
+            if (t->type != GW_T_BOOL || ev->bit < 0 || ev->bit == t->addr.bit)
+                record_write(s, d, di, ti, ev->peer, &vb, &va);
             gw_value_clear(&vb);
             gw_value_clear(&va);
         }
@@ -330,10 +336,7 @@ static void on_mb_write(void *user, const gw_mb_write_event *ev)
                 gw_value_clear(&vb);
                 continue;
             }
-            log_write(s, d, t, ev->peer, &vb, &va);
-            pthread_mutex_lock(&s->lock);
-            push_event(s, (sim_event){SIM_EV_WRITE, (uint32_t)di, (uint32_t)ti, 0});
-            pthread_mutex_unlock(&s->lock);
+            record_write(s, d, di, ti, ev->peer, &vb, &va);
             gw_value_clear(&vb);
             gw_value_clear(&va);
         }
@@ -479,7 +482,8 @@ gw_err gw_sim_set_io(gw_sim_device *d, const char *name, double value, gw_error 
     size_t di = 0;
     while (s->dev[di] != d)
         di++;
-    push_event(s, (sim_event){SIM_EV_IO, (uint32_t)di, (uint32_t)i, 0});
+    uint64_t now = s->base_sim_ms + (uint64_t)((double)(gw_mono_ms() - s->base_real_ms) * s->scale);
+    push_event(s, (sim_event){SIM_EV_IO, (uint32_t)di, (uint32_t)i, 1, now, d->io[i]});
     pthread_mutex_unlock(&s->lock);
     return GW_OK;
 }
@@ -605,15 +609,28 @@ static void run_event(gw_sim *s, const sim_event *ev)
     gw_sim_device *d = s->dev[ev->device];
     if (ev->kind == SIM_EV_IO) {
         if (d->type->on_io)
-            d->type->on_io(d, d->state, ev->index, gw_sim_io(d, ev->index));
+            d->type->on_io(d, d->state, ev->index, ev->value, ev->sim_ms);
         return;
     }
+    if (!d->type->on_write)
+        return;
     const gw_tag *t = gw_tagmap_at(d->map, ev->index);
     gw_value v;
-    if (d->type->on_write && gw_sim_get_property(d, t->parameter, &v, NULL) == GW_OK) {
-        d->type->on_write(d, d->state, t, &v);
-        gw_value_clear(&v);
+    memset(&v, 0, sizeof(v));
+    if (ev->has_value) {
+        /* the value the client wrote, not whatever is there now */
+        if (t->type == GW_T_BOOL) {
+            v.kind = GW_V_BOOL;
+            v.v.b = ev->value != 0;
+        } else {
+            v.kind = GW_V_DOUBLE;
+            v.v.d = ev->value;
+        }
+    } else if (gw_sim_get_property(d, t->parameter, &v, NULL) != GW_OK) {
+        return;
     }
+    d->type->on_write(d, d->state, t, &v, ev->sim_ms);
+    gw_value_clear(&v);
 }
 
 static void *manager_main(void *arg)

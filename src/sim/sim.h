@@ -68,10 +68,12 @@ typedef struct {
     gw_err (*create)(gw_sim_device *d, void **state);
     void (*destroy)(void *state);
     void (*tick)(gw_sim_device *d, void *state, uint64_t sim_ms, uint32_t dt_ms);
-    /* A protocol client wrote property `t`; `v` is its new value. */
-    void (*on_write)(gw_sim_device *d, void *state, const gw_tag *t, const gw_value *v);
-    /* An I/O was set through the control API. */
-    void (*on_io)(gw_sim_device *d, void *state, size_t io, double value);
+    /* A protocol client wrote property `t` at simulated time sim_ms; `v` is
+     * the value it wrote. */
+    void (*on_write)(gw_sim_device *d, void *state, const gw_tag *t, const gw_value *v,
+                     uint64_t sim_ms);
+    /* An I/O was set through the control API at simulated time sim_ms. */
+    void (*on_io)(gw_sim_device *d, void *state, size_t io, double value, uint64_t sim_ms);
 } gw_sim_device_type;
 
 const gw_sim_device_type *gw_sim_device_type_find(const char *name);
@@ -157,8 +159,10 @@ typedef struct {
     char device[48];
     char parameter[96];
     char address[48];      /* the tag's key */
-    char before[64];       /* values as JSON text */
-    char after[64];
+    /* values as JSON text; long enough for the longest string tag (254
+     * characters, each escaped as \u00XX at worst) */
+    char before[1600];
+    char after[1600];
 } gw_sim_write;
 
 /* Copies entries with seq >= since; returns how many. */

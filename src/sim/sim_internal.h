@@ -9,7 +9,7 @@
 #include <pthread.h>
 
 #define SIM_MAX_DEVICES 16
-#define SIM_WLOG 4096              /* write log entries kept */
+#define SIM_WLOG 1024              /* write log entries kept */
 
 struct gw_sim_device {
     gw_sim *sim;
@@ -24,12 +24,16 @@ struct gw_sim_device {
 
 typedef enum { SIM_EV_WRITE, SIM_EV_IO } sim_event_kind;
 
-/* One event: a fixed 16-byte record, so the queue's bound is in bytes. */
+/* One event: a fixed 32-byte record, so the queue's bound is in bytes. It
+ * carries the value written and when, so that a device sees each write as
+ * it was, however late it handles it. */
 typedef struct {
     uint32_t kind;
     uint32_t device;
     uint32_t index;                /* tag (writes) or I/O index */
-    uint32_t spare;
+    uint32_t has_value;            /* value holds the value written */
+    uint64_t sim_ms;               /* simulated time of the write */
+    double value;
 } sim_event;
 
 typedef struct {

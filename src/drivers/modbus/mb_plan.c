@@ -205,6 +205,8 @@ gw_err gw_mb_readout_value(const gw_mb_plan *p, const gw_mb_readout *r, size_t t
     gw_err rc = r->result[loc->req];
     if (rc != GW_OK) {
         const gw_mb_request *q = &p->reqs[loc->req];
+        if (r->exception[loc->req] && err)
+            err->device_code = r->exception[loc->req];
         if (r->exception[loc->req])
             gw_error_set(err, rc, "%s (%s): the device answered exception %d, %s, to FC %u at "
                          "%u..%u", t->parameter, t->key, r->exception[loc->req],

@@ -308,7 +308,7 @@ static bool tcp_serve(void *user, gw_conn *c, const uint8_t *q, size_t len)
         e.count = get16(q + off + 3);
     snprintf(e.peer, sizeof(e.peer), "%s", gw_conn_peer(c));
     /* a write the server will carry out: keep the values before and after */
-    gw_mb_class cls;
+    gw_mb_class cls = GW_MB_HOLDING;
     uint16_t start = 0, count = 0;
     static_assert(MODBUS_MAX_WRITE_BITS <= 2000, "write span buffers");
     uint16_t before[2000], after[2000];

@@ -22,6 +22,7 @@ typedef struct {
     const char *listen_host;   /* when not NULL, overrides the config's address */
     uint16_t listen_port;      /* with listen_host; 0 = any free port */
     unsigned threads;          /* worker threads, 0 = default (8) */
+    gw_engine *engine;         /* borrowed; NULL: no live values (503) */
 } gw_api_opts;
 
 /* Starts listening; returns GW_E_IO with a message when the address is in

@@ -18,6 +18,7 @@ typedef enum { GW_ROLE_PUBLIC, GW_ROLE_VIEWER, GW_ROLE_OPERATOR, GW_ROLE_ADMIN }
 struct gw_api {
     struct mg_context *ctx;
     const gw_config *config;
+    gw_engine *engine;
     gw_log *log;
     uint16_t port;
     int64_t started_ms;

@@ -165,6 +165,7 @@ gw_err gw_api_start(const gw_api_opts *opts, gw_api **out, gw_error *err)
     if (!api)
         return gw_error_set(err, GW_E_NOMEM, "out of memory");
     api->config = opts->config;
+    api->engine = opts->engine;
     api->log = opts->log;
     api->started_ms = gw_wall_ms();
     const char *host = opts->listen_host ? opts->listen_host : opts->config->listen_host;

@@ -43,12 +43,20 @@ static int send_html(api_req *req, gw_buf *b)
 
 /* ---------------------------------------------------------------- machines */
 
-static json_t *machine_summary(const gw_machine_cfg *m, bool is_default)
+static json_t *machine_summary(gw_api *api, const gw_machine_cfg *m, bool is_default)
 {
-    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:b, s:b, s:i}", "id", m->id, "name", m->name,
-                     "profile", m->profile, "driver", driver_name(m->driver), "host", m->host,
-                     "port", m->port, "simulated", m->simulate, "default", is_default, "tags",
-                     (int)gw_tagmap_count(m->tags));
+    json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:b, s:b, s:i}", "id", m->id, "name",
+                          m->name, "profile", m->profile, "driver", driver_name(m->driver), "host",
+                          m->host, "port", m->port, "simulated", m->simulate, "default",
+                          is_default, "tags", (int)gw_tagmap_count(m->tags));
+    const gw_snapshot *s = api->engine ? gw_engine_snapshot(api->engine, m->id) : NULL;
+    if (j && s) {
+        json_object_set_new(j, "connected", json_boolean(s->connected));
+        if (!s->connected && s->error[0])
+            json_object_set_new(j, "error", json_string(s->error));
+    }
+    gw_snapshot_release(s);
+    return j;
 }
 
 static json_t *tag_json(const gw_machine_cfg *m, const gw_tag *t)
@@ -79,7 +87,8 @@ static int get_machines(api_req *req)
     json_t *arr = json_array();
     for (size_t i = 0; arr && i < cfg->nmachines; i++) {
         const gw_machine_cfg *m = &cfg->machines[i];
-        json_array_append_new(arr, machine_summary(m, strcmp(m->id, cfg->default_machine) == 0));
+        json_array_append_new(arr, machine_summary(req->api, m,
+                                                   strcmp(m->id, cfg->default_machine) == 0));
     }
     return api__send_json(req, 200, arr);
 }
@@ -91,7 +100,7 @@ static int get_machine(api_req *req)
     if (!m)
         return api__problem(req, 404, "Not Found", "no machine \"%s\"; GET /api/machines lists them",
                             req->params[0]);
-    json_t *j = machine_summary(m, strcmp(m->id, cfg->default_machine) == 0);
+    json_t *j = machine_summary(req->api, m, strcmp(m->id, cfg->default_machine) == 0);
     json_t *tags = json_array();
     for (size_t i = 0; tags && i < gw_tagmap_count(m->tags); i++)
         json_array_append_new(tags, tag_json(m, gw_tagmap_at(m->tags, i)));
@@ -105,6 +114,47 @@ static int get_machine(api_req *req)
         json_decref(tags);
         json_decref(groups);
     }
+    return api__send_json(req, 200, j);
+}
+
+/* Live values from the engine's newest snapshot: never a PLC read. */
+static int get_machine_tags(api_req *req)
+{
+    const gw_config *cfg = req->api->config;
+    const gw_machine_cfg *m = gw_config_machine(cfg, req->params[0]);
+    if (!m)
+        return api__problem(req, 404, "Not Found", "no machine \"%s\"; GET /api/machines lists them",
+                            req->params[0]);
+    if (!req->api->engine)
+        return api__problem(req, 503, "Service Unavailable", "the engine does not run: no live "
+                            "values");
+    const gw_snapshot *s = gw_engine_snapshot(req->api->engine, m->id);
+    if (!s)
+        return api__problem(req, 503, "Service Unavailable", "no values for %s yet", m->id);
+    json_t *records = json_array();
+    for (size_t i = 0; records && i < s->n; i++) {
+        const gw_tag *t = gw_tagmap_at(m->tags, i);
+        size_t before = json_array_size(records);
+        if (s->quality[i] == GW_Q_GOOD || s->quality[i] == GW_Q_STALE) {
+            gw_tag_records(t, &s->values[i], records);
+        } else {
+            json_array_append_new(records, json_pack("{s:s, s:n, s:s}", "parameter", t->parameter,
+                                                     "value", "datatype", gw_tag_avro_type(t)));
+        }
+        for (size_t k = before; k < json_array_size(records); k++)
+            json_object_set_new(json_array_get(records, k), "quality",
+                                json_string(gw_quality_name((gw_quality)s->quality[i])));
+    }
+    char ts[32] = "";
+    if (s->ts_ms)
+        gw_time_iso8601(s->ts_ms, ts, sizeof(ts));
+    json_t *j = json_pack("{s:s, s:b, s:s?, s:I, s:I, s:o}", "machine", m->id, "connected",
+                          s->connected, "ts", s->ts_ms ? ts : NULL, "age_ms",
+                          (json_int_t)(s->ts_ms ? gw_wall_ms() - s->ts_ms : -1), "seq",
+                          (json_int_t)s->seq, "tags", records);
+    if (j && !s->connected && s->error[0])
+        json_object_set_new(j, "error", json_string(s->error));
+    gw_snapshot_release(s);
     return api__send_json(req, 200, j);
 }
 
@@ -247,6 +297,9 @@ const api_route api__routes[] = {
      "list of {id, name, profile, driver, host, port, simulated, default, tags}", get_machines},
     {"GET", "/api/machines/{id}", GW_ROLE_VIEWER, "One machine with its tag map and scan groups",
      "machine with tag_map and scan", get_machine},
+    {"GET", "/api/machines/{id}/tags", GW_ROLE_VIEWER,
+     "Live values from the newest snapshot (no PLC read): records with quality",
+     "{machine, connected, ts, age_ms, seq, tags: [records]}", get_machine_tags},
 };
 
 const size_t api__nroutes = sizeof(api__routes) / sizeof(api__routes[0]);

@@ -111,9 +111,20 @@ int cli_serve(int argc, char **argv)
         gw_config_free(cfg);
         return CLI_EXIT_RUNTIME;
     }
-    gw_api_opts opts = {cfg, log, listen ? host : NULL, listen ? port : 0, 0};
+    gw_engine *engine = NULL;
+    if (gw_engine_new(cfg, log, &engine) != GW_OK || gw_engine_start(engine, &err) != GW_OK) {
+        gw_log_error(log, "main", "engine: %s", err.msg[0] ? err.msg : "out of memory");
+        gw_engine_free(engine);
+        gw_sim_control_stop(ctl);
+        gw_sim_free(sim);
+        gw_log_free(log);
+        gw_config_free(cfg);
+        return CLI_EXIT_RUNTIME;
+    }
+    gw_api_opts opts = {cfg, log, listen ? host : NULL, listen ? port : 0, 0, engine};
     gw_api *api;
     if (gw_api_start(&opts, &api, &err) != GW_OK) {
+        gw_engine_free(engine);
         gw_sim_control_stop(ctl);
         gw_sim_free(sim);
         gw_log_error(log, "main", "%s", err.msg);
@@ -135,6 +146,7 @@ int cli_serve(int argc, char **argv)
     }
     gw_log_info(log, "main", "stopping");
     gw_api_stop(api);
+    gw_engine_free(engine);
     gw_sim_control_stop(ctl);
     gw_sim_free(sim);
     gw_config_free(cfg);

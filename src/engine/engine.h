@@ -11,6 +11,8 @@
 
 #include "tags/tags.h"
 
+#include <stdatomic.h>
+
 #define GW_MACHINE_ID_MAX 32
 #define GW_MAX_MACHINES 32
 #define GW_MAX_GROUPS 8
@@ -63,5 +65,49 @@ const gw_machine_cfg *gw_config_machine(const gw_config *cfg, const char *id);
  * Port 0 ("any free port", for tests) only when allow_zero. */
 bool gw_parse_host_port(const char *text, bool allow_zero, char *host, size_t host_size,
                         uint16_t *port, char *why, size_t why_size);
+
+/* ------------------------------------------------------------------------
+ * The engine: one thread per machine owns its PLC connection. It connects
+ * (and reconnects with capped exponential backoff), runs each scan group
+ * at its own interval, decodes the values and publishes an immutable,
+ * reference-counted snapshot that readers take without waiting on the PLC.
+ * --------------------------------------------------------------------- */
+
+typedef enum {
+    GW_Q_UNKNOWN = 0,   /* not read yet */
+    GW_Q_GOOD,          /* read in the last scan of its group */
+    GW_Q_BAD,           /* the PLC refused this tag (bad address, ...) */
+    GW_Q_STALE          /* last known value; the connection is down */
+} gw_quality;
+
+const char *gw_quality_name(gw_quality q);
+
+/* One machine's values at one moment. Immutable once published. */
+typedef struct {
+    atomic_int refs;             /* private: gw_snapshot_release */
+    const gw_machine_cfg *machine;
+    size_t n;                    /* tags, in map order */
+    gw_value *values;
+    uint8_t *quality;            /* gw_quality per tag */
+    int64_t ts_ms;               /* wall time of the newest value, 0 = none */
+    uint64_t seq;                /* snapshots published so far */
+    bool connected;
+    uint64_t connects;           /* successful connects so far */
+    char error[320];             /* why it is not connected, or "" */
+} gw_snapshot;
+
+void gw_snapshot_release(const gw_snapshot *s);
+
+typedef struct gw_engine gw_engine;
+
+/* Borrows cfg (it must outlive the engine) and log. */
+gw_err gw_engine_new(const gw_config *cfg, gw_log *log, gw_engine **out);
+/* Starts one thread per machine. */
+gw_err gw_engine_start(gw_engine *e, gw_error *err);
+/* Stops the threads, closes the connections, frees. NULL is a no-op. */
+void gw_engine_free(gw_engine *e);
+/* The machine's newest snapshot (a new reference: release it), or NULL
+ * for an unknown id. Any thread; never waits on a PLC. */
+const gw_snapshot *gw_engine_snapshot(gw_engine *e, const char *machine_id);
 
 #endif

@@ -153,6 +153,15 @@ else
   check "serve runs the simulator" "$sim" '"name":"rig","type":"ringstiff".*"name":"watermaker"'
   mode=$("$plcgw" read --host 127.0.0.1 --port "$p_mb" --config "$src/config/modbus/watermaker.json" 2>&1)
   check "simulated watermaker answers" "$mode" 'System Mode +2 +Home/Standby'
+  # the engine reads the simulated machines: live values, no PLC read per request
+  tags=""
+  for _ in $(seq 1 50); do
+    tags=$(curl -s --max-time 5 "http://127.0.0.1:$port/api/machines/watermaker/tags")
+    printf '%s' "$tags" | grep -q '"connected":true' && break
+    sleep 0.1
+  done
+  check "engine: watermaker connected" "$tags" '"connected":true'
+  check "engine: live value with quality" "$tags" '"parameter":"System Mode","value":2,"value_alt":"Home/Standby".*"quality":"good"'
   kill -TERM "$pid"
   for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
   if kill -0 "$pid" 2>/dev/null; then

@@ -53,6 +53,10 @@ typedef struct {
 
 /* A plan for every tag of `m` (opts may be NULL for the defaults). */
 gw_err gw_mb_plan_new(const gw_tagmap *m, const gw_mb_plan_opts *opts, gw_mb_plan **out);
+/* A plan for the tags of `m` whose `want[i]` is true (a scan group);
+ * gw_mb_readout_value answers GW_E_NOT_FOUND for the others. */
+gw_err gw_mb_plan_new_some(const gw_tagmap *m, const bool *want, const gw_mb_plan_opts *opts,
+                           gw_mb_plan **out);
 void gw_mb_plan_free(gw_mb_plan *p);
 size_t gw_mb_plan_requests(const gw_mb_plan *p);
 const gw_mb_request *gw_mb_plan_request(const gw_mb_plan *p, size_t i);

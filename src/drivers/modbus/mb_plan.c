@@ -56,6 +56,12 @@ void gw_mb_plan_free(gw_mb_plan *p)
 
 gw_err gw_mb_plan_new(const gw_tagmap *m, const gw_mb_plan_opts *opts, gw_mb_plan **out)
 {
+    return gw_mb_plan_new_some(m, NULL, opts, out);
+}
+
+gw_err gw_mb_plan_new_some(const gw_tagmap *m, const bool *want, const gw_mb_plan_opts *opts,
+                           gw_mb_plan **out)
+{
     *out = NULL;
     gw_mb_plan_opts o = {GW_MB_DEFAULT_REG_GAP, GW_MB_DEFAULT_BIT_GAP, GW_MB_MAX_READ_REGS,
                          GW_MB_MAX_READ_BITS, false};
@@ -79,10 +85,12 @@ gw_err gw_mb_plan_new(const gw_tagmap *m, const gw_mb_plan_opts *opts, gw_mb_pla
     p->locs = gw_calloc(n ? n : 1, sizeof(*p->locs));
     if (!p->reqs || !p->req_off || !p->locs)
         goto nomem;
+    for (size_t i = 0; i < n; i++)
+        p->locs[i].req = SIZE_MAX; /* not in this plan */
     for (size_t c = 0; c < sizeof(classes) / sizeof(classes[0]); c++) {
         size_t k = 0;
         for (size_t i = 0; i < n; i++)
-            if (gw_tagmap_at(m, i)->addr.mb_class == classes[c].cls)
+            if (gw_tagmap_at(m, i)->addr.mb_class == classes[c].cls && (!want || want[i]))
                 idx[k++] = i;
         sort_by_addr(idx, k, m);
         uint32_t gap = classes[c].bits ? o.bit_gap : o.reg_gap;
@@ -155,7 +163,7 @@ void gw_mb_plan_describe(const gw_mb_plan *p, gw_buf *out)
         gw_buf_printf(out, "  FC %u %s %u..%u (%u):", q->fc, fc_name(q->fc), q->start,
                       q->start + q->count - 1, q->count);
         for (size_t i = 0; i < p->ntags; i++)
-            if (p->locs[i].req == r)
+            if (p->locs[i].req == r && r != SIZE_MAX)
                 gw_buf_printf(out, " \"%s\"", gw_tagmap_at(p->map, i)->parameter);
         gw_buf_puts(out, "\n");
     }
@@ -202,6 +210,8 @@ gw_err gw_mb_readout_value(const gw_mb_plan *p, const gw_mb_readout *r, size_t t
         return gw_error_set(err, GW_E_INVAL, "no tag %zu in the plan", tag);
     const gw_tag *t = gw_tagmap_at(p->map, tag);
     const mb_tag_loc *loc = &p->locs[tag];
+    if (loc->req == SIZE_MAX)
+        return gw_error_set(err, GW_E_NOT_FOUND, "%s is not read by this plan", t->parameter);
     gw_err rc = r->result[loc->req];
     if (rc != GW_OK) {
         const gw_mb_request *q = &p->reqs[loc->req];

@@ -38,7 +38,7 @@ static int setup(void **state)
         gw_diag_print(&d, stderr);
         return -1;
     }
-    gw_api_opts opts = {f->cfg, NULL, "127.0.0.1", 0, 2};
+    gw_api_opts opts = {f->cfg, NULL, "127.0.0.1", 0, 2, NULL};
     gw_error err;
     if (gw_api_start(&opts, &f->api, &err) != GW_OK) {
         fprintf(stderr, "%s\n", err.msg);
@@ -198,6 +198,18 @@ static void test_not_found_and_method(void **state)
     free(r.body);
 }
 
+static void test_tags_need_the_engine(void **state)
+{
+    /* this fixture runs the API without an engine: no live values */
+    response r = get(*state, "/api/machines/rig/tags");
+    assert_int_equal(r.status, 503);
+    assert_non_null(strstr(r.headers, "application/problem+json"));
+    free(r.body);
+    r = get(*state, "/api/machines/nope/tags");
+    assert_int_equal(r.status, 404);
+    free(r.body);
+}
+
 static void test_body_too_large(void **state)
 {
     response r = http(*state, "GET /api/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
@@ -250,7 +262,7 @@ static void test_pages(void **state)
 static void test_listen_conflict(void **state)
 {
     fixture *f = *state;
-    gw_api_opts opts = {f->cfg, NULL, "127.0.0.1", f->port, 1};
+    gw_api_opts opts = {f->cfg, NULL, "127.0.0.1", f->port, 1, NULL};
     gw_api *second = NULL;
     gw_error err;
     gw_error_clear(&err);
@@ -265,6 +277,7 @@ int main(void)
         cmocka_unit_test(test_health),       cmocka_unit_test(test_machines),
         cmocka_unit_test(test_machine_detail), cmocka_unit_test(test_unknown_machine),
         cmocka_unit_test(test_not_found_and_method), cmocka_unit_test(test_body_too_large),
+        cmocka_unit_test(test_tags_need_the_engine),
         cmocka_unit_test(test_head),         cmocka_unit_test(test_openapi),
         cmocka_unit_test(test_pages),        cmocka_unit_test(test_listen_conflict),
     };

@@ -1,0 +1,496 @@
+/*
+ * engine.c - one owner thread per machine: connection, scan groups,
+ * snapshots (engine.h).
+ *
+ * A machine thread is the only user of its PLC client. Each cycle it
+ * connects if it is not connected (backoff 200 ms doubling to 5 s after
+ * each failure or loss, back to 200 ms after a good scan), then
+ * reads every scan group that is due through that group's read plan,
+ * decodes the values into its working set and publishes a copy as a new
+ * snapshot. A connection error marks every value stale and publishes at
+ * once, so readers see "disconnected" within one cycle. Readers take the
+ * newest snapshot under a short lock and hold it by reference.
+ *
+ * Tags join the scan group their map names ("group"); tags without one, or
+ * with an unknown one, join the machine's first group, or a 1 s group when
+ * the machine has none.
+ */
+#include "engine.h"
+#include "drivers/modbus/mb.h"
+#include "drivers/s7/s7.h"
+
+#include <pthread.h>
+#include <string.h>
+#include <time.h>
+
+#define BACKOFF_MIN_MS 200
+#define BACKOFF_MAX_MS 5000
+#define DEFAULT_INTERVAL_MS 1000
+
+typedef struct {
+    char name[32];
+    uint32_t interval_ms;
+    bool *want;                 /* per tag: in this group */
+    uint64_t next_ms;
+    /* S7: one range per tag of the group, a plan made after connecting */
+    gw_s7_range *ranges;
+    size_t *range_tag;
+    size_t nranges;
+    uint8_t *buf;
+    gw_s7_plan *s7plan;
+    /* Modbus */
+    gw_mb_plan *mbplan;
+    gw_mb_readout *readout;
+} scan_group;
+
+typedef struct {
+    gw_engine *e;
+    const gw_machine_cfg *cfg;
+    pthread_t thread;
+    bool started;
+    gw_s7_client *s7;
+    gw_mb_client *mb;
+    bool connected;
+    uint64_t connects;
+    uint32_t backoff_ms;
+    uint64_t next_try_ms;
+    scan_group groups[GW_MAX_GROUPS + 1];
+    size_t ngroups;
+    size_t n;                   /* tags */
+    gw_value *values;           /* working set, this thread only */
+    uint8_t *quality;
+    int64_t ts_ms;
+    uint64_t seq;
+    char error[320];
+    pthread_mutex_t snap_lock;
+    gw_snapshot *snap;          /* newest published */
+} machine;
+
+struct gw_engine {
+    const gw_config *cfg;
+    gw_log *log;
+    machine *m;
+    size_t n;
+    atomic_bool stop;
+    pthread_mutex_t lock;       /* only for the wake condition */
+    pthread_cond_t wake;
+};
+
+const char *gw_quality_name(gw_quality q)
+{
+    static const char *n[] = {"unknown", "good", "bad", "stale"};
+    return (unsigned)q <= GW_Q_STALE ? n[q] : "?";
+}
+
+/* ---------------------------------------------------------------- snapshots */
+
+static void value_copy(gw_value *dst, const gw_value *src)
+{
+    *dst = *src;
+    if (src->kind == GW_V_STRING) {
+        dst->v.str.s = gw_strndup(src->v.str.s, src->v.str.len);
+        if (!dst->v.str.s)
+            memset(dst, 0, sizeof(*dst));
+    }
+}
+
+void gw_snapshot_release(const gw_snapshot *cs)
+{
+    gw_snapshot *s = (gw_snapshot *)cs;
+    if (!s || atomic_fetch_sub(&s->refs, 1) != 1)
+        return;
+    for (size_t i = 0; i < s->n; i++)
+        gw_value_clear(&s->values[i]);
+    gw_free(s->values);
+    gw_free(s->quality);
+    gw_free(s);
+}
+
+static void publish(machine *m)
+{
+    gw_snapshot *s = gw_calloc(1, sizeof(*s));
+    if (s) {
+        s->values = gw_calloc(m->n ? m->n : 1, sizeof(gw_value));
+        s->quality = gw_calloc(m->n ? m->n : 1, 1);
+    }
+    if (!s || !s->values || !s->quality) {
+        if (s) {
+            gw_free(s->values);
+            gw_free(s->quality);
+            gw_free(s);
+        }
+        gw_log_error(m->e->log, "engine", "machine %s: out of memory for a snapshot", m->cfg->id);
+        return;
+    }
+    atomic_init(&s->refs, 1);
+    s->machine = m->cfg;
+    s->n = m->n;
+    for (size_t i = 0; i < m->n; i++)
+        value_copy(&s->values[i], &m->values[i]);
+    memcpy(s->quality, m->quality, m->n);
+    s->ts_ms = m->ts_ms;
+    s->seq = ++m->seq;
+    s->connected = m->connected;
+    s->connects = m->connects;
+    snprintf(s->error, sizeof(s->error), "%s", m->connected ? "" : m->error);
+    pthread_mutex_lock(&m->snap_lock);
+    gw_snapshot *old = m->snap;
+    m->snap = s;
+    pthread_mutex_unlock(&m->snap_lock);
+    gw_snapshot_release(old);
+}
+
+const gw_snapshot *gw_engine_snapshot(gw_engine *e, const char *machine_id)
+{
+    for (size_t i = 0; i < e->n; i++) {
+        machine *m = &e->m[i];
+        if (strcmp(m->cfg->id, machine_id) != 0)
+            continue;
+        pthread_mutex_lock(&m->snap_lock);
+        gw_snapshot *s = m->snap;
+        if (s)
+            atomic_fetch_add(&s->refs, 1);
+        pthread_mutex_unlock(&m->snap_lock);
+        return s;
+    }
+    return NULL;
+}
+
+/* ---------------------------------------------------------------- set-up */
+
+static gw_err groups_init(machine *m)
+{
+    const gw_machine_cfg *c = m->cfg;
+    m->ngroups = c->ngroups ? c->ngroups : 1;
+    for (size_t g = 0; g < m->ngroups; g++) {
+        scan_group *sg = &m->groups[g];
+        snprintf(sg->name, sizeof(sg->name), "%s", c->ngroups ? c->groups[g].name : "default");
+        sg->interval_ms = c->ngroups ? c->groups[g].interval_ms : DEFAULT_INTERVAL_MS;
+        sg->want = gw_calloc(m->n ? m->n : 1, sizeof(bool));
+        if (!sg->want)
+            return GW_E_NOMEM;
+    }
+    for (size_t i = 0; i < m->n; i++) {
+        const gw_tag *t = gw_tagmap_at(c->tags, i);
+        size_t g = 0;
+        for (size_t k = 0; t->group && k < m->ngroups; k++)
+            if (strcmp(m->groups[k].name, t->group) == 0)
+                g = k;
+        m->groups[g].want[i] = true;
+    }
+    if (c->driver == GW_DRIVER_MODBUS) {
+        for (size_t g = 0; g < m->ngroups; g++) {
+            scan_group *sg = &m->groups[g];
+            if (gw_mb_plan_new_some(c->tags, sg->want, NULL, &sg->mbplan) != GW_OK ||
+                gw_mb_readout_new(sg->mbplan, &sg->readout) != GW_OK)
+                return GW_E_NOMEM;
+        }
+        return GW_OK;
+    }
+    for (size_t g = 0; g < m->ngroups; g++) {
+        scan_group *sg = &m->groups[g];
+        size_t k = 0, bytes = 0;
+        for (size_t i = 0; i < m->n; i++)
+            k += sg->want[i];
+        sg->ranges = gw_calloc(k ? k : 1, sizeof(gw_s7_range));
+        sg->range_tag = gw_calloc(k ? k : 1, sizeof(size_t));
+        if (!sg->ranges || !sg->range_tag)
+            return GW_E_NOMEM;
+        for (size_t i = 0; i < m->n; i++) {
+            if (!sg->want[i])
+                continue;
+            const gw_tag *t = gw_tagmap_at(c->tags, i);
+            sg->ranges[sg->nranges] = (gw_s7_range){t->addr.area, t->addr.db, t->addr.byte,
+                                                    t->nbytes, false, 0, NULL, NULL, GW_OK, 0};
+            sg->range_tag[sg->nranges++] = i;
+            bytes += t->nbytes;
+        }
+        sg->buf = gw_malloc(bytes ? bytes : 1);
+        if (!sg->buf)
+            return GW_E_NOMEM;
+        for (size_t r = 0, off = 0; r < sg->nranges; r++) {
+            sg->ranges[r].dst = sg->buf + off;
+            off += sg->ranges[r].len;
+        }
+    }
+    return GW_OK;
+}
+
+static void machine_clear(machine *m)
+{
+    gw_s7_client_free(m->s7);
+    gw_mb_client_free(m->mb);
+    for (size_t g = 0; g < m->ngroups; g++) {
+        scan_group *sg = &m->groups[g];
+        gw_free(sg->want);
+        gw_free(sg->ranges);
+        gw_free(sg->range_tag);
+        gw_free(sg->buf);
+        gw_s7_plan_free(sg->s7plan);
+        gw_mb_plan_free(sg->mbplan);
+        gw_mb_readout_free(sg->readout);
+    }
+    for (size_t i = 0; m->values && i < m->n; i++)
+        gw_value_clear(&m->values[i]);
+    gw_free(m->values);
+    gw_free(m->quality);
+    gw_snapshot_release(m->snap);
+    pthread_mutex_destroy(&m->snap_lock);
+}
+
+gw_err gw_engine_new(const gw_config *cfg, gw_log *log, gw_engine **out)
+{
+    *out = NULL;
+    gw_engine *e = gw_calloc(1, sizeof(*e));
+    if (!e)
+        return GW_E_NOMEM;
+    e->cfg = cfg;
+    e->log = log;
+    pthread_mutex_init(&e->lock, NULL);
+    pthread_cond_init(&e->wake, NULL);
+    e->m = gw_calloc(cfg->nmachines ? cfg->nmachines : 1, sizeof(machine));
+    if (!e->m) {
+        gw_engine_free(e);
+        return GW_E_NOMEM;
+    }
+    for (size_t i = 0; i < cfg->nmachines; i++) {
+        machine *m = &e->m[i];
+        m->e = e;
+        m->cfg = &cfg->machines[i];
+        m->n = gw_tagmap_count(m->cfg->tags);
+        m->backoff_ms = BACKOFF_MIN_MS;
+        pthread_mutex_init(&m->snap_lock, NULL);
+        e->n++;
+        m->values = gw_calloc(m->n ? m->n : 1, sizeof(gw_value));
+        m->quality = gw_calloc(m->n ? m->n : 1, 1);
+        snprintf(m->error, sizeof(m->error), "not connected yet");
+        gw_err rc = m->values && m->quality ? groups_init(m) : GW_E_NOMEM;
+        if (rc != GW_OK) {
+            gw_engine_free(e);
+            return rc;
+        }
+        publish(m);
+    }
+    *out = e;
+    return GW_OK;
+}
+
+/* ---------------------------------------------------------------- the thread */
+
+static void disconnect(machine *m, const char *why)
+{
+    if (m->connected)
+        gw_log_warn(m->e->log, "engine", "machine %s: disconnected: %s; next try in %u ms",
+                    m->cfg->id, why, m->backoff_ms);
+    m->connected = false;
+    /* wait before the next try: a peer that accepts and drops at once must
+     * not make us spin */
+    m->next_try_ms = gw_mono_ms() + m->backoff_ms;
+    m->backoff_ms = m->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : m->backoff_ms * 2;
+    snprintf(m->error, sizeof(m->error), "%s", why);
+    for (size_t i = 0; i < m->n; i++)
+        if (m->quality[i] == GW_Q_GOOD)
+            m->quality[i] = GW_Q_STALE;
+    publish(m);
+}
+
+static bool try_connect(machine *m, uint64_t now)
+{
+    const gw_machine_cfg *c = m->cfg;
+    gw_error err;
+    gw_error_clear(&err);
+    gw_err rc;
+    if (c->driver == GW_DRIVER_S7) {
+        if (!m->s7) {
+            gw_s7_opts o = {0};
+            o.host = c->host;
+            o.port = c->port;
+            o.rack = c->rack;
+            o.slot = c->slot;
+            o.connect_timeout_ms = o.send_timeout_ms = o.recv_timeout_ms = c->timeout_ms;
+            o.log = m->e->log;
+            if (gw_s7_client_new(&o, &m->s7) != GW_OK)
+                return false;
+        }
+        rc = gw_s7_connect(m->s7, &err);
+        /* plans follow the PDU size this PLC answered */
+        for (size_t g = 0; rc == GW_OK && g < m->ngroups; g++) {
+            scan_group *sg = &m->groups[g];
+            gw_s7_plan_free(sg->s7plan);
+            sg->s7plan = NULL;
+            gw_s7_plan_opts po = {gw_s7_pdu_len(m->s7), GW_S7_DEFAULT_MAX_ITEMS,
+                                  GW_S7_DEFAULT_GAP};
+            if (sg->nranges && gw_s7_plan_new(sg->ranges, sg->nranges, &po, &sg->s7plan) != GW_OK)
+                rc = gw_error_set(&err, GW_E_NOMEM, "cannot plan the reads of group %s", sg->name);
+        }
+    } else {
+        if (!m->mb) {
+            gw_mb_opts o = {0};
+            o.host = c->host;
+            o.port = c->port;
+            o.unit = c->unit;
+            o.connect_timeout_ms = o.response_timeout_ms = c->timeout_ms;
+            o.log = m->e->log;
+            if (gw_mb_client_new(&o, &m->mb) != GW_OK)
+                return false;
+        }
+        rc = gw_mb_connect(m->mb, &err);
+    }
+    if (rc != GW_OK) {
+        snprintf(m->error, sizeof(m->error), "%s", err.msg);
+        gw_log_write(m->e->log, m->connects ? GW_LOG_DEBUG : GW_LOG_INFO, "engine",
+                     "machine %s: %s; next try in %u ms", c->id, err.msg, m->backoff_ms);
+        m->next_try_ms = now + m->backoff_ms;
+        m->backoff_ms = m->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : m->backoff_ms * 2;
+        publish(m);
+        return false;
+    }
+    /* the backoff resets after a good scan, not on connect */
+    m->connected = true;
+    m->connects++;
+    m->error[0] = '\0';
+    for (size_t g = 0; g < m->ngroups; g++)
+        m->groups[g].next_ms = now;
+    gw_log_info(m->e->log, "engine", "machine %s: connected to %s:%u", c->id, c->host, c->port);
+    return true;
+}
+
+/* Reads one group; false when the connection broke. */
+static bool scan(machine *m, scan_group *sg)
+{
+    const gw_tagmap *map = m->cfg->tags;
+    gw_error err;
+    gw_error_clear(&err);
+    if (m->cfg->driver == GW_DRIVER_S7) {
+        if (!sg->s7plan)
+            return true;
+        gw_err rc = gw_s7_read_plan(m->s7, sg->s7plan, sg->ranges, &err);
+        if (rc != GW_OK && rc != GW_E_DEVICE_REJECTED) {
+            disconnect(m, err.msg);
+            return false;
+        }
+        for (size_t r = 0; r < sg->nranges; r++) {
+            size_t i = sg->range_tag[r];
+            gw_value v;
+            if (sg->ranges[r].result == GW_OK &&
+                gw_tag_decode_bytes(gw_tagmap_at(map, i), sg->ranges[r].dst, sg->ranges[r].len,
+                                    &v, NULL) == GW_OK) {
+                gw_value_clear(&m->values[i]);
+                m->values[i] = v;
+                m->quality[i] = GW_Q_GOOD;
+            } else {
+                m->quality[i] = GW_Q_BAD;
+            }
+        }
+    } else {
+        gw_err rc = gw_mb_read_plan(m->mb, sg->mbplan, sg->readout, &err);
+        if (rc != GW_OK) {
+            disconnect(m, err.msg);
+            return false;
+        }
+        for (size_t i = 0; i < m->n; i++) {
+            if (!sg->want[i])
+                continue;
+            gw_value v;
+            if (gw_mb_readout_value(sg->mbplan, sg->readout, i, &v, NULL) == GW_OK) {
+                gw_value_clear(&m->values[i]);
+                m->values[i] = v;
+                m->quality[i] = GW_Q_GOOD;
+            } else {
+                m->quality[i] = GW_Q_BAD;
+            }
+        }
+    }
+    m->ts_ms = gw_wall_ms();
+    m->backoff_ms = BACKOFF_MIN_MS;
+    return true;
+}
+
+static void sleep_until(gw_engine *e, uint64_t until_ms)
+{
+    uint64_t now = gw_mono_ms();
+    if (until_ms <= now)
+        return;
+    uint64_t wait = until_ms - now;
+    if (wait > 1000)
+        wait = 1000;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    long ns = ts.tv_nsec + (long)(wait % 1000) * 1000000L;
+    ts.tv_sec += (time_t)(wait / 1000) + ns / 1000000000L;
+    ts.tv_nsec = ns % 1000000000L;
+    pthread_mutex_lock(&e->lock);
+    if (!atomic_load(&e->stop))
+        pthread_cond_timedwait(&e->wake, &e->lock, &ts);
+    pthread_mutex_unlock(&e->lock);
+}
+
+static void *machine_main(void *arg)
+{
+    machine *m = arg;
+    gw_engine *e = m->e;
+    while (!atomic_load(&e->stop)) {
+        uint64_t now = gw_mono_ms();
+        if (!m->connected) {
+            if (now < m->next_try_ms || !try_connect(m, now)) {
+                sleep_until(e, m->next_try_ms);
+                continue;
+            }
+        }
+        uint64_t next = now + 1000;
+        bool changed = false;
+        for (size_t g = 0; g < m->ngroups && m->connected; g++) {
+            scan_group *sg = &m->groups[g];
+            if (sg->next_ms <= now) {
+                if (!scan(m, sg))
+                    break;
+                changed = true;
+                /* keep the cadence; when far behind, start again from now */
+                sg->next_ms += sg->interval_ms;
+                if (sg->next_ms <= now)
+                    sg->next_ms = now + sg->interval_ms;
+            }
+            if (sg->next_ms < next)
+                next = sg->next_ms;
+        }
+        if (changed && m->connected)
+            publish(m);
+        if (m->connected)
+            sleep_until(e, next);
+    }
+    if (m->s7)
+        gw_s7_close(m->s7);
+    if (m->mb)
+        gw_mb_close(m->mb);
+    return NULL;
+}
+
+gw_err gw_engine_start(gw_engine *e, gw_error *err)
+{
+    for (size_t i = 0; i < e->n; i++) {
+        machine *m = &e->m[i];
+        if (pthread_create(&m->thread, NULL, machine_main, m) != 0)
+            return gw_error_set(err, GW_E_IO, "cannot start the thread of machine %s", m->cfg->id);
+        m->started = true;
+    }
+    return GW_OK;
+}
+
+void gw_engine_free(gw_engine *e)
+{
+    if (!e)
+        return;
+    pthread_mutex_lock(&e->lock);
+    atomic_store(&e->stop, true);
+    pthread_cond_broadcast(&e->wake);
+    pthread_mutex_unlock(&e->lock);
+    for (size_t i = 0; i < e->n; i++)
+        if (e->m[i].started)
+            pthread_join(e->m[i].thread, NULL);
+    for (size_t i = 0; i < e->n; i++)
+        machine_clear(&e->m[i]);
+    gw_free(e->m);
+    pthread_cond_destroy(&e->wake);
+    pthread_mutex_destroy(&e->lock);
+    gw_free(e);
+}

@@ -1,0 +1,200 @@
+/*
+ * test_engine.c - the engine against the simulator in one process: both
+ * machines connect, values arrive in snapshots with their quality, a
+ * fault of the simulator's front-end is seen as "disconnected" with stale
+ * values and the engine reconnects when it clears, and the engine stops
+ * promptly while its PLC is gone.
+ */
+#include "engine/engine.h"
+#include "sim/sim.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+typedef struct {
+    gw_sim *sim;
+    gw_config *cfg;
+    gw_engine *engine;
+    char path[256];
+} fixture;
+
+static void sleep_ms(unsigned ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof(*f));
+    gw_sim_opts so = {NULL, 1.0, 0};
+    gw_error err;
+    if (gw_sim_new(&so, &f->sim) != GW_OK)
+        return -1;
+    gw_sim_frontend_address(f->sim, GW_DRIVER_S7, "127.0.0.1", 0);
+    gw_sim_frontend_address(f->sim, GW_DRIVER_MODBUS, "127.0.0.1", 0);
+    if (gw_sim_add_device(f->sim, "ringstiff", "rig", GW_SOURCE_DIR "/config/s7/ringstiff.json",
+                          &err) != GW_OK ||
+        gw_sim_add_device(f->sim, "watermaker", "watermaker",
+                          GW_SOURCE_DIR "/config/modbus/watermaker.json", &err) != GW_OK ||
+        gw_sim_start(f->sim, &err) != GW_OK) {
+        fprintf(stderr, "sim: %s\n", err.msg);
+        return -1;
+    }
+    /* a gateway config on the simulator's ports */
+    snprintf(f->path, sizeof(f->path), "/tmp/plcgw-test-engine-%d.json", (int)getpid());
+    FILE *fp = fopen(f->path, "w");
+    fprintf(fp, "{\"machines\": ["
+                "{\"id\": \"rig\", \"driver\": \"s7\", \"port\": %u, \"timeout_ms\": 500, "
+                "\"tags\": \"%s/config/s7/ringstiff.json\", \"scan\": {\"live\": 50, \"params\": 500}},"
+                "{\"id\": \"watermaker\", \"driver\": \"modbus\", \"port\": %u, \"timeout_ms\": 500, "
+                "\"tags\": \"%s/config/modbus/watermaker.json\"}]}",
+            gw_tcpsrv_port(gw_sim_frontend(f->sim, GW_DRIVER_S7)), GW_SOURCE_DIR,
+            gw_tcpsrv_port(gw_sim_frontend(f->sim, GW_DRIVER_MODBUS)), GW_SOURCE_DIR);
+    fclose(fp);
+    gw_diag d;
+    if (gw_config_load(f->path, &f->cfg, &d) != GW_OK) {
+        gw_diag_print(&d, stderr);
+        return -1;
+    }
+    if (gw_engine_new(f->cfg, NULL, &f->engine) != GW_OK ||
+        gw_engine_start(f->engine, &err) != GW_OK)
+        return -1;
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    gw_engine_free(f->engine);
+    gw_config_free(f->cfg);
+    gw_sim_free(f->sim);
+    unlink(f->path);
+    free(f);
+    return 0;
+}
+
+static size_t tag_index(const gw_snapshot *s, const char *param)
+{
+    for (size_t i = 0; i < s->n; i++)
+        if (strcmp(gw_tagmap_at(s->machine->tags, i)->parameter, param) == 0)
+            return i;
+    fail_msg("no tag %s", param);
+    return 0;
+}
+
+/* Waits (at most timeout_ms) until the machine's snapshot has `param`
+ * with quality q and, when want is not NaN, that value. */
+static bool wait_value(fixture *f, const char *id, const char *param, gw_quality q, double want,
+                       unsigned timeout_ms)
+{
+    uint64_t deadline = gw_mono_ms() + timeout_ms;
+    for (;;) {
+        const gw_snapshot *s = gw_engine_snapshot(f->engine, id);
+        assert_non_null(s);
+        size_t i = tag_index(s, param);
+        bool ok = s->quality[i] == q &&
+                  (isnan(want) || gw_value_as_double(&s->values[i]) == want);
+        gw_snapshot_release(s);
+        if (ok)
+            return true;
+        if (gw_mono_ms() >= deadline)
+            return false;
+        sleep_ms(10);
+    }
+}
+
+static void test_values_arrive(void **state)
+{
+    fixture *f = *state;
+    assert_true(wait_value(f, "watermaker", "System Mode", GW_Q_GOOD, 2, 3000));
+    assert_true(wait_value(f, "rig", "Test_Status", GW_Q_GOOD, 0, 3000));
+    gw_error err;
+    assert_int_equal(gw_sim_set_io(gw_sim_device_find(f->sim, "rig"), "load_cell_kN", 12.5, &err),
+                     GW_OK);
+    /* the live group runs every 50 ms */
+    assert_true(wait_value(f, "rig", "Actual_Force", GW_Q_GOOD, 12.5, 1000));
+    const gw_snapshot *s = gw_engine_snapshot(f->engine, "rig");
+    assert_true(s->connected);
+    assert_true(s->ts_ms > 0);
+    assert_true(gw_wall_ms() - s->ts_ms < 1000);
+    assert_string_equal(s->error, "");
+    uint64_t seq = s->seq;
+    gw_snapshot_release(s);
+    sleep_ms(300);
+    s = gw_engine_snapshot(f->engine, "rig");
+    assert_true(s->seq > seq + 2); /* new snapshots keep coming */
+    gw_snapshot_release(s);
+    assert_null(gw_engine_snapshot(f->engine, "nope"));
+}
+
+static void test_fault_stale_and_reconnect(void **state)
+{
+    fixture *f = *state;
+    assert_true(wait_value(f, "rig", "Test_Status", GW_Q_GOOD, 0, 3000));
+    const gw_snapshot *s = gw_engine_snapshot(f->engine, "rig");
+    uint64_t connects = s->connects;
+    gw_snapshot_release(s);
+    /* the PLC drops us and refuses for a while */
+    gw_tcpsrv *t = gw_sim_frontend(f->sim, GW_DRIVER_S7);
+    gw_tcpsrv_fault(t, GW_FAULT_REFUSE, 800, 0);
+    gw_tcpsrv_fault(t, GW_FAULT_DROP, 0, 0);
+    assert_true(wait_value(f, "rig", "Test_Status", GW_Q_STALE, NAN, 2000));
+    s = gw_engine_snapshot(f->engine, "rig");
+    assert_false(s->connected);
+    assert_true(s->error[0] != '\0');
+    gw_snapshot_release(s);
+    /* the watermaker's connection is not affected */
+    assert_true(wait_value(f, "watermaker", "System Mode", GW_Q_GOOD, 2, 1000));
+    /* back after the fault, with a new connection */
+    assert_true(wait_value(f, "rig", "Test_Status", GW_Q_GOOD, 0, 6000));
+    s = gw_engine_snapshot(f->engine, "rig");
+    assert_true(s->connected);
+    assert_true(s->connects > connects);
+    gw_snapshot_release(s);
+}
+
+static void test_silent_plc_times_out(void **state)
+{
+    fixture *f = *state;
+    assert_true(wait_value(f, "watermaker", "System Mode", GW_Q_GOOD, 2, 3000));
+    /* a PLC that stops answering: the 500 ms timeout marks it stale */
+    gw_tcpsrv_fault(gw_sim_frontend(f->sim, GW_DRIVER_MODBUS), GW_FAULT_SILENT, 1500, 0);
+    assert_true(wait_value(f, "watermaker", "System Mode", GW_Q_STALE, NAN, 3000));
+    assert_true(wait_value(f, "watermaker", "System Mode", GW_Q_GOOD, 2, 8000));
+}
+
+static void test_stop_while_disconnected(void **state)
+{
+    fixture *f = *state;
+    assert_true(wait_value(f, "rig", "Test_Status", GW_Q_GOOD, 0, 3000));
+    gw_sim_frontend_stop(f->sim, GW_DRIVER_S7);
+    assert_true(wait_value(f, "rig", "Test_Status", GW_Q_STALE, NAN, 3000));
+    uint64_t t0 = gw_mono_ms();
+    gw_engine_free(f->engine);
+    f->engine = NULL;
+    assert_true(gw_mono_ms() - t0 < 2000); /* no thread left waiting on a dead PLC */
+    gw_error err;
+    assert_int_equal(gw_sim_frontend_start(f->sim, GW_DRIVER_S7, &err), GW_OK);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_values_arrive, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fault_stale_and_reconnect, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_silent_plc_times_out, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stop_while_disconnected, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -53,5 +53,8 @@ int api__send_json(api_req *req, int status, json_t *body /* taken */);
 int api__send_text(api_req *req, int status, const char *type, const char *body, size_t len);
 int api__problem(api_req *req, int status, const char *title, const char *fmt, ...)
     GW_PRINTF(4, 5);
+/* Reads the request body as a JSON object. On failure it has answered
+ * (400, 413) and returns NULL with *status set. */
+json_t *api__read_json(api_req *req, int *status);
 
 #endif

@@ -75,6 +75,36 @@ int api__problem(api_req *req, int status, const char *title, const char *fmt, .
     return send_problem_json(req, status, title, detail, NULL);
 }
 
+json_t *api__read_json(api_req *req, int *status)
+{
+    char *buf = gw_malloc(API_MAX_BODY + 1);
+    if (!buf) {
+        *status = api__problem(req, 500, "Internal Server Error", "out of memory");
+        return NULL;
+    }
+    size_t len = 0;
+    int n;
+    while (len < API_MAX_BODY && (n = mg_read(req->conn, buf + len, API_MAX_BODY - len)) > 0)
+        len += (size_t)n;
+    if (len == API_MAX_BODY && mg_read(req->conn, buf, 1) > 0) {
+        gw_free(buf);
+        *status = api__problem(req, 413, "Payload Too Large", "request bodies are limited to %u "
+                               "bytes", API_MAX_BODY);
+        return NULL;
+    }
+    json_error_t e;
+    json_t *j = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &e);
+    gw_free(buf);
+    if (!j || !json_is_object(j)) {
+        *status = j ? api__problem(req, 400, "Bad Request", "the body must be a JSON object")
+                    : api__problem(req, 400, "Bad Request", "malformed JSON at line %d, column "
+                                   "%d: %s", e.line, e.column, e.text);
+        json_decref(j);
+        return NULL;
+    }
+    return j;
+}
+
 /* Matches "/api/machines/{id}" against a path; fills params. Parameters
  * match one non-empty segment of [A-Za-z0-9._-]. */
 static bool match(const char *pattern, const char *path, api_req *req)

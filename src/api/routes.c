@@ -158,6 +158,86 @@ static int get_machine_tags(api_req *req)
     return api__send_json(req, 200, j);
 }
 
+/* The HTTP status of an engine write's outcome. */
+static int write_status(gw_err rc)
+{
+    switch (rc) {
+    case GW_OK: return 200;
+    case GW_E_CONN_LOST: return 503;
+    case GW_E_TIMEOUT: return 504;
+    case GW_E_NOT_FOUND: return 404;
+    case GW_E_DEVICE_REJECTED:
+    case GW_E_ACCESS: return 502; /* the PLC said no */
+    default: return 500;
+    }
+}
+
+/* {"param": value, ...}: every value checked first (422 and nothing is
+ * written), then written through the machine's thread; the answer comes
+ * after the PLC confirmed. */
+static int put_machine_tags(api_req *req)
+{
+    const gw_config *cfg = req->api->config;
+    const gw_machine_cfg *m = gw_config_machine(cfg, req->params[0]);
+    if (!m)
+        return api__problem(req, 404, "Not Found", "no machine \"%s\"", req->params[0]);
+    if (!req->api->engine)
+        return api__problem(req, 503, "Service Unavailable", "the engine does not run");
+    int status;
+    json_t *body = api__read_json(req, &status);
+    if (!body)
+        return status;
+    size_t n = json_object_size(body);
+    gw_write *w = gw_calloc(n ? n : 1, sizeof(*w));
+    if (!w) {
+        json_decref(body);
+        return api__problem(req, 500, "Internal Server Error", "out of memory");
+    }
+    const char *name;
+    json_t *value;
+    size_t k = 0;
+    gw_error err;
+    gw_error_clear(&err);
+    status = 0;
+    json_object_foreach(body, name, value) {
+        const gw_tag *t = gw_tagmap_find(m->tags, name);
+        if (!t) {
+            status = api__problem(req, 422, "Unprocessable Content", "machine %s has no tag "
+                                  "\"%s\"; GET /api/machines/%s lists them", m->id, name, m->id);
+            break;
+        }
+        if (gw_tag_prepare_write(m->tags, t, value, &w[k], &err) != GW_OK) {
+            status = api__problem(req, 422, "Unprocessable Content", "%s%s%s", err.msg,
+                                  err.hint[0] ? "; " : "", err.hint);
+            break;
+        }
+        k++;
+    }
+    if (!status && k == 0)
+        status = api__problem(req, 422, "Unprocessable Content", "name at least one tag");
+    if (!status) {
+        uint32_t timeout = m->timeout_ms * 2 + 500;
+        gw_err rc = gw_engine_write(req->api->engine, m->id, w, NULL, k, 0, false, timeout, &err);
+        gw_log_write(req->api->log, GW_LOG_INFO, "http", "write of %zu tag%s on %s: %s", k,
+                     k == 1 ? "" : "s", m->id, rc == GW_OK ? "done" : err.msg);
+        if (rc == GW_OK) {
+            json_t *names = json_array();
+            for (size_t i = 0; i < k; i++)
+                json_array_append_new(names, json_string(w[i].tag->parameter));
+            status = api__send_json(req, 200, json_pack("{s:s, s:o}", "machine", m->id,
+                                                        "written", names));
+        } else {
+            status = api__problem(req, write_status(rc),
+                                  rc == GW_E_CONN_LOST ? "Service Unavailable"
+                                  : rc == GW_E_TIMEOUT ? "Gateway Timeout" : "Bad Gateway",
+                                  "%s%s%s", err.msg, err.hint[0] ? "; " : "", err.hint);
+        }
+    }
+    gw_free(w);
+    json_decref(body);
+    return status;
+}
+
 static int get_health(api_req *req)
 {
     const gw_config *cfg = req->api->config;
@@ -300,6 +380,10 @@ const api_route api__routes[] = {
     {"GET", "/api/machines/{id}/tags", GW_ROLE_VIEWER,
      "Live values from the newest snapshot (no PLC read): records with quality",
      "{machine, connected, ts, age_ms, seq, tags: [records]}", get_machine_tags},
+    {"PUT", "/api/machines/{id}/tags", GW_ROLE_OPERATOR,
+     "Write tags {\"param\": value}: checked first (422), answered after the PLC confirmed "
+     "(503 disconnected, 504 timeout, 502 refused)", "{machine, written: [names]}",
+     put_machine_tags},
 };
 
 const size_t api__nroutes = sizeof(api__routes) / sizeof(api__routes[0]);

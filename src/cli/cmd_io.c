@@ -315,34 +315,6 @@ out_client:
     return rc;
 }
 
-/* One S7 range per write: whole bytes, or a bit write per bit the mask
- * names when the write owns only some bits of its byte. */
-static size_t s7_ranges_for_write(const gw_write *w, gw_s7_range *out, uint8_t *bitvals)
-{
-    const gw_tag *t = w->tag;
-    size_t n = 0;
-    if (t->type == GW_T_BOOL) {
-        bitvals[0] = w->bit ? 1 : 0;
-        out[n++] = (gw_s7_range){t->addr.area, t->addr.db, t->addr.byte, 1, true, t->addr.bit,
-                                 NULL, bitvals, GW_OK, 0};
-        return n;
-    }
-    if (t->type == GW_T_BITS && w->bytemask[0] != 0xFF) {
-        for (uint8_t b = 0; b < 8; b++) {
-            if (!(w->bytemask[0] & (1u << b)))
-                continue;
-            bitvals[n] = (w->bytes[0] >> b) & 1u;
-            out[n] = (gw_s7_range){t->addr.area, t->addr.db, t->addr.byte, 1, true, b, NULL,
-                                   &bitvals[n], GW_OK, 0};
-            n++;
-        }
-        return n;
-    }
-    out[n++] = (gw_s7_range){t->addr.area, t->addr.db, t->addr.byte, (uint32_t)w->n, false, 0,
-                             NULL, w->bytes, GW_OK, 0};
-    return n;
-}
-
 static int s7_write(io_opts *o, gw_write *writes, size_t nwrites, gw_log *log)
 {
     gw_error err;
@@ -358,7 +330,7 @@ static int s7_write(io_opts *o, gw_write *writes, size_t nwrites, gw_log *log)
     }
     size_t n = 0;
     for (size_t i = 0; i < nwrites; i++) {
-        size_t k = s7_ranges_for_write(&writes[i], ranges + n, bitvals + n);
+        size_t k = gw_s7_ranges_for_write(&writes[i], ranges + n, bitvals + n);
         for (size_t j = 0; j < k; j++)
             owner[n + j] = i;
         n += k;

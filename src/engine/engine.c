@@ -24,6 +24,7 @@
 #include <time.h>
 
 #define BACKOFF_MIN_MS 200
+#define MAX_RELEASES 32         /* pending timed releases per machine */
 #define BACKOFF_MAX_MS 5000
 #define DEFAULT_INTERVAL_MS 1000
 
@@ -43,9 +44,35 @@ typedef struct {
     gw_mb_readout *readout;
 } scan_group;
 
+/* A queued write: shared by the caller, who waits, and the machine thread
+ * (refs), so that a caller that gave up leaves nothing dangling. */
+typedef struct cmd {
+    struct cmd *next;
+    int refs;                   /* under the machine's cmd_lock */
+    gw_write *writes;
+    gw_write *release;          /* NULL, or one per write */
+    size_t n;
+    uint32_t hold_ms;
+    bool urgent;
+    bool cancelled, done;
+    gw_err result;
+    gw_error err;
+    pthread_cond_t cv;
+} cmd;
+
+typedef struct {
+    uint64_t due_ms;
+    gw_write w;
+} timed_release;
+
 typedef struct {
     gw_engine *e;
     const gw_machine_cfg *cfg;
+    pthread_mutex_t cmd_lock;   /* queue, cmd fields, `connected_pub` */
+    cmd *head, *tail;
+    bool connected_pub;         /* for callers: connected as last published */
+    timed_release releases[MAX_RELEASES];  /* machine thread only */
+    size_t nreleases;
     pthread_t thread;
     bool started;
     gw_s7_client *s7;
@@ -138,6 +165,9 @@ static void publish(machine *m)
     m->snap = s;
     pthread_mutex_unlock(&m->snap_lock);
     gw_snapshot_release(old);
+    pthread_mutex_lock(&m->cmd_lock);
+    m->connected_pub = m->connected;
+    pthread_mutex_unlock(&m->cmd_lock);
 }
 
 const gw_snapshot *gw_engine_snapshot(gw_engine *e, const char *machine_id)
@@ -154,6 +184,48 @@ const gw_snapshot *gw_engine_snapshot(gw_engine *e, const char *machine_id)
         return s;
     }
     return NULL;
+}
+
+/* ---------------------------------------------------------------- commands */
+
+static void cmd_put(machine *m, cmd *c)
+{
+    /* cmd_lock held */
+    if (--c->refs > 0)
+        return;
+    pthread_cond_destroy(&c->cv);
+    gw_free(c->writes);
+    gw_free(c->release);
+    gw_free(c);
+}
+
+static void cmd_finish(machine *m, cmd *c, gw_err rc, const gw_error *err)
+{
+    pthread_mutex_lock(&m->cmd_lock);
+    c->done = true;
+    c->result = rc;
+    if (err)
+        c->err = *err;
+    pthread_cond_broadcast(&c->cv);
+    cmd_put(m, c);
+    pthread_mutex_unlock(&m->cmd_lock);
+}
+
+/* Fails everything queued (the connection is down). */
+static void fail_queue(machine *m, const char *why)
+{
+    pthread_mutex_lock(&m->cmd_lock);
+    cmd *c = m->head;
+    m->head = m->tail = NULL;
+    pthread_mutex_unlock(&m->cmd_lock);
+    while (c) {
+        cmd *next = c->next;
+        gw_error err;
+        gw_error_clear(&err);
+        gw_error_set(&err, GW_E_CONN_LOST, "machine %s is not connected: %s", m->cfg->id, why);
+        cmd_finish(m, c, GW_E_CONN_LOST, &err);
+        c = next;
+    }
 }
 
 /* ---------------------------------------------------------------- set-up */
@@ -236,6 +308,7 @@ static void machine_clear(machine *m)
     gw_free(m->quality);
     gw_snapshot_release(m->snap);
     pthread_mutex_destroy(&m->snap_lock);
+    pthread_mutex_destroy(&m->cmd_lock);
 }
 
 gw_err gw_engine_new(const gw_config *cfg, gw_log *log, gw_engine **out)
@@ -260,6 +333,7 @@ gw_err gw_engine_new(const gw_config *cfg, gw_log *log, gw_engine **out)
         m->n = gw_tagmap_count(m->cfg->tags);
         m->backoff_ms = BACKOFF_MIN_MS;
         pthread_mutex_init(&m->snap_lock, NULL);
+        pthread_mutex_init(&m->cmd_lock, NULL);
         e->n++;
         m->values = gw_calloc(m->n ? m->n : 1, sizeof(gw_value));
         m->quality = gw_calloc(m->n ? m->n : 1, 1);
@@ -292,6 +366,7 @@ static void disconnect(machine *m, const char *why)
         if (m->quality[i] == GW_Q_GOOD)
             m->quality[i] = GW_Q_STALE;
     publish(m);
+    fail_queue(m, why);
 }
 
 static bool try_connect(machine *m, uint64_t now)
@@ -406,8 +481,211 @@ static bool scan(machine *m, scan_group *sg)
     return true;
 }
 
-static void sleep_until(gw_engine *e, uint64_t until_ms)
+/* Writes on the PLC; false when the connection broke. *rc is the PLC's
+ * answer. */
+static bool do_writes(machine *m, const gw_write *w, size_t n, gw_err *rc, gw_error *err)
 {
+    gw_error_clear(err);
+    if (m->cfg->driver == GW_DRIVER_MODBUS) {
+        *rc = gw_mb_write_many(m->mb, w, n, NULL, err);
+        return *rc == GW_OK || *rc == GW_E_DEVICE_REJECTED;
+    }
+    gw_s7_range *r = gw_calloc(n * 8 + 1, sizeof(*r));
+    uint8_t *bits = gw_calloc(n * 8 + 1, 1);
+    if (!r || !bits) {
+        gw_free(r);
+        gw_free(bits);
+        *rc = gw_error_set(err, GW_E_NOMEM, "out of memory");
+        return true;
+    }
+    size_t k = 0;
+    size_t *owner = gw_calloc(n * 8 + 1, sizeof(size_t));
+    for (size_t i = 0; owner && i < n; i++) {
+        size_t got = gw_s7_ranges_for_write(&w[i], r + k, bits + k);
+        for (size_t j = 0; j < got; j++)
+            owner[k + j] = i;
+        k += got;
+    }
+    *rc = owner ? gw_s7_write(m->s7, r, k, err) : gw_error_set(err, GW_E_NOMEM, "out of memory");
+    for (size_t i = 0; *rc == GW_OK && i < k; i++)
+        if (r[i].result != GW_OK) {
+            const gw_tag *t = w[owner[i]].tag;
+            *rc = gw_error_set(err, GW_E_DEVICE_REJECTED, "%s (%s): the PLC refused the write: %s",
+                               t->parameter, t->key, gw_s7_item_rc_text(r[i].item_rc));
+            gw_error_hint(err, "%s", gw_s7_item_rc_hint(r[i].item_rc));
+        }
+    gw_free(owner);
+    gw_free(r);
+    gw_free(bits);
+    return *rc == GW_OK || *rc == GW_E_DEVICE_REJECTED;
+}
+
+/* The groups holding written tags are read again at once, so that a
+ * reader sees a confirmed write in the next snapshot. */
+static void rescan_written(machine *m, const gw_write *w, size_t n, uint64_t now)
+{
+    const gw_tag *first = gw_tagmap_at(m->cfg->tags, 0);
+    for (size_t i = 0; first && i < n; i++) {
+        size_t t = (size_t)(w[i].tag - first); /* tags are one array, in map order */
+        for (size_t g = 0; t < m->n && g < m->ngroups; g++)
+            if (m->groups[g].want[t])
+                m->groups[g].next_ms = now;
+    }
+}
+
+/* Runs queued commands (urgent ones are at the front) and due releases;
+ * false when the connection broke. */
+static bool run_commands(machine *m, uint64_t now)
+{
+    for (;;) {
+        pthread_mutex_lock(&m->cmd_lock);
+        cmd *c = m->head;
+        if (c) {
+            m->head = c->next;
+            if (!m->head)
+                m->tail = NULL;
+        }
+        bool skip = c && c->cancelled;
+        pthread_mutex_unlock(&m->cmd_lock);
+        if (!c)
+            break;
+        if (skip) {
+            cmd_finish(m, c, GW_E_TIMEOUT, NULL);
+            continue;
+        }
+        gw_err rc;
+        gw_error err;
+        bool alive = do_writes(m, c->writes, c->n, &rc, &err);
+        if (rc == GW_OK)
+            rescan_written(m, c->writes, c->n, now);
+        if (rc == GW_OK && c->release) {
+            for (size_t i = 0; i < c->n && m->nreleases < MAX_RELEASES; i++)
+                m->releases[m->nreleases++] = (timed_release){now + c->hold_ms, c->release[i]};
+        }
+        cmd_finish(m, c, rc, &err);
+        if (!alive) {
+            disconnect(m, err.msg);
+            return false;
+        }
+    }
+    /* releases that are due, retried until the PLC confirms them */
+    for (size_t i = 0; i < m->nreleases;) {
+        if (m->releases[i].due_ms > now) {
+            i++;
+            continue;
+        }
+        gw_err rc;
+        gw_error err;
+        bool alive = do_writes(m, &m->releases[i].w, 1, &rc, &err);
+        if (!alive) {
+            disconnect(m, err.msg);
+            return false;
+        }
+        if (rc != GW_OK) {
+            gw_log_warn(m->e->log, "engine", "machine %s: release of %s refused: %s; retrying",
+                        m->cfg->id, m->releases[i].w.tag->parameter, err.msg);
+            m->releases[i].due_ms = now + 100;
+            i++;
+            continue;
+        }
+        rescan_written(m, &m->releases[i].w, 1, now);
+        m->releases[i] = m->releases[--m->nreleases];
+    }
+    return true;
+}
+
+gw_err gw_engine_write(gw_engine *e, const char *machine_id, const gw_write *writes,
+                       const gw_write *release, size_t n, uint32_t hold_ms, bool urgent,
+                       uint32_t timeout_ms, gw_error *err)
+{
+    machine *m = NULL;
+    for (size_t i = 0; i < e->n; i++)
+        if (strcmp(e->m[i].cfg->id, machine_id) == 0)
+            m = &e->m[i];
+    if (!m)
+        return gw_error_set(err, GW_E_NOT_FOUND, "no machine \"%s\"", machine_id);
+    if (n == 0)
+        return GW_OK;
+    cmd *c = gw_calloc(1, sizeof(*c));
+    if (c) {
+        c->writes = gw_malloc(n * sizeof(gw_write));
+        c->release = release ? gw_malloc(n * sizeof(gw_write)) : NULL;
+    }
+    if (!c || !c->writes || (release && !c->release)) {
+        if (c) {
+            gw_free(c->writes);
+            gw_free(c->release);
+        }
+        gw_free(c);
+        return gw_error_set(err, GW_E_NOMEM, "out of memory");
+    }
+    memcpy(c->writes, writes, n * sizeof(gw_write));
+    if (release)
+        memcpy(c->release, release, n * sizeof(gw_write));
+    c->n = n;
+    c->hold_ms = hold_ms;
+    c->urgent = urgent;
+    c->refs = 2; /* the caller and the machine thread */
+    pthread_cond_init(&c->cv, NULL);
+    pthread_mutex_lock(&m->cmd_lock);
+    if (!m->connected_pub) {
+        pthread_mutex_unlock(&m->cmd_lock);
+        pthread_cond_destroy(&c->cv);
+        gw_free(c->writes);
+        gw_free(c->release);
+        gw_free(c);
+        gw_error_set(err, GW_E_CONN_LOST, "machine %s is not connected", m->cfg->id);
+        gw_error_hint(err, "GET /api/machines/%s/tags says why", m->cfg->id);
+        return GW_E_CONN_LOST;
+    }
+    if (urgent) {
+        c->next = m->head;
+        m->head = c;
+        if (!m->tail)
+            m->tail = c;
+    } else {
+        if (m->tail)
+            m->tail->next = c;
+        else
+            m->head = c;
+        m->tail = c;
+    }
+    pthread_mutex_unlock(&m->cmd_lock);
+    pthread_mutex_lock(&e->lock);
+    pthread_cond_broadcast(&e->wake);
+    pthread_mutex_unlock(&e->lock);
+    /* wait with a deadline: a caller never waits forever on a PLC */
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    long ns = ts.tv_nsec + (long)(timeout_ms % 1000) * 1000000L;
+    ts.tv_sec += (time_t)(timeout_ms / 1000) + ns / 1000000000L;
+    ts.tv_nsec = ns % 1000000000L;
+    pthread_mutex_lock(&m->cmd_lock);
+    while (!c->done)
+        if (pthread_cond_timedwait(&c->cv, &m->cmd_lock, &ts) != 0)
+            break;
+    gw_err rc;
+    if (c->done) {
+        rc = c->result;
+        if (err && rc != GW_OK)
+            *err = c->err;
+    } else {
+        c->cancelled = true; /* not begun yet: the thread drops it */
+        rc = gw_error_set(err, GW_E_TIMEOUT, "machine %s: the PLC did not confirm the write "
+                          "within %u ms", m->cfg->id, timeout_ms);
+    }
+    cmd_put(m, c);
+    pthread_mutex_unlock(&m->cmd_lock);
+    return rc;
+}
+
+/* Sleeps until until_ms, a stop, or a queued command. The queue is looked
+ * at under e->lock, which gw_engine_write's wake-up also takes, so a
+ * command queued just before the wait still wakes it (lock order: e->lock,
+ * then cmd_lock). */
+static void sleep_until(machine *m, uint64_t until_ms)
+{
+    gw_engine *e = m->e;
     uint64_t now = gw_mono_ms();
     if (until_ms <= now)
         return;
@@ -420,7 +698,10 @@ static void sleep_until(gw_engine *e, uint64_t until_ms)
     ts.tv_sec += (time_t)(wait / 1000) + ns / 1000000000L;
     ts.tv_nsec = ns % 1000000000L;
     pthread_mutex_lock(&e->lock);
-    if (!atomic_load(&e->stop))
+    pthread_mutex_lock(&m->cmd_lock);
+    bool queued = m->head != NULL;
+    pthread_mutex_unlock(&m->cmd_lock);
+    if (!atomic_load(&e->stop) && !queued)
         pthread_cond_timedwait(&e->wake, &e->lock, &ts);
     pthread_mutex_unlock(&e->lock);
 }
@@ -433,11 +714,16 @@ static void *machine_main(void *arg)
         uint64_t now = gw_mono_ms();
         if (!m->connected) {
             if (now < m->next_try_ms || !try_connect(m, now)) {
-                sleep_until(e, m->next_try_ms);
+                sleep_until(m, m->next_try_ms);
                 continue;
             }
         }
+        if (!run_commands(m, now))
+            continue;
         uint64_t next = now + 1000;
+        for (size_t i = 0; i < m->nreleases; i++)
+            if (m->releases[i].due_ms < next)
+                next = m->releases[i].due_ms;
         bool changed = false;
         for (size_t g = 0; g < m->ngroups && m->connected; g++) {
             scan_group *sg = &m->groups[g];
@@ -456,8 +742,9 @@ static void *machine_main(void *arg)
         if (changed && m->connected)
             publish(m);
         if (m->connected)
-            sleep_until(e, next);
+            sleep_until(m, next);
     }
+    fail_queue(m, "the gateway is stopping");
     if (m->s7)
         gw_s7_close(m->s7);
     if (m->mb)

@@ -110,4 +110,20 @@ void gw_engine_free(gw_engine *e);
  * for an unknown id. Any thread; never waits on a PLC. */
 const gw_snapshot *gw_engine_snapshot(gw_engine *e, const char *machine_id);
 
+/*
+ * Writes checked values (gw_tag_prepare_write, copied) through the
+ * machine's thread, before its next scan, and answers once the PLC
+ * confirmed them. `urgent` puts them ahead of everything queued (stop).
+ * With `release` (may be NULL), a timer on the machine's thread writes
+ * release[i] hold_ms after writes[i], retried until the PLC confirms: the
+ * seed's 100 ms stop pulse and 500 ms alarm reset, with no sleep anywhere.
+ * Returns GW_E_NOT_FOUND for an unknown machine, GW_E_CONN_LOST when it is
+ * not connected (nothing is queued), GW_E_TIMEOUT when the PLC did not
+ * answer within timeout_ms (a write not begun by then is dropped), or the
+ * PLC's refusal. Any thread but the machine's.
+ */
+gw_err gw_engine_write(gw_engine *e, const char *machine_id, const gw_write *writes,
+                       const gw_write *release, size_t n, uint32_t hold_ms, bool urgent,
+                       uint32_t timeout_ms, gw_error *err);
+
 #endif

@@ -162,6 +162,18 @@ else
   done
   check "engine: watermaker connected" "$tags" '"connected":true'
   check "engine: live value with quality" "$tags" '"parameter":"System Mode","value":2,"value_alt":"Home/Standby".*"quality":"good"'
+  # a write through the engine: answered after the PLC confirmed it
+  put=$(curl -s -w ' %{http_code}' --max-time 10 -X PUT "http://127.0.0.1:$port/api/machines/watermaker/tags" \
+        -d '{"System Mode": 34}')
+  check "PUT tags written" "$put" '"written":\["System Mode"\]\} 200$'
+  tags=$(curl -s --max-time 5 "http://127.0.0.1:$port/api/machines/watermaker/tags")
+  check "PUT tags visible at once" "$tags" '"parameter":"System Mode","value":34,"value_alt":"DTS Request"'
+  bad=$(curl -s -w ' %{http_code}' --max-time 5 -X PUT "http://127.0.0.1:$port/api/machines/watermaker/tags" \
+        -d '{"Feed Pressure": 3}')
+  check "PUT read-only tag is 422" "$bad" 'read-only.* 422$'
+  bad=$(curl -s -w ' %{http_code}' --max-time 5 -X PUT "http://127.0.0.1:$port/api/machines/watermaker/tags" \
+        -d '{"System Mode": ')
+  check "PUT malformed JSON is 400" "$bad" 'malformed JSON.* 400$'
   kill -TERM "$pid"
   for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
   if kill -0 "$pid" 2>/dev/null; then

@@ -134,6 +134,14 @@ gw_err gw_s7_cpu_state_read(gw_s7_client *c, gw_s7_cpu_state *state, gw_error *e
 const char *gw_s7_item_rc_text(uint8_t rc);
 const char *gw_s7_item_rc_hint(uint8_t rc);
 
+/*
+ * The ranges that carry a checked write of an S7 tag (gw_tag_prepare_write):
+ * whole bytes, or one bit write per bit its mask owns, so that no byte the
+ * PLC also writes is read-modified-written. `out` and `bitvals` need room
+ * for 8; returns how many ranges.
+ */
+size_t gw_s7_ranges_for_write(const gw_write *w, gw_s7_range *out, uint8_t *bitvals);
+
 /* Ranges covering a tag map's tags (one per tag, in map order). */
 gw_err gw_s7_ranges_for_tags(const gw_tagmap *m, gw_s7_range **out, size_t *n);
 

@@ -188,6 +188,88 @@ static void test_stop_while_disconnected(void **state)
     assert_int_equal(gw_sim_frontend_start(f->sim, GW_DRIVER_S7, &err), GW_OK);
 }
 
+/* A checked write of one tag (the caller's gw_write). */
+static void prepare(fixture *f, const char *id, const char *param, json_t *value, gw_write *w)
+{
+    const gw_machine_cfg *m = gw_config_machine(f->cfg, id);
+    gw_error err;
+    assert_int_equal(gw_tag_prepare_write(m->tags, gw_tagmap_find(m->tags, param), value, w, &err),
+                     GW_OK);
+    json_decref(value);
+}
+
+static void test_write_then_read(void **state)
+{
+    fixture *f = *state;
+    assert_true(wait_value(f, "rig", "Test_Status", GW_Q_GOOD, 0, 3000));
+    gw_write w[2];
+    prepare(f, "rig", "Pipe_Diameter", json_real(315.5), &w[0]);
+    prepare(f, "rig", "Lock_Upper", json_true(), &w[1]);
+    gw_error err;
+    gw_error_clear(&err);
+    assert_int_equal(gw_engine_write(f->engine, "rig", w, NULL, 2, 0, false, 2000, &err), GW_OK);
+    /* confirmed by the PLC: it is in its memory now */
+    gw_value v;
+    gw_sim_device *rig = gw_sim_device_find(f->sim, "rig");
+    assert_int_equal(gw_sim_get_property(rig, "Pipe_Diameter", &v, &err), GW_OK);
+    assert_true(gw_value_as_double(&v) == 315.5);
+    assert_true(gw_sim_get(rig, "Lock_Upper") == 1);
+    /* and in the next snapshot, though its group runs every 500 ms */
+    assert_true(wait_value(f, "rig", "Pipe_Diameter", GW_Q_GOOD, 315.5, 250));
+    assert_int_equal(gw_engine_write(f->engine, "nope", w, NULL, 1, 0, false, 100, &err),
+                     GW_E_NOT_FOUND);
+}
+
+static void test_write_disconnected_and_timeout(void **state)
+{
+    fixture *f = *state;
+    assert_true(wait_value(f, "watermaker", "System Mode", GW_Q_GOOD, 2, 3000));
+    gw_write w;
+    prepare(f, "watermaker", "System Mode", json_integer(34), &w);
+    gw_error err;
+    /* a PLC that stops answering: the write times out */
+    gw_tcpsrv_fault(gw_sim_frontend(f->sim, GW_DRIVER_MODBUS), GW_FAULT_SILENT, 3000, 0);
+    uint64_t t0 = gw_mono_ms();
+    gw_err rc = gw_engine_write(f->engine, "watermaker", &w, NULL, 1, 0, false, 2000, &err);
+    assert_int_equal(rc, GW_E_TIMEOUT);
+    assert_true(gw_mono_ms() - t0 < 2500);
+    /* now it is known to be down: refused at once, nothing queued */
+    assert_true(wait_value(f, "watermaker", "System Mode", GW_Q_STALE, NAN, 2000));
+    t0 = gw_mono_ms();
+    assert_int_equal(gw_engine_write(f->engine, "watermaker", &w, NULL, 1, 0, false, 2000, &err),
+                     GW_E_CONN_LOST);
+    assert_true(gw_mono_ms() - t0 < 100);
+    assert_non_null(strstr(err.msg, "not connected"));
+}
+
+/* The seed's stop: true, and false 100 ms later by a timer on the
+ * machine's thread; the simulator's write log shows both, in order. */
+static void test_pulse(void **state)
+{
+    fixture *f = *state;
+    assert_true(wait_value(f, "rig", "Test_Status", GW_Q_GOOD, 0, 3000));
+    gw_write on, off;
+    prepare(f, "rig", "Stop", json_true(), &on);
+    prepare(f, "rig", "Stop", json_false(), &off);
+    gw_sim_write *log = calloc(64, sizeof(*log));
+    size_t before = gw_sim_writes(f->sim, 0, log, 64);
+    gw_error err;
+    assert_int_equal(gw_engine_write(f->engine, "rig", &on, &off, 1, 100, true, 2000, &err), GW_OK);
+    assert_true(gw_sim_get(gw_sim_device_find(f->sim, "rig"), "Stop") == 1);
+    uint64_t deadline = gw_mono_ms() + 2000;
+    size_t n;
+    while ((n = gw_sim_writes(f->sim, before, log, 64)) < 2 && gw_mono_ms() < deadline)
+        sleep_ms(10);
+    assert_int_equal(n, 2);
+    assert_string_equal(log[0].parameter, "Stop");
+    assert_string_equal(log[0].after, "true");
+    assert_string_equal(log[1].parameter, "Stop");
+    assert_string_equal(log[1].after, "false");
+    uint64_t held = log[1].sim_ms - log[0].sim_ms;
+    assert_true(held >= 100 && held < 400);
+    free(log);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -195,6 +277,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_fault_stale_and_reconnect, setup, teardown),
         cmocka_unit_test_setup_teardown(test_silent_plc_times_out, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stop_while_disconnected, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_write_then_read, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_write_disconnected_and_timeout, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pulse, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -47,6 +47,18 @@ typedef struct {
 /* The route table (routes.c). */
 extern const api_route api__routes[];
 extern const size_t api__nroutes;
+/* The specifications' endpoints (seed_routes.c). */
+extern const api_route api__seed_routes[];
+extern const size_t api__nseed_routes;
+/* Checks {tag: value} pairs (422 naming the first bad one), writes them
+ * through the engine and answers once the PLC confirmed them: 200
+ * {machine, written}, 503 disconnected or busy, 504 timeout, 502 refused.
+ * With release, each tag is written back to its release value hold_ms
+ * after the confirmation; urgent goes ahead of everything queued. */
+int api__write_tags(api_req *req, const gw_machine_cfg *m, json_t *pairs, json_t *release,
+                    uint32_t hold_ms, bool urgent);
+/* Route i of both tables, NULL past the end. */
+const api_route *api__route(size_t i);
 
 /* Responses (http.c). Each returns the HTTP status it sent. */
 int api__send_json(api_req *req, int status, json_t *body /* taken */);

@@ -154,8 +154,8 @@ static int dispatch(struct mg_connection *conn, void *cbdata)
                             API_MAX_BODY);
     bool path_known = false;
     char allow[128] = "";
-    for (size_t i = 0; i < api__nroutes; i++) {
-        const api_route *r = &api__routes[i];
+    const api_route *r;
+    for (size_t i = 0; (r = api__route(i)) != NULL; i++) {
         if (!match(r->pattern, req.path, &req))
             continue;
         path_known = true;

@@ -158,23 +158,80 @@ static int get_machine_tags(api_req *req)
     return api__send_json(req, 200, j);
 }
 
-/* The HTTP status of an engine write's outcome. */
-static int write_status(gw_err rc)
+/* The HTTP status and title of an engine write's outcome. */
+static int write_status(gw_err rc, const char **title)
 {
     switch (rc) {
-    case GW_OK: return 200;
-    case GW_E_CONN_LOST: return 503;
-    case GW_E_TIMEOUT: return 504;
-    case GW_E_NOT_FOUND: return 404;
+    case GW_E_CONN_LOST:
+    case GW_E_BUSY: *title = "Service Unavailable"; return 503;
+    case GW_E_TIMEOUT: *title = "Gateway Timeout"; return 504;
+    case GW_E_NOT_FOUND: *title = "Not Found"; return 404;
     case GW_E_DEVICE_REJECTED:
-    case GW_E_ACCESS: return 502; /* the PLC said no */
-    default: return 500;
+    case GW_E_ACCESS: *title = "Bad Gateway"; return 502; /* the PLC said no */
+    default: *title = "Internal Server Error"; return 500;
     }
 }
 
-/* {"param": value, ...}: every value checked first (422 and nothing is
- * written), then written through the machine's thread; the answer comes
- * after the PLC confirmed. */
+int api__write_tags(api_req *req, const gw_machine_cfg *m, json_t *pairs, json_t *release,
+                    uint32_t hold_ms, bool urgent)
+{
+    size_t n = json_object_size(pairs);
+    gw_write *w = gw_calloc(n ? n : 1, sizeof(*w));
+    gw_write *r = release ? gw_calloc(n ? n : 1, sizeof(*r)) : NULL;
+    if (!w || (release && !r)) {
+        gw_free(w);
+        gw_free(r);
+        return api__problem(req, 500, "Internal Server Error", "out of memory");
+    }
+    const char *name;
+    json_t *value;
+    size_t k = 0;
+    gw_error err;
+    gw_error_clear(&err);
+    int status = 0;
+    json_object_foreach(pairs, name, value) {
+        const gw_tag *t = gw_tagmap_find(m->tags, name);
+        if (!t) {
+            status = api__problem(req, 422, "Unprocessable Content", "machine %s has no tag "
+                                  "\"%s\"; GET /api/machines/%s lists them", m->id, name, m->id);
+            break;
+        }
+        if (gw_tag_prepare_write(m->tags, t, value, &w[k], &err) != GW_OK ||
+            (release && gw_tag_prepare_write(m->tags, t, json_object_get(release, name), &r[k],
+                                             &err) != GW_OK)) {
+            status = api__problem(req, 422, "Unprocessable Content", "%s%s%s", err.msg,
+                                  err.hint[0] ? "; " : "", err.hint);
+            break;
+        }
+        k++;
+    }
+    if (!status && k == 0)
+        status = api__problem(req, 422, "Unprocessable Content", "name at least one tag");
+    if (!status) {
+        uint32_t timeout = m->timeout_ms * 2 + 500;
+        gw_err rc = gw_engine_write(req->api->engine, m->id, w, r, k, hold_ms, urgent, timeout,
+                                    &err);
+        gw_log_write(req->api->log, GW_LOG_INFO, "http", "%s %s: write of %zu tag%s on %s: %s",
+                     req->method, req->path, k, k == 1 ? "" : "s", m->id,
+                     rc == GW_OK ? "done" : err.msg);
+        if (rc == GW_OK) {
+            json_t *names = json_array();
+            for (size_t i = 0; i < k; i++)
+                json_array_append_new(names, json_string(w[i].tag->parameter));
+            status = api__send_json(req, 200, json_pack("{s:s, s:o}", "machine", m->id,
+                                                        "written", names));
+        } else {
+            const char *title;
+            int code = write_status(rc, &title);
+            status = api__problem(req, code, title, "%s%s%s", err.msg, err.hint[0] ? "; " : "",
+                                  err.hint);
+        }
+    }
+    gw_free(w);
+    gw_free(r);
+    return status;
+}
+
 static int put_machine_tags(api_req *req)
 {
     const gw_config *cfg = req->api->config;
@@ -187,53 +244,7 @@ static int put_machine_tags(api_req *req)
     json_t *body = api__read_json(req, &status);
     if (!body)
         return status;
-    size_t n = json_object_size(body);
-    gw_write *w = gw_calloc(n ? n : 1, sizeof(*w));
-    if (!w) {
-        json_decref(body);
-        return api__problem(req, 500, "Internal Server Error", "out of memory");
-    }
-    const char *name;
-    json_t *value;
-    size_t k = 0;
-    gw_error err;
-    gw_error_clear(&err);
-    status = 0;
-    json_object_foreach(body, name, value) {
-        const gw_tag *t = gw_tagmap_find(m->tags, name);
-        if (!t) {
-            status = api__problem(req, 422, "Unprocessable Content", "machine %s has no tag "
-                                  "\"%s\"; GET /api/machines/%s lists them", m->id, name, m->id);
-            break;
-        }
-        if (gw_tag_prepare_write(m->tags, t, value, &w[k], &err) != GW_OK) {
-            status = api__problem(req, 422, "Unprocessable Content", "%s%s%s", err.msg,
-                                  err.hint[0] ? "; " : "", err.hint);
-            break;
-        }
-        k++;
-    }
-    if (!status && k == 0)
-        status = api__problem(req, 422, "Unprocessable Content", "name at least one tag");
-    if (!status) {
-        uint32_t timeout = m->timeout_ms * 2 + 500;
-        gw_err rc = gw_engine_write(req->api->engine, m->id, w, NULL, k, 0, false, timeout, &err);
-        gw_log_write(req->api->log, GW_LOG_INFO, "http", "write of %zu tag%s on %s: %s", k,
-                     k == 1 ? "" : "s", m->id, rc == GW_OK ? "done" : err.msg);
-        if (rc == GW_OK) {
-            json_t *names = json_array();
-            for (size_t i = 0; i < k; i++)
-                json_array_append_new(names, json_string(w[i].tag->parameter));
-            status = api__send_json(req, 200, json_pack("{s:s, s:o}", "machine", m->id,
-                                                        "written", names));
-        } else {
-            status = api__problem(req, write_status(rc),
-                                  rc == GW_E_CONN_LOST ? "Service Unavailable"
-                                  : rc == GW_E_TIMEOUT ? "Gateway Timeout" : "Bad Gateway",
-                                  "%s%s%s", err.msg, err.hint[0] ? "; " : "", err.hint);
-        }
-    }
-    gw_free(w);
+    status = api__write_tags(req, m, body, NULL, 0, false);
     json_decref(body);
     return status;
 }
@@ -252,8 +263,8 @@ static int get_health(api_req *req)
 static int get_openapi(api_req *req)
 {
     json_t *paths = json_object();
-    for (size_t i = 0; paths && i < api__nroutes; i++) {
-        const api_route *r = &api__routes[i];
+    const api_route *r;
+    for (size_t i = 0; paths && (r = api__route(i)) != NULL; i++) {
         json_t *item = json_object_get(paths, r->pattern);
         if (!item) {
             item = json_object();
@@ -310,8 +321,8 @@ static int get_docs(api_req *req)
                   "/openapi.json</a> (OpenAPI 3). Errors are <code>application/problem+json"
                   "</code>.</p><table><tr><th>Method</th><th>Path</th><th>Role</th>"
                   "<th>What it does</th><th>Answer</th></tr>", GW_VERSION);
-    for (size_t i = 0; i < api__nroutes; i++) {
-        const api_route *r = &api__routes[i];
+    const api_route *r;
+    for (size_t i = 0; (r = api__route(i)) != NULL; i++) {
         gw_buf_printf(&b, "<tr><td class=\"m\">%s</td><td class=\"m\">", r->method);
         if (!strchr(r->pattern, '{') && strcmp(r->method, "GET") == 0)
             gw_buf_printf(&b, "<a href=\"%s\">%s</a>", r->pattern, r->pattern);
@@ -387,3 +398,11 @@ const api_route api__routes[] = {
 };
 
 const size_t api__nroutes = sizeof(api__routes) / sizeof(api__routes[0]);
+
+const api_route *api__route(size_t i)
+{
+    if (i < api__nroutes)
+        return &api__routes[i];
+    i -= api__nroutes;
+    return i < api__nseed_routes ? &api__seed_routes[i] : NULL;
+}

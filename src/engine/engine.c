@@ -555,11 +555,21 @@ static bool run_commands(machine *m, uint64_t now)
         }
         gw_err rc;
         gw_error err;
+        if (c->release && m->nreleases + c->n > MAX_RELEASES) {
+            /* a pulse whose release could not be kept is not started */
+            gw_error_set(&err, GW_E_BUSY, "machine %s: %d timed releases are pending; try again",
+                         m->cfg->id, (int)m->nreleases);
+            cmd_finish(m, c, GW_E_BUSY, &err);
+            continue;
+        }
         bool alive = do_writes(m, c->writes, c->n, &rc, &err);
+        /* the hold counts from the PLC's confirmation, not from the
+         * start of this pass: the bit stays set at least hold_ms */
+        now = gw_mono_ms();
         if (rc == GW_OK)
             rescan_written(m, c->writes, c->n, now);
         if (rc == GW_OK && c->release) {
-            for (size_t i = 0; i < c->n && m->nreleases < MAX_RELEASES; i++)
+            for (size_t i = 0; i < c->n; i++)
                 m->releases[m->nreleases++] = (timed_release){now + c->hold_ms, c->release[i]};
         }
         cmd_finish(m, c, rc, &err);
@@ -569,6 +579,7 @@ static bool run_commands(machine *m, uint64_t now)
         }
     }
     /* releases that are due, retried until the PLC confirms them */
+    now = gw_mono_ms();
     for (size_t i = 0; i < m->nreleases;) {
         if (m->releases[i].due_ms > now) {
             i++;

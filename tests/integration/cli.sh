@@ -174,6 +174,47 @@ else
   bad=$(curl -s -w ' %{http_code}' --max-time 5 -X PUT "http://127.0.0.1:$port/api/machines/watermaker/tags" \
         -d '{"System Mode": ')
   check "PUT malformed JSON is 400" "$bad" 'malformed JSON.* 400$'
+  # the specifications' endpoints on the default machine (the rig)
+  status=""
+  for _ in $(seq 1 50); do
+    status=$(curl -s --max-time 5 "http://127.0.0.1:$port/api/status")
+    printf '%s' "$status" | grep -q '"connected":true' && break
+    sleep 0.1
+  done
+  check "seed status" "$status" '"actual_force":[-0-9.]+,.*"connected":true'
+  stop=$(curl -s -w ' %{http_code}' --max-time 10 -X POST "http://127.0.0.1:$port/api/command/stop")
+  check "seed stop" "$stop" '"written":\["Stop"\]\} 200$'
+  # Stop is set, then released no sooner than 100 ms later, as bit writes
+  pulse=""
+  for _ in $(seq 1 30); do
+    pulse=$(curl -s --max-time 5 "http://127.0.0.1:$p_ctl/sim/writes" | python3 -c '
+import json, sys
+w = [x for x in json.load(sys.stdin) if x["parameter"] == "Stop"]
+if len(w) >= 2:
+    print(w[0]["address"], w[0]["after"], w[1]["after"], w[1]["wall_ms"] - w[0]["wall_ms"] >= 100)')
+    [ -n "$pulse" ] && break
+    sleep 0.1
+  done
+  check "seed stop pulse" "$pulse" '^DB3.DBX0.4 True False True$'
+  bad=$(curl -s -w ' %{http_code}' --max-time 5 -X POST "http://127.0.0.1:$port/api/jog/speed" -d '{"velocity": "x"}')
+  check "seed jog speed not a number" "$bad" 'must be a number.* 422$'
+  ok=$(curl -s -w ' %{http_code}' --max-time 10 -X POST "http://127.0.0.1:$port/api/jog/speed" -d '{"velocity": 12.5}')
+  check "seed jog speed" "$ok" '"written":\["Jog_Velocity"\]\} 200$'
+  ok=$(curl -s -w ' %{http_code}' --max-time 10 -X POST "http://127.0.0.1:$port/api/parameters" \
+       -d '{"diameter": 315, "pipe_length": 300}')
+  check "seed set parameters" "$ok" '"written":\["Pipe_Diameter","Pipe_Length"\]\} 200$'
+  params=$(curl -s --max-time 5 "http://127.0.0.1:$port/api/machines/rig/parameters")
+  check "seed parameters read back" "$params" '"pipe_diameter":315(\.0)?,"pipe_length":300(\.0)?'
+  bad=$(curl -s -w ' %{http_code}' --max-time 5 -X POST "http://127.0.0.1:$port/api/parameters" -d '{"colour": 1}')
+  check "seed unknown parameter" "$bad" 'unknown parameter \\"colour\\".* 422$'
+  bad=$(curl -s -w ' %{http_code}' --max-time 5 "http://127.0.0.1:$port/api/machines/watermaker/status")
+  check "seed rig endpoint on the watermaker" "$bad" 'not a ring-stiffness rig.* 404$'
+  mb=$(curl -s --max-time 5 "http://127.0.0.1:$port/modbus/read/watermaker")
+  check "seed modbus read" "$mb" '"parameter":"System Mode","value":34'
+  ok=$(curl -s -w ' %{http_code}' --max-time 10 -X PUT "http://127.0.0.1:$port/modbus/write/watermaker" -d '{"System Mode": 2}')
+  check "seed modbus write" "$ok" '"written":\["System Mode"\]\} 200$'
+  api=$(curl -s --max-time 5 "http://127.0.0.1:$port/openapi.json")
+  check "seed routes documented" "$api" '"/api/command/stop":\{"post"'
   kill -TERM "$pid"
   for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
   if kill -0 "$pid" 2>/dev/null; then

@@ -1,0 +1,368 @@
+/*
+ * seed_routes.c - the endpoints of the specifications, on the engine.
+ *
+ * Seed 000 (the ring-stiffness rig): status, status/connection,
+ * parameters (GET and POST), command/start|stop|home,
+ * servo/enable|disable|reset, jog/speed, clamp/upper/lock,
+ * clamp/lower/lock, clamp/unlock - under /api/machines/{id}/ and, for the
+ * default machine, at the seed's own paths (/api/status, ...). Commands
+ * are a table: which tags to write, and for a pulse what to write back
+ * and when (the stop bit for 100 ms, the alarm reset for 500 ms), done by
+ * a timer on the machine's thread. Stop goes ahead of everything queued.
+ *
+ * Seed 004 (the universal Modbus client): GET /modbus/read/{device} and
+ * PUT /modbus/write/{device}, device = a Modbus machine's id.
+ *
+ * Reads answer from the newest snapshot; writes answer after the PLC
+ * confirmed them.
+ */
+#include "api_internal.h"
+
+#include <string.h>
+
+/* The machine a route is for: its {id}, or the default machine. */
+static const gw_machine_cfg *route_machine(api_req *req, int *status)
+{
+    const gw_config *cfg = req->api->config;
+    const char *id = req->params[0][0] ? req->params[0] : cfg->default_machine;
+    const gw_machine_cfg *m = gw_config_machine(cfg, id);
+    if (!m) {
+        *status = api__problem(req, 404, "Not Found", "no machine \"%s\"", id);
+        return NULL;
+    }
+    if (!req->api->engine) {
+        *status = api__problem(req, 503, "Service Unavailable", "the engine does not run");
+        return NULL;
+    }
+    return m;
+}
+
+static const gw_machine_cfg *rig_machine(api_req *req, int *status)
+{
+    const gw_machine_cfg *m = route_machine(req, status);
+    if (m && strcmp(m->profile, "ringstiff") != 0) {
+        *status = api__problem(req, 404, "Not Found", "machine %s is a %s, not a ring-stiffness "
+                               "rig: %s is one of the rig's endpoints", m->id, m->profile,
+                               req->path);
+        return NULL;
+    }
+    return m;
+}
+
+/* ---------------------------------------------------------------- reads */
+
+/* A snapshot's values as {"name": value} for the named tags. */
+static json_t *fields(const gw_machine_cfg *m, const gw_snapshot *s,
+                      const char *const (*map)[2], size_t n)
+{
+    json_t *o = json_object();
+    for (size_t k = 0; o && k < n; k++) {
+        const gw_tag *t = gw_tagmap_find(m->tags, map[k][1]);
+        json_t *v = json_null();
+        if (t) {
+            size_t i = (size_t)(t - gw_tagmap_at(m->tags, 0));
+            if (s->quality[i] == GW_Q_GOOD || s->quality[i] == GW_Q_STALE) {
+                json_decref(v);
+                v = gw_tag_value_json(t, &s->values[i]);
+            }
+        }
+        json_object_set_new(o, map[k][0], v ? v : json_null());
+    }
+    return o;
+}
+
+/* The snapshot's time, age and connection, added to a body. */
+static void stamp(json_t *o, const gw_snapshot *s)
+{
+    char ts[32] = "";
+    if (s->ts_ms)
+        gw_time_iso8601(s->ts_ms, ts, sizeof(ts));
+    json_object_set_new(o, "connected", json_boolean(s->connected));
+    json_object_set_new(o, "ts", s->ts_ms ? json_string(ts) : json_null());
+    json_object_set_new(o, "age_ms", json_integer(s->ts_ms ? gw_wall_ms() - s->ts_ms : -1));
+}
+
+/* seed 000, 3.2 get_live_data */
+static const char *const live_fields[][2] = {
+    {"actual_force", "Actual_Force"},         {"actual_deflection", "Actual_Deflection"},
+    {"target_deflection", "Target_Deflection"}, {"ring_stiffness", "Ring_Stiffness"},
+    {"force_at_target", "Force_At_Target"},   {"sn_class", "SN_Class"},
+    {"test_status", "Test_Status"},           {"test_passed", "Test_Passed"},
+    {"servo_ready", "Servo_Ready"},           {"servo_error", "Servo_Error"},
+    {"at_home", "At_Home"},                   {"lock_upper", "Lock_Upper"},
+    {"lock_lower", "Lock_Lower"},             {"actual_position", "Actual_Position"},
+    {"enable", "Enable"},                     {"jog_velocity", "Jog_Velocity"},
+};
+
+/* seed 000, 3.2 get_parameters (and DB1's other two) */
+static const char *const param_fields[][2] = {
+    {"pipe_diameter", "Pipe_Diameter"},       {"pipe_length", "Pipe_Length"},
+    {"deflection_percent", "Deflection_Percent"}, {"test_speed", "Test_Speed"},
+    {"max_stroke", "Max_Stroke"},             {"max_force", "Max_Force"},
+};
+
+static int get_view(api_req *req, const char *const (*map)[2], size_t n)
+{
+    int status;
+    const gw_machine_cfg *m = rig_machine(req, &status);
+    if (!m)
+        return status;
+    const gw_snapshot *s = gw_engine_snapshot(req->api->engine, m->id);
+    json_t *o = fields(m, s, map, n);
+    stamp(o, s);
+    json_object_set_new(o, "machine", json_string(m->id));
+    gw_snapshot_release(s);
+    return api__send_json(req, 200, o);
+}
+
+static int get_status(api_req *req)
+{
+    return get_view(req, live_fields, sizeof(live_fields) / sizeof(live_fields[0]));
+}
+
+static int get_parameters(api_req *req)
+{
+    return get_view(req, param_fields, sizeof(param_fields) / sizeof(param_fields[0]));
+}
+
+static int get_connection(api_req *req)
+{
+    int status;
+    const gw_machine_cfg *m = route_machine(req, &status);
+    if (!m)
+        return status;
+    const gw_snapshot *s = gw_engine_snapshot(req->api->engine, m->id);
+    json_t *o = json_pack("{s:s, s:b, s:s, s:i, s:I}", "machine", m->id, "connected",
+                          s->connected, "host", m->host, "port", m->port, "connects",
+                          (json_int_t)s->connects);
+    if (!s->connected && s->error[0])
+        json_object_set_new(o, "error", json_string(s->error));
+    gw_snapshot_release(s);
+    return api__send_json(req, 200, o);
+}
+
+/* ---------------------------------------------------------------- writes */
+
+/* A rig command: the tags it sets, and for a pulse what it writes back. */
+typedef struct {
+    const char *suffix;        /* "command/stop" */
+    const char *set;           /* JSON object of tag -> value */
+    const char *release;       /* NULL, or what to write back */
+    uint32_t hold_ms;
+    bool urgent;
+} rig_command;
+
+/* seed 000, 3.3 command_service */
+static const rig_command rig_commands[] = {
+    {"command/start", "{\"Start_Test\": true}", NULL, 0, false},
+    /* emergency stop: ahead of everything queued, released after 100 ms */
+    {"command/stop", "{\"Stop\": true}", "{\"Stop\": false}", 100, true},
+    {"command/home", "{\"Home\": true}", NULL, 0, false},
+    {"servo/enable", "{\"Enable\": true}", NULL, 0, false},
+    {"servo/disable", "{\"Enable\": false}", NULL, 0, false},
+    {"servo/reset", "{\"Alarm_Reset_Cmd\": true}", "{\"Alarm_Reset_Cmd\": false}", 500, false},
+    {"clamp/upper/lock", "{\"Lock_Upper\": true}", NULL, 0, false},
+    {"clamp/lower/lock", "{\"Lock_Lower\": true}", NULL, 0, false},
+    {"clamp/unlock", "{\"Lock_Upper\": false, \"Lock_Lower\": false}", NULL, 0, false},
+};
+
+static int post_command(api_req *req)
+{
+    int status;
+    const gw_machine_cfg *m = rig_machine(req, &status);
+    if (!m)
+        return status;
+    const rig_command *c = NULL;
+    size_t plen = strlen(req->path);
+    for (size_t i = 0; i < sizeof(rig_commands) / sizeof(rig_commands[0]); i++) {
+        size_t sl = strlen(rig_commands[i].suffix);
+        if (plen > sl && strcmp(req->path + plen - sl, rig_commands[i].suffix) == 0 &&
+            req->path[plen - sl - 1] == '/')
+            c = &rig_commands[i];
+    }
+    if (!c)
+        return api__problem(req, 404, "Not Found", "no such command");
+    json_t *set = json_loads(c->set, 0, NULL);
+    json_t *rel = c->release ? json_loads(c->release, 0, NULL) : NULL;
+    status = api__write_tags(req, m, set, rel, c->hold_ms, c->urgent);
+    json_decref(set);
+    json_decref(rel);
+    return status;
+}
+
+/* Reads a number member; 0 when absent, -1 when not a number (answered). */
+static int take_number(api_req *req, json_t *body, const char *name, json_t *pairs,
+                       const char *tag, int *status)
+{
+    json_t *v = json_object_get(body, name);
+    if (!v)
+        return 0;
+    if (!json_is_number(v)) {
+        *status = api__problem(req, 422, "Unprocessable Content", "\"%s\" must be a number",
+                               name);
+        return -1;
+    }
+    json_object_set(pairs, tag, v);
+    return 1;
+}
+
+/* seed 000: POST /api/jog/speed {velocity} */
+static int post_jog_speed(api_req *req)
+{
+    int status;
+    const gw_machine_cfg *m = rig_machine(req, &status);
+    if (!m)
+        return status;
+    json_t *body = api__read_json(req, &status);
+    if (!body)
+        return status;
+    json_t *pairs = json_object();
+    int got = take_number(req, body, "velocity", pairs, "Jog_Velocity", &status);
+    if (got == 0)
+        status = api__problem(req, 422, "Unprocessable Content", "the body needs \"velocity\"");
+    else if (got > 0)
+        status = api__write_tags(req, m, pairs, NULL, 0, false);
+    json_decref(pairs);
+    json_decref(body);
+    return status;
+}
+
+/* seed 000: POST /api/parameters; the GET's names, or set_parameters()'s
+ * (diameter, length, deflection_pct) */
+static int post_parameters(api_req *req)
+{
+    int status;
+    const gw_machine_cfg *m = rig_machine(req, &status);
+    if (!m)
+        return status;
+    json_t *body = api__read_json(req, &status);
+    if (!body)
+        return status;
+    static const char *const names[][2] = {
+        {"pipe_diameter", "Pipe_Diameter"},   {"diameter", "Pipe_Diameter"},
+        {"pipe_length", "Pipe_Length"},       {"length", "Pipe_Length"},
+        {"deflection_percent", "Deflection_Percent"}, {"deflection_pct", "Deflection_Percent"},
+        {"test_speed", "Test_Speed"},         {"max_stroke", "Max_Stroke"},
+        {"max_force", "Max_Force"},
+    };
+    json_t *pairs = json_object();
+    int bad = 0;
+    const char *key;
+    json_t *v;
+    json_object_foreach(body, key, v) {
+        size_t k = 0;
+        while (k < sizeof(names) / sizeof(names[0]) && strcmp(names[k][0], key) != 0)
+            k++;
+        if (k == sizeof(names) / sizeof(names[0])) {
+            status = api__problem(req, 422, "Unprocessable Content", "unknown parameter \"%s\" "
+                                  "(pipe_diameter, pipe_length, deflection_percent, test_speed, "
+                                  "max_stroke, max_force)", key);
+            bad = 1;
+            break;
+        }
+        if (take_number(req, body, key, pairs, names[k][1], &status) < 0) {
+            bad = 1;
+            break;
+        }
+    }
+    if (!bad)
+        status = api__write_tags(req, m, pairs, NULL, 0, false);
+    json_decref(pairs);
+    json_decref(body);
+    return status;
+}
+
+/* ---------------------------------------------------------------- seed 004 */
+
+static const gw_machine_cfg *modbus_device(api_req *req, int *status)
+{
+    const gw_machine_cfg *m = route_machine(req, status);
+    if (m && m->driver != GW_DRIVER_MODBUS) {
+        *status = api__problem(req, 404, "Not Found", "%s is not a Modbus device", m->id);
+        return NULL;
+    }
+    return m;
+}
+
+static int modbus_read(api_req *req)
+{
+    int status;
+    const gw_machine_cfg *m = modbus_device(req, &status);
+    if (!m)
+        return status;
+    const gw_snapshot *s = gw_engine_snapshot(req->api->engine, m->id);
+    if (!s->connected && !s->ts_ms) {
+        status = api__problem(req, 503, "Service Unavailable", "%s: no values: %s", m->id,
+                              s->error);
+        gw_snapshot_release(s);
+        return status;
+    }
+    json_t *records = json_array();
+    for (size_t i = 0; i < s->n; i++)
+        if (s->quality[i] == GW_Q_GOOD || s->quality[i] == GW_Q_STALE)
+            gw_tag_records(gw_tagmap_at(m->tags, i), &s->values[i], records);
+    gw_snapshot_release(s);
+    return api__send_json(req, 200, records);
+}
+
+static int modbus_write(api_req *req)
+{
+    int status;
+    const gw_machine_cfg *m = modbus_device(req, &status);
+    if (!m)
+        return status;
+    json_t *body = api__read_json(req, &status);
+    if (!body)
+        return status;
+    status = api__write_tags(req, m, body, NULL, 0, false);
+    json_decref(body);
+    return status;
+}
+
+/* ---------------------------------------------------------------- table */
+
+#define RIG(method, path, role, summary, answer, fn)                                      \
+    {method, "/api/machines/{id}/" path, role, summary, answer, fn},                       \
+    {method, "/api/" path, role, summary " (the default machine)", answer, fn}
+
+const api_route api__seed_routes[] = {
+    RIG("GET", "status", GW_ROLE_VIEWER, "Live data of the rig (seed 000)",
+        "{actual_force, actual_deflection, ..., connected, ts, age_ms}", get_status),
+    RIG("GET", "status/connection", GW_ROLE_VIEWER, "PLC connection state",
+        "{connected, host, port, connects, error}", get_connection),
+    RIG("GET", "parameters", GW_ROLE_VIEWER, "Test parameters (DB1)",
+        "{pipe_diameter, pipe_length, deflection_percent, test_speed, ...}", get_parameters),
+    RIG("POST", "parameters", GW_ROLE_OPERATOR,
+        "Set test parameters {pipe_diameter|diameter, pipe_length|length, "
+        "deflection_percent|deflection_pct, test_speed, max_stroke, max_force}",
+        "{machine, written}", post_parameters),
+    RIG("POST", "command/start", GW_ROLE_OPERATOR, "Start the automatic test",
+        "{machine, written}", post_command),
+    RIG("POST", "command/stop", GW_ROLE_OPERATOR,
+        "Stop: ahead of everything queued; Stop is released after 100 ms",
+        "{machine, written}", post_command),
+    RIG("POST", "command/home", GW_ROLE_OPERATOR, "Move to the home position",
+        "{machine, written}", post_command),
+    RIG("POST", "servo/enable", GW_ROLE_OPERATOR, "Enable the servo", "{machine, written}",
+        post_command),
+    RIG("POST", "servo/disable", GW_ROLE_OPERATOR, "Disable the servo", "{machine, written}",
+        post_command),
+    RIG("POST", "servo/reset", GW_ROLE_OPERATOR,
+        "Reset the servo alarm (released after 500 ms)", "{machine, written}", post_command),
+    RIG("POST", "jog/speed", GW_ROLE_OPERATOR, "Set the jog velocity {velocity}",
+        "{machine, written}", post_jog_speed),
+    RIG("POST", "clamp/upper/lock", GW_ROLE_OPERATOR, "Lock the upper clamp",
+        "{machine, written}", post_command),
+    RIG("POST", "clamp/lower/lock", GW_ROLE_OPERATOR, "Lock the lower clamp",
+        "{machine, written}", post_command),
+    RIG("POST", "clamp/unlock", GW_ROLE_OPERATOR, "Unlock both clamps", "{machine, written}",
+        post_command),
+    {"GET", "/modbus/read/{id}", GW_ROLE_VIEWER,
+     "The universal client's read of a Modbus device (seed 004): its records", "[records]",
+     modbus_read},
+    {"PUT", "/modbus/write/{id}", GW_ROLE_OPERATOR,
+     "The universal client's write {\"param\": value} (seed 004)", "{machine, written}",
+     modbus_write},
+};
+
+const size_t api__nseed_routes = sizeof(api__seed_routes) / sizeof(api__seed_routes[0]);

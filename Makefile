@@ -59,6 +59,7 @@ test: build build-asan
 bench: build
 	build/bench_s7_live 2000
 	build/bench_modbus_scan 1000
+	bench/api_status.sh build 10
 
 clean:
 	rm -rf build build-asan build-fuzz

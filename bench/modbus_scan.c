@@ -7,23 +7,11 @@
  *   build/bench_modbus_scan [scans] [map]
  */
 #include "drivers/modbus/mb.h"
+#include "bench.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
-
-static double now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
 
 static void run(gw_mb_client *c, const gw_tagmap *m, bool per_tag, int scans)
 {

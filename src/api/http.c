@@ -208,6 +208,9 @@ gw_err gw_api_start(const gw_api_opts *opts, gw_api **out, gw_error *err)
         "num_threads", threads,
         "request_timeout_ms", "10000",
         "enable_keep_alive", "yes",
+        /* small answers go out at once: without it a keep-alive client
+         * waits out the peer's delayed ACK, 40 ms a request */
+        "tcp_nodelay", "1",
         NULL,
     };
     struct mg_callbacks cb;

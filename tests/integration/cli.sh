@@ -121,23 +121,10 @@ check "type named" "$err" 'expects a number, got a string'
 
 # serve: answers HTTP on a free port, runs the simulated machines in-process
 # (on free ports too: a copy of the demo config), stops on SIGTERM
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-p_s7=$(free_port); p_mb=$(free_port); p_ctl=$(free_port)
-sed -e "s|\"s7/ringstiff.json\"|\"$src/config/s7/ringstiff.json\"|" \
-    -e "s|\"modbus/watermaker.json\"|\"$src/config/modbus/watermaker.json\"|" \
-    -e "s|\"port\": 11102|\"port\": $p_s7|" -e "s|\"port\": 11502|\"port\": $p_mb|" \
-    -e "s|127.0.0.1:11180|127.0.0.1:$p_ctl|" \
-    "$src/config/demo.json" >"$tmp/serve.json"
-"$plcgw" serve --config "$tmp/serve.json" --listen 127.0.0.1:0 >"$tmp/serve.out" 2>"$tmp/serve.err" &
-pid=$!
-port=""
-for _ in $(seq 1 50); do
-  port=$(grep -oE 'listening on http://127.0.0.1:[0-9]+' "$tmp/serve.err" | grep -oE '[0-9]+$' || true)
-  [ -n "$port" ] && break
-  sleep 0.1
-done
+. "$src/tests/integration/demo_gateway.sh"
+start_demo_gateway "$plcgw" "$src" "$tmp"
+pid=$gw_pid
+port=$gw_port
 if [ -z "$port" ]; then
   fail=$((fail + 1))
   echo "FAIL serve did not start:"

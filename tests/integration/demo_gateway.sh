@@ -1,0 +1,29 @@
+# demo_gateway.sh - sourced: start_demo_gateway PLCGW SRC TMP starts
+# `plcgw serve` on the demo config with every port moved to a free loopback
+# one (a copy in TMP), and waits up to 10 s for it to listen. Sets gw_pid,
+# gw_port (empty when it did not start: see TMP/serve.err), p_s7, p_mb and
+# p_ctl (the simulator's control API). The caller stops gw_pid.
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+start_demo_gateway() {
+  local plcgw=$1 src=$2 tmp=$3
+  p_s7=$(free_port); p_mb=$(free_port); p_ctl=$(free_port)
+  sed -e "s|\"s7/ringstiff.json\"|\"$src/config/s7/ringstiff.json\"|" \
+      -e "s|\"modbus/watermaker.json\"|\"$src/config/modbus/watermaker.json\"|" \
+      -e "s|\"port\": 11102|\"port\": $p_s7|" -e "s|\"port\": 11502|\"port\": $p_mb|" \
+      -e "s|127.0.0.1:11180|127.0.0.1:$p_ctl|" \
+      "$src/config/demo.json" >"$tmp/serve.json"
+  "$plcgw" serve --config "$tmp/serve.json" --listen 127.0.0.1:0 --db "$tmp/serve.db" \
+    >"$tmp/serve.out" 2>"$tmp/serve.err" &
+  gw_pid=$!
+  gw_port=""
+  for _ in $(seq 1 100); do
+    gw_port=$(grep -oE 'listening on http://127.0.0.1:[0-9]+' "$tmp/serve.err" |
+              grep -oE '[0-9]+$' || true)
+    [ -n "$gw_port" ] && break
+    kill -0 "$gw_pid" 2>/dev/null || break
+    sleep 0.1
+  done
+}

@@ -31,6 +31,7 @@ typedef struct {
     const char *method;
     const char *path;
     char params[2][64];  /* {id}-style path parameters in order */
+    char cors[256];      /* CORS header lines for an allowed origin, or "" */
 } api_req;
 
 typedef int (*api_handler)(api_req *req);

@@ -5,6 +5,11 @@
  * route table: an unknown path is 404, a known path with another method is
  * 405 with an Allow header. Every response carries its length, a content
  * type, and nosniff; errors are application/problem+json (RFC 9457).
+ *
+ * Browsers: an origin in the config's "cors_origins" gets CORS headers
+ * (and preflight answers); a request that changes something from any other
+ * foreign origin is refused with 403 before its handler runs, so that a web
+ * page open in an operator's browser cannot start the machine.
  */
 #include "api_internal.h"
 
@@ -23,6 +28,8 @@ static int send_headers(api_req *req, int status, const char *type, size_t len,
     mg_response_header_add(req->conn, "Cache-Control", "no-store", -1);
     if (extra)
         mg_response_header_add_lines(req->conn, extra);
+    if (req->cors[0])
+        mg_response_header_add_lines(req->conn, req->cors);
     return mg_response_header_send(req->conn);
 }
 
@@ -139,6 +146,41 @@ static bool match(const char *pattern, const char *path, api_req *req)
     return *s == '\0';
 }
 
+/* Is origin ("http://host:port") in the allow-list? */
+static bool origin_allowed(const gw_config *cfg, const char *origin)
+{
+    for (size_t i = 0; i < cfg->ncors_origins; i++)
+        if (strcmp(cfg->cors_origins[i], origin) == 0)
+            return true;
+    return false;
+}
+
+/* Does origin name the host the request was sent to (our own pages)? */
+static bool same_origin(const char *origin, const char *host)
+{
+    const char *o = strncmp(origin, "http://", 7) == 0 ? origin + 7
+                    : strncmp(origin, "https://", 8) == 0 ? origin + 8 : NULL;
+    return o && host && strcmp(o, host) == 0;
+}
+
+/* OPTIONS: the methods of the path, and for an allowed origin the CORS
+ * preflight answer. */
+static int send_options(api_req *req, const char *allow)
+{
+    char lines[400];
+    int n = snprintf(lines, sizeof(lines), "Allow: %s, OPTIONS\r\n", allow);
+    if (req->cors[0])
+        snprintf(lines + n, sizeof(lines) - (size_t)n,
+                 "Access-Control-Allow-Methods: %s\r\nAccess-Control-Allow-Headers: "
+                 "Content-Type, Authorization\r\nAccess-Control-Max-Age: 600\r\n", allow);
+    mg_response_header_start(req->conn, 204);
+    mg_response_header_add_lines(req->conn, lines);
+    if (req->cors[0])
+        mg_response_header_add_lines(req->conn, req->cors);
+    mg_response_header_send(req->conn);
+    return 204;
+}
+
 static int dispatch(struct mg_connection *conn, void *cbdata)
 {
     gw_api *api = cbdata;
@@ -152,6 +194,15 @@ static int dispatch(struct mg_connection *conn, void *cbdata)
     if (ri->content_length > (long long)API_MAX_BODY)
         return api__problem(&req, 413, "Payload Too Large", "request bodies are limited to %u bytes",
                             API_MAX_BODY);
+    const char *origin = mg_get_header(conn, "Origin");
+    bool safe = strcmp(req.method, "GET") == 0 || strcmp(req.method, "HEAD") == 0 ||
+                strcmp(req.method, "OPTIONS") == 0;
+    if (origin && origin_allowed(api->config, origin))
+        snprintf(req.cors, sizeof(req.cors), "Access-Control-Allow-Origin: %s\r\n"
+                 "Access-Control-Allow-Credentials: true\r\nVary: Origin\r\n", origin);
+    else if (origin && !safe && !same_origin(origin, mg_get_header(conn, "Host")))
+        return api__problem(&req, 403, "Forbidden", "%s from the web origin %s is refused: it "
+                            "is not in the config's \"cors_origins\"", req.method, origin);
     bool path_known = false;
     char allow[128] = "";
     const api_route *r;
@@ -172,6 +223,8 @@ static int dispatch(struct mg_connection *conn, void *cbdata)
     if (!path_known)
         return api__problem(&req, 404, "Not Found", "no resource at %s; see /docs for the API",
                             req.path);
+    if (strcmp(req.method, "OPTIONS") == 0)
+        return send_options(&req, allow);
     char hdr[160];
     snprintf(hdr, sizeof(hdr), "Allow: %s\r\n", allow);
     char detail[200];
@@ -211,6 +264,9 @@ gw_err gw_api_start(const gw_api_opts *opts, gw_api **out, gw_error *err)
         /* small answers go out at once: without it a keep-alive client
          * waits out the peer's delayed ACK, 40 ms a request */
         "tcp_nodelay", "1",
+        /* civetweb answers preflights itself with "*" unless told not to;
+         * the allow-list is ours (dispatch) */
+        "access_control_allow_origin", "",
         NULL,
     };
     struct mg_callbacks cb;

@@ -49,6 +49,15 @@ static const gw_machine_cfg *rig_machine(api_req *req, int *status)
     return m;
 }
 
+/* The machine's newest snapshot; NULL (503 answered) before the first. */
+static const gw_snapshot *snapshot(api_req *req, const gw_machine_cfg *m, int *status)
+{
+    const gw_snapshot *s = gw_engine_snapshot(req->api->engine, m->id);
+    if (!s)
+        *status = api__problem(req, 503, "Service Unavailable", "no values for %s yet", m->id);
+    return s;
+}
+
 /* ---------------------------------------------------------------- reads */
 
 /* A snapshot's values as {"name": value} for the named tags. */
@@ -107,7 +116,9 @@ static int get_view(api_req *req, const char *const (*map)[2], size_t n)
     const gw_machine_cfg *m = rig_machine(req, &status);
     if (!m)
         return status;
-    const gw_snapshot *s = gw_engine_snapshot(req->api->engine, m->id);
+    const gw_snapshot *s = snapshot(req, m, &status);
+    if (!s)
+        return status;
     json_t *o = fields(m, s, map, n);
     stamp(o, s);
     json_object_set_new(o, "machine", json_string(m->id));
@@ -131,7 +142,9 @@ static int get_connection(api_req *req)
     const gw_machine_cfg *m = route_machine(req, &status);
     if (!m)
         return status;
-    const gw_snapshot *s = gw_engine_snapshot(req->api->engine, m->id);
+    const gw_snapshot *s = snapshot(req, m, &status);
+    if (!s)
+        return status;
     json_t *o = json_pack("{s:s, s:b, s:s, s:i, s:I}", "machine", m->id, "connected",
                           s->connected, "host", m->host, "port", m->port, "connects",
                           (json_int_t)s->connects);
@@ -290,7 +303,9 @@ static int modbus_read(api_req *req)
     const gw_machine_cfg *m = modbus_device(req, &status);
     if (!m)
         return status;
-    const gw_snapshot *s = gw_engine_snapshot(req->api->engine, m->id);
+    const gw_snapshot *s = snapshot(req, m, &status);
+    if (!s)
+        return status;
     if (!s->connected && !s->ts_ms) {
         status = api__problem(req, 503, "Service Unavailable", "%s: no values: %s", m->id,
                               s->error);

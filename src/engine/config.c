@@ -16,7 +16,43 @@ static const gw_field top_fields[] = {
     {"default_machine", GW_KINDS_STRING, false, false, false, 0, 0, "a machine id"},
     {"machines", GW_KINDS_ARRAY, true, false, false, 0, 0, "a list of machines"},
     {"simulator", GW_KINDS_OBJECT, false, false, false, 0, 0, "the built-in simulator"},
+    {"cors_origins", GW_KINDS_ARRAY, false, false, false, 0, 0,
+     "a list of origins such as \"http://192.168.1.20:3000\""},
 };
+
+/* "http://host[:port]" or "https://...": a scheme, a host, no path. */
+static bool valid_origin(const char *o)
+{
+    const char *h = strncmp(o, "http://", 7) == 0 ? o + 7 : strncmp(o, "https://", 8) == 0 ? o + 8
+                                                                                           : NULL;
+    if (!h || !*h)
+        return false;
+    for (; *h; h++)
+        if (*h == '/' || *h == ' ' || *h == '*' || (unsigned char)*h < 0x21)
+            return false;
+    return true;
+}
+
+static void load_cors(gw_config *cfg, gw_diag *diag, const gw_json *list)
+{
+    for (size_t i = 0; i < list->u.arr.n; i++) {
+        const gw_json *o = list->u.arr.items[i];
+        if (o->kind != GW_JSON_STRING || !valid_origin(o->u.str.s) ||
+            o->u.str.len >= sizeof(cfg->cors_origins[0])) {
+            gw_diag_error(diag, o->loc, "\"cors_origins\": expected an origin such as "
+                          "\"http://192.168.1.20:3000\" (scheme, host and port; no path, no "
+                          "wildcard)");
+            continue;
+        }
+        if (cfg->ncors_origins == GW_MAX_CORS_ORIGINS) {
+            gw_diag_error(diag, o->loc, "\"cors_origins\": at most %d origins",
+                          GW_MAX_CORS_ORIGINS);
+            return;
+        }
+        snprintf(cfg->cors_origins[cfg->ncors_origins++], sizeof(cfg->cors_origins[0]), "%s",
+                 o->u.str.s);
+    }
+}
 
 static const gw_field sim_fields[] = {
     {"control", GW_KINDS_STRING, false, false, false, 0, 0, "ADDR:PORT of its control API"},
@@ -256,6 +292,9 @@ gw_err gw_config_load(const char *path, gw_config **out, gw_diag *diag)
         if (ts)
             cfg->sim_time_scale = ts->u.num.d;
     }
+    const gw_json *cors = gw_json_get(root, "cors_origins");
+    if (cors)
+        load_cors(cfg, diag, cors);
     const gw_json *machines = gw_json_get(root, "machines");
     for (size_t i = 0; i < machines->u.arr.n; i++)
         load_machine(cfg, diag, machines->u.arr.items[i]);

@@ -645,8 +645,12 @@ gw_err gw_engine_write(gw_engine *e, const char *machine_id, const gw_write *wri
         gw_free(c->writes);
         gw_free(c->release);
         gw_free(c);
-        gw_error_set(err, GW_E_CONN_LOST, "machine %s is not connected", m->cfg->id);
-        gw_error_hint(err, "GET /api/machines/%s/tags says why", m->cfg->id);
+        const gw_snapshot *s = gw_engine_snapshot(e, m->cfg->id);
+        gw_error_set(err, GW_E_CONN_LOST, "machine %s is not connected%s%s", m->cfg->id,
+                     s && s->error[0] ? ": " : "", s ? s->error : "");
+        gw_error_hint(err, "nothing was written; it reconnects by itself, "
+                      "GET /api/machines/%s/status/connection follows it", m->cfg->id);
+        gw_snapshot_release(s);
         return GW_E_CONN_LOST;
     }
     if (urgent) {

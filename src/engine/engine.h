@@ -15,6 +15,7 @@
 
 #define GW_MACHINE_ID_MAX 32
 #define GW_MAX_MACHINES 32
+#define GW_MAX_CORS_ORIGINS 16
 #define GW_MAX_GROUPS 8
 
 typedef struct {
@@ -45,6 +46,9 @@ typedef struct {
     uint16_t listen_port;
     char database[512];
     char default_machine[GW_MACHINE_ID_MAX + 1];
+    /* browser origins allowed to call the API ("http://host:port") */
+    char cors_origins[GW_MAX_CORS_ORIGINS][128];
+    size_t ncors_origins;
     gw_machine_cfg machines[GW_MAX_MACHINES];
     size_t nmachines;
     /* the built-in simulator (machines with "simulate") */

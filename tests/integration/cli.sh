@@ -202,6 +202,32 @@ if len(w) >= 2:
   check "seed modbus write" "$ok" '"written":\["System Mode"\]\} 200$'
   api=$(curl -s --max-time 5 "http://127.0.0.1:$port/openapi.json")
   check "seed routes documented" "$api" '"/api/command/stop":\{"post"'
+  # the PLC drops off: reads say so, commands get 503 and change nothing,
+  # and the gateway reconnects by itself once the PLC is back
+  writes_before=$(curl -s --max-time 5 "http://127.0.0.1:$p_ctl/sim/writes" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
+  curl -s --max-time 5 -X POST "http://127.0.0.1:$p_ctl/sim/faults" \
+       -d '{"frontend": "s7", "fault": "drop", "duration_ms": 1500}' >/dev/null
+  conn=""
+  for _ in $(seq 1 30); do
+    conn=$(curl -s --max-time 5 "http://127.0.0.1:$port/api/status/connection")
+    printf '%s' "$conn" | grep -q '"connected":false' && break
+    sleep 0.1
+  done
+  check "fault: connection lost" "$conn" '"connected":false.*"error":"plc 127.0.0.1:[0-9]+: '
+  down=$(curl -s -w ' %{http_code}' --max-time 10 -X POST "http://127.0.0.1:$port/api/command/start")
+  check "fault: command is 503" "$down" 'machine rig is not connected: plc .* 503$'
+  status=$(curl -s -w ' %{http_code}' --max-time 5 "http://127.0.0.1:$port/api/status")
+  check "fault: status still answers" "$status" '"connected":false.* 200$'
+  for _ in $(seq 1 100); do
+    conn=$(curl -s --max-time 5 "http://127.0.0.1:$port/api/status/connection")
+    printf '%s' "$conn" | grep -q '"connected":true' && break
+    sleep 0.1
+  done
+  check "fault: reconnected" "$conn" '"connected":true.*"connects":[2-9]'
+  writes_after=$(curl -s --max-time 5 "http://127.0.0.1:$p_ctl/sim/writes" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
+  check "fault: the refused command wrote nothing" "$writes_after" "^$writes_before\$"
+  up=$(curl -s -w ' %{http_code}' --max-time 10 -X POST "http://127.0.0.1:$port/api/command/home")
+  check "fault: commands work again" "$up" '"written":\["Home"\]\} 200$'
   kill -TERM "$pid"
   for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
   if kill -0 "$pid" 2>/dev/null; then

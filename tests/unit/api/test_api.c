@@ -271,6 +271,55 @@ static void test_listen_conflict(void **state)
     assert_non_null(strstr(err.msg, "cannot listen on 127.0.0.1:"));
 }
 
+static void test_cors(void **state)
+{
+    fixture *f = *state;
+    snprintf(f->cfg->cors_origins[0], sizeof(f->cfg->cors_origins[0]), "http://10.0.0.5:3000");
+    f->cfg->ncors_origins = 1;
+    char raw[512];
+    /* preflight from the allowed origin: its methods, its origin named */
+    response r = http(f, "OPTIONS /api/command/stop HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                         "Origin: http://10.0.0.5:3000\r\n"
+                         "Access-Control-Request-Method: POST\r\n\r\n");
+    assert_int_equal(r.status, 204);
+    assert_non_null(strstr(r.headers, "Access-Control-Allow-Origin: http://10.0.0.5:3000\r\n"));
+    assert_non_null(strstr(r.headers, "Access-Control-Allow-Methods: POST\r\n"));
+    free(r.body);
+    /* from any other origin: no CORS headers at all (no "*") */
+    r = http(f, "OPTIONS /api/command/stop HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                "Origin: http://evil.example\r\nAccess-Control-Request-Method: POST\r\n\r\n");
+    assert_int_equal(r.status, 204);
+    assert_null(strstr(r.headers, "Access-Control-Allow-Origin"));
+    free(r.body);
+    /* a command from a foreign page is refused before anything runs */
+    r = http(f, "POST /api/command/start HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                "Origin: http://evil.example\r\nContent-Length: 0\r\n\r\n");
+    assert_int_equal(r.status, 403);
+    assert_non_null(strstr(r.body, "http://evil.example is refused"));
+    free(r.body);
+    /* our own pages and the allowed origin reach the handler (503: this
+     * fixture has no engine) */
+    snprintf(raw, sizeof(raw), "POST /api/command/start HTTP/1.1\r\nHost: 127.0.0.1:%u\r\n"
+             "Connection: close\r\nOrigin: http://127.0.0.1:%u\r\nContent-Length: 0\r\n\r\n",
+             f->port, f->port);
+    r = http(f, raw);
+    assert_int_equal(r.status, 503);
+    free(r.body);
+    r = http(f, "POST /api/command/start HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                "Origin: http://10.0.0.5:3000\r\nContent-Length: 0\r\n\r\n");
+    assert_int_equal(r.status, 503);
+    assert_non_null(strstr(r.headers, "Access-Control-Allow-Origin: http://10.0.0.5:3000\r\n"));
+    free(r.body);
+    /* reads from a foreign origin are answered, without CORS headers, so
+     * its scripts cannot see them */
+    r = http(f, "GET /api/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                "Origin: http://evil.example\r\n\r\n");
+    assert_int_equal(r.status, 200);
+    assert_null(strstr(r.headers, "Access-Control-Allow-Origin"));
+    free(r.body);
+    f->cfg->ncors_origins = 0;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -280,6 +329,7 @@ int main(void)
         cmocka_unit_test(test_tags_need_the_engine),
         cmocka_unit_test(test_head),         cmocka_unit_test(test_openapi),
         cmocka_unit_test(test_pages),        cmocka_unit_test(test_listen_conflict),
+        cmocka_unit_test(test_cors),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

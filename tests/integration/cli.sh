@@ -121,6 +121,18 @@ check "type named" "$err" 'expects a number, got a string'
 
 # serve: answers HTTP on a free port, runs the simulated machines in-process
 # (on free ports too: a copy of the demo config), stops on SIGTERM
+# poll_for URL REGEX TRIES: GETs URL every 0.1 s until the answer matches
+# (at most TRIES times); prints the last answer.
+poll_for() {
+  local out=""
+  for _ in $(seq 1 "$3"); do
+    out=$(curl -s --max-time 5 "$1")
+    printf '%s' "$out" | grep -qE "$2" && break
+    sleep 0.1
+  done
+  printf '%s' "$out"
+}
+
 . "$src/tests/integration/demo_gateway.sh"
 start_demo_gateway "$plcgw" "$src" "$tmp"
 pid=$gw_pid
@@ -142,11 +154,7 @@ else
   check "simulated watermaker answers" "$mode" 'System Mode +2 +Home/Standby'
   # the engine reads the simulated machines: live values, no PLC read per request
   tags=""
-  for _ in $(seq 1 50); do
-    tags=$(curl -s --max-time 5 "http://127.0.0.1:$port/api/machines/watermaker/tags")
-    printf '%s' "$tags" | grep -q '"connected":true' && break
-    sleep 0.1
-  done
+  tags=$(poll_for "http://127.0.0.1:$port/api/machines/watermaker/tags" '"connected":true' 50)
   check "engine: watermaker connected" "$tags" '"connected":true'
   check "engine: live value with quality" "$tags" '"parameter":"System Mode","value":2,"value_alt":"Home/Standby".*"quality":"good"'
   # a write through the engine: answered after the PLC confirmed it
@@ -163,11 +171,7 @@ else
   check "PUT malformed JSON is 400" "$bad" 'malformed JSON.* 400$'
   # the specifications' endpoints on the default machine (the rig)
   status=""
-  for _ in $(seq 1 50); do
-    status=$(curl -s --max-time 5 "http://127.0.0.1:$port/api/status")
-    printf '%s' "$status" | grep -q '"connected":true' && break
-    sleep 0.1
-  done
+  status=$(poll_for "http://127.0.0.1:$port/api/status" '"connected":true' 50)
   check "seed status" "$status" '"actual_force":[-0-9.]+,.*"connected":true'
   stop=$(curl -s -w ' %{http_code}' --max-time 10 -X POST "http://127.0.0.1:$port/api/command/stop")
   check "seed stop" "$stop" '"written":\["Stop"\]\} 200$'
@@ -208,21 +212,13 @@ if len(w) >= 2:
   curl -s --max-time 5 -X POST "http://127.0.0.1:$p_ctl/sim/faults" \
        -d '{"frontend": "s7", "fault": "drop", "duration_ms": 1500}' >/dev/null
   conn=""
-  for _ in $(seq 1 30); do
-    conn=$(curl -s --max-time 5 "http://127.0.0.1:$port/api/status/connection")
-    printf '%s' "$conn" | grep -q '"connected":false' && break
-    sleep 0.1
-  done
+  conn=$(poll_for "http://127.0.0.1:$port/api/status/connection" '"connected":false' 30)
   check "fault: connection lost" "$conn" '"connected":false.*"error":"plc 127.0.0.1:[0-9]+: '
   down=$(curl -s -w ' %{http_code}' --max-time 10 -X POST "http://127.0.0.1:$port/api/command/start")
   check "fault: command is 503" "$down" 'machine rig is not connected: plc .* 503$'
   status=$(curl -s -w ' %{http_code}' --max-time 5 "http://127.0.0.1:$port/api/status")
   check "fault: status still answers" "$status" '"connected":false.* 200$'
-  for _ in $(seq 1 100); do
-    conn=$(curl -s --max-time 5 "http://127.0.0.1:$port/api/status/connection")
-    printf '%s' "$conn" | grep -q '"connected":true' && break
-    sleep 0.1
-  done
+  conn=$(poll_for "http://127.0.0.1:$port/api/status/connection" '"connected":true' 100)
   check "fault: reconnected" "$conn" '"connected":true.*"connects":[2-9]'
   writes_after=$(curl -s --max-time 5 "http://127.0.0.1:$p_ctl/sim/writes" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
   check "fault: the refused command wrote nothing" "$writes_after" "^$writes_before\$"

@@ -293,7 +293,7 @@ static int get_openapi(api_req *req)
     json_t *doc = json_pack(
         "{s:s, s:{s:s, s:s, s:s}, s:o, s:{s:{s:{s:s, s:{s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s}, "
         "s:{s:s}}}}}}",
-        "openapi", "3.0.3", "info", "title", "plcgw", "version", GW_VERSION, "description",
+        "openapi", "3.1.0", "info", "title", "plcgw", "version", GW_VERSION, "description",
         "PLC-controlled machines on the web: S7comm and Modbus TCP", "paths", paths,
         "components", "schemas", "Problem", "type", "object", "properties", "type", "type",
         "string", "title", "type", "string", "status", "type", "integer", "detail", "type",

@@ -86,6 +86,7 @@ typedef struct {
     size_t n;                   /* tags */
     gw_value *values;           /* working set, this thread only */
     uint8_t *quality;
+    size_t *changed;            /* scratch for change events */
     int64_t ts_ms;
     uint64_t seq;
     char error[320];
@@ -99,6 +100,12 @@ struct gw_engine {
     machine *m;
     size_t n;
     atomic_bool stop;
+    bool started;
+    struct {
+        gw_change_fn fn;
+        void *ud;
+    } subs[GW_MAX_SUBSCRIBERS];
+    size_t nsubs;
     pthread_mutex_t lock;       /* only for the wake condition */
     pthread_cond_t wake;
 };
@@ -119,6 +126,62 @@ static void value_copy(gw_value *dst, const gw_value *src)
         if (!dst->v.str.s)
             memset(dst, 0, sizeof(*dst));
     }
+}
+
+const gw_snapshot *gw_snapshot_retain(const gw_snapshot *cs)
+{
+    gw_snapshot *s = (gw_snapshot *)cs;
+    if (s)
+        atomic_fetch_add(&s->refs, 1);
+    return s;
+}
+
+static bool value_equal(const gw_value *a, const gw_value *b)
+{
+    if (a->kind != b->kind)
+        return false;
+    switch (a->kind) {
+    case GW_V_NONE: return true;
+    case GW_V_BOOL: return a->v.b == b->v.b;
+    case GW_V_INT: return a->v.i == b->v.i;
+    case GW_V_UINT: return a->v.u == b->v.u;
+    case GW_V_DOUBLE: return a->v.d == b->v.d || (a->v.d != a->v.d && b->v.d != b->v.d);
+    case GW_V_STRING:
+        return a->v.str.len == b->v.str.len && memcmp(a->v.str.s, b->v.str.s, a->v.str.len) == 0;
+    case GW_V_BITS: return a->v.bits.bits == b->v.bits.bits && a->v.bits.nbits == b->v.bits.nbits;
+    }
+    return false;
+}
+
+/* Tells the subscribers what s changed against prev. */
+static void notify(machine *m, const gw_snapshot *prev, const gw_snapshot *s)
+{
+    gw_engine *e = m->e;
+    if (e->nsubs == 0)
+        return;
+    size_t k = 0;
+    for (size_t i = 0; i < s->n; i++)
+        if (!prev || prev->quality[i] != s->quality[i] ||
+            !value_equal(&prev->values[i], &s->values[i]))
+            m->changed[k++] = i;
+    bool conn = !prev || prev->connected != s->connected || strcmp(prev->error, s->error) != 0;
+    if (k == 0 && !conn)
+        return;
+    gw_change c = {prev, s, m->changed, k, conn};
+    for (size_t i = 0; i < e->nsubs; i++)
+        e->subs[i].fn(e->subs[i].ud, &c);
+}
+
+gw_err gw_engine_subscribe(gw_engine *e, gw_change_fn fn, void *ud)
+{
+    if (e->started || !fn)
+        return GW_E_INVAL;
+    if (e->nsubs == GW_MAX_SUBSCRIBERS)
+        return GW_E_BUSY;
+    e->subs[e->nsubs].fn = fn;
+    e->subs[e->nsubs].ud = ud;
+    e->nsubs++;
+    return GW_OK;
 }
 
 void gw_snapshot_release(const gw_snapshot *cs)
@@ -164,10 +227,11 @@ static void publish(machine *m)
     gw_snapshot *old = m->snap;
     m->snap = s;
     pthread_mutex_unlock(&m->snap_lock);
-    gw_snapshot_release(old);
     pthread_mutex_lock(&m->cmd_lock);
     m->connected_pub = m->connected;
     pthread_mutex_unlock(&m->cmd_lock);
+    notify(m, old, s);
+    gw_snapshot_release(old);
 }
 
 const gw_snapshot *gw_engine_snapshot(gw_engine *e, const char *machine_id)
@@ -306,6 +370,7 @@ static void machine_clear(machine *m)
         gw_value_clear(&m->values[i]);
     gw_free(m->values);
     gw_free(m->quality);
+    gw_free(m->changed);
     gw_snapshot_release(m->snap);
     pthread_mutex_destroy(&m->snap_lock);
     pthread_mutex_destroy(&m->cmd_lock);
@@ -337,8 +402,9 @@ gw_err gw_engine_new(const gw_config *cfg, gw_log *log, gw_engine **out)
         e->n++;
         m->values = gw_calloc(m->n ? m->n : 1, sizeof(gw_value));
         m->quality = gw_calloc(m->n ? m->n : 1, 1);
+        m->changed = gw_calloc(m->n ? m->n : 1, sizeof(size_t));
         snprintf(m->error, sizeof(m->error), "not connected yet");
-        gw_err rc = m->values && m->quality ? groups_init(m) : GW_E_NOMEM;
+        gw_err rc = m->values && m->quality && m->changed ? groups_init(m) : GW_E_NOMEM;
         if (rc != GW_OK) {
             gw_engine_free(e);
             return rc;
@@ -769,6 +835,7 @@ static void *machine_main(void *arg)
 
 gw_err gw_engine_start(gw_engine *e, gw_error *err)
 {
+    e->started = true; /* subscribers are fixed from here on */
     for (size_t i = 0; i < e->n; i++) {
         machine *m = &e->m[i];
         if (pthread_create(&m->thread, NULL, machine_main, m) != 0)

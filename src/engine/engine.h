@@ -101,11 +101,30 @@ typedef struct {
 } gw_snapshot;
 
 void gw_snapshot_release(const gw_snapshot *s);
+/* A new reference to s (to keep it past a change callback). */
+const gw_snapshot *gw_snapshot_retain(const gw_snapshot *s);
+
+/* What one published snapshot changed, for subscribers. */
+typedef struct {
+    const gw_snapshot *prev;     /* the one before; NULL for the first */
+    const gw_snapshot *now;
+    const size_t *changed;       /* tags (map order) whose value or quality changed */
+    size_t nchanged;
+    bool connection_changed;     /* connected or error differ */
+} gw_change;
+
+/* Runs on the machine's thread after a snapshot that changed something.
+ * It must not block or call into the engine: take what it needs (or
+ * retain `now`) and return. */
+typedef void (*gw_change_fn)(void *ud, const gw_change *c);
 
 typedef struct gw_engine gw_engine;
 
 /* Borrows cfg (it must outlive the engine) and log. */
 gw_err gw_engine_new(const gw_config *cfg, gw_log *log, gw_engine **out);
+/* Adds a change subscriber (at most GW_MAX_SUBSCRIBERS); before start. */
+#define GW_MAX_SUBSCRIBERS 8
+gw_err gw_engine_subscribe(gw_engine *e, gw_change_fn fn, void *ud);
 /* Starts one thread per machine. */
 gw_err gw_engine_start(gw_engine *e, gw_error *err);
 /* Stops the threads, closes the connections, frees. NULL is a no-op. */

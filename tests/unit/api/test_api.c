@@ -232,7 +232,7 @@ static void test_openapi(void **state)
     response r = get(*state, "/openapi.json");
     assert_int_equal(r.status, 200);
     json_t *j = body_json(&r);
-    assert_string_equal(json_string_value(json_object_get(j, "openapi")), "3.0.3");
+    assert_string_equal(json_string_value(json_object_get(j, "openapi")), "3.1.0");
     json_t *paths = json_object_get(j, "paths");
     json_t *op = json_object_get(json_object_get(paths, "/api/machines/{id}"), "get");
     assert_non_null(op);

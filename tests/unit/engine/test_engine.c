@@ -10,6 +10,7 @@
 
 #include <jansson.h>
 #include <math.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -270,10 +271,87 @@ static void test_pulse(void **state)
     free(log);
 }
 
+/* Change events: what a subscriber hears, on the machines' threads. */
+typedef struct {
+    pthread_mutex_t lock;
+    int first_events;        /* events without a previous snapshot */
+    int connect_events;      /* rig went connected */
+    int drop_events;         /* rig went disconnected */
+    int force_events;        /* rig's Actual_Force changed to 7.25 */
+    int max_force_changes;   /* Max_Force listed after the first event */
+    int events;
+} recorder;
+
+static void record(void *ud, const gw_change *c)
+{
+    recorder *r = ud;
+    pthread_mutex_lock(&r->lock);
+    r->events++;
+    if (!c->prev)
+        r->first_events++;
+    if (strcmp(c->now->machine->id, "rig") == 0) {
+        if (c->connection_changed && c->now->connected)
+            r->connect_events++;
+        if (c->connection_changed && !c->now->connected && c->prev && c->prev->connected)
+            r->drop_events++;
+        for (size_t k = 0; k < c->nchanged; k++) {
+            const gw_tag *t = gw_tagmap_at(c->now->machine->tags, c->changed[k]);
+            if (strcmp(t->parameter, "Actual_Force") == 0 &&
+                gw_value_as_double(&c->now->values[c->changed[k]]) == 7.25)
+                r->force_events++;
+            if (strcmp(t->parameter, "Max_Force") == 0 && c->prev && c->prev->connected &&
+                c->now->connected)
+                r->max_force_changes++;
+        }
+    }
+    pthread_mutex_unlock(&r->lock);
+}
+
+static int recorded(recorder *r, const int *field)
+{
+    pthread_mutex_lock(&r->lock);
+    int v = *field;
+    pthread_mutex_unlock(&r->lock);
+    return v;
+}
+
+static bool wait_recorded(recorder *r, const int *field, int want, unsigned timeout_ms)
+{
+    uint64_t deadline = gw_mono_ms() + timeout_ms;
+    while (recorded(r, field) < want && gw_mono_ms() < deadline)
+        sleep_ms(10);
+    return recorded(r, field) >= want;
+}
+
+static void test_change_events(void **state)
+{
+    fixture *f = *state;
+    recorder r = {.lock = PTHREAD_MUTEX_INITIALIZER};
+    gw_engine *e;
+    gw_error err;
+    assert_int_equal(gw_engine_new(f->cfg, NULL, &e), GW_OK);
+    assert_int_equal(gw_engine_subscribe(e, record, &r), GW_OK);
+    assert_int_equal(gw_engine_start(e, &err), GW_OK);
+    assert_int_equal(gw_engine_subscribe(e, record, &r), GW_E_INVAL); /* too late */
+    assert_true(wait_recorded(&r, &r.connect_events, 1, 3000));
+    assert_int_equal(gw_sim_set_io(gw_sim_device_find(f->sim, "rig"), "load_cell_kN", 7.25, &err),
+                     GW_OK);
+    assert_true(wait_recorded(&r, &r.force_events, 1, 1000));
+    /* quiet scans publish snapshots but no events for unchanged tags */
+    sleep_ms(300);
+    assert_int_equal(recorded(&r, &r.max_force_changes), 0);
+    gw_tcpsrv_fault(gw_sim_frontend(f->sim, GW_DRIVER_S7), GW_FAULT_DROP, 300, 0);
+    assert_true(wait_recorded(&r, &r.drop_events, 1, 2000));
+    assert_true(wait_recorded(&r, &r.connect_events, 2, 5000));
+    gw_engine_free(e);
+    assert_int_equal(r.first_events, 0); /* the first snapshot precedes start */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_values_arrive, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_change_events, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fault_stale_and_reconnect, setup, teardown),
         cmocka_unit_test_setup_teardown(test_silent_plc_times_out, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stop_while_disconnected, setup, teardown),

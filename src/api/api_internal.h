@@ -5,12 +5,11 @@
 #define GW_API_INTERNAL_H
 
 #include "api.h"
+#include "store/store.h"
 
 #include <civetweb.h>
 #include <jansson.h>
 
-/* Roles, lowest first (DESIGN.md, Safety and security). */
-typedef enum { GW_ROLE_PUBLIC, GW_ROLE_VIEWER, GW_ROLE_OPERATOR, GW_ROLE_ADMIN } gw_role;
 
 /* Largest request body accepted; larger ones get 413. */
 #define API_MAX_BODY (64u * 1024u)

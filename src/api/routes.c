@@ -6,12 +6,6 @@
 
 #include <string.h>
 
-static const char *role_name(gw_role r)
-{
-    static const char *names[] = {"public", "viewer", "operator", "admin"};
-    return names[r];
-}
-
 static const char *driver_name(gw_driver d)
 {
     return d == GW_DRIVER_S7 ? "s7" : "modbus";
@@ -284,7 +278,7 @@ static int get_openapi(api_req *req)
         }
         json_t *op = json_pack("{s:s, s:o, s:s, s:{s:{s:s}, s:{s:s, s:{s:{s:{s:s}}}}}}",
                                "summary", r->summary, "parameters", params, "x-plcgw-role",
-                               role_name(r->role), "responses", "200", "description", r->response,
+                               gw_role_name(r->role), "responses", "200", "description", r->response,
                                "default", "description", "error (application/problem+json)",
                                "content", "application/problem+json", "schema", "$ref",
                                "#/components/schemas/Problem");
@@ -328,7 +322,7 @@ static int get_docs(api_req *req)
             gw_buf_printf(&b, "<a href=\"%s\">%s</a>", r->pattern, r->pattern);
         else
             html_escape(&b, r->pattern);
-        gw_buf_printf(&b, "</td><td>%s</td><td>", role_name(r->role));
+        gw_buf_printf(&b, "</td><td>%s</td><td>", gw_role_name(r->role));
         html_escape(&b, r->summary);
         gw_buf_puts(&b, "</td><td>");
         html_escape(&b, r->response);

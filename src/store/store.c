@@ -1,0 +1,422 @@
+/*
+ * store.c - SQLite: schema migrations, users, tokens, the audit log.
+ */
+#include "store.h"
+
+#include <pthread.h>
+#include <sodium.h>
+#include <sqlite3.h>
+#include <string.h>
+
+struct gw_store {
+    sqlite3 *db;
+    pthread_mutex_t lock;
+};
+
+/* Schema version 1. Later versions append a migration; none is edited. */
+static const char schema_v1[] =
+    "CREATE TABLE users("
+    "  id INTEGER PRIMARY KEY,"
+    "  name TEXT NOT NULL UNIQUE,"
+    "  role TEXT NOT NULL CHECK (role IN ('viewer', 'operator', 'admin')),"
+    "  password_hash TEXT NOT NULL,"
+    "  disabled INTEGER NOT NULL DEFAULT 0,"
+    "  created_at TEXT NOT NULL);"
+    "CREATE TABLE api_tokens("
+    "  id INTEGER PRIMARY KEY,"
+    "  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+    "  label TEXT NOT NULL,"
+    "  token_hash BLOB NOT NULL UNIQUE,"
+    "  revoked INTEGER NOT NULL DEFAULT 0,"
+    "  created_at TEXT NOT NULL);"
+    "CREATE TABLE sessions("
+    "  id INTEGER PRIMARY KEY,"
+    "  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+    "  session_hash BLOB NOT NULL UNIQUE,"
+    "  created_at TEXT NOT NULL,"
+    "  expires_at TEXT NOT NULL);"
+    "CREATE TABLE audit_log("
+    "  id INTEGER PRIMARY KEY,"
+    "  ts TEXT NOT NULL,"
+    "  user_name TEXT,"
+    "  role TEXT,"
+    "  machine_id TEXT,"
+    "  action TEXT NOT NULL,"
+    "  \"values\" TEXT,"
+    "  result TEXT NOT NULL);"
+    /* seed 000, 6.1-6.3, with machine_id, status and timestamps */
+    "CREATE TABLE tests("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  machine_id TEXT NOT NULL,"
+    "  sample_id VARCHAR(50),"
+    "  operator VARCHAR(100),"
+    "  test_date DATETIME,"
+    "  pipe_diameter REAL,"
+    "  pipe_length REAL,"
+    "  deflection_percent REAL,"
+    "  force_at_target REAL,"
+    "  ring_stiffness REAL,"
+    "  sn_class INTEGER,"
+    "  passed BOOLEAN,"
+    "  status TEXT NOT NULL DEFAULT 'created',"
+    "  created_at TEXT NOT NULL,"
+    "  finished_at TEXT);"
+    "CREATE TABLE test_data_points("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  test_id INTEGER NOT NULL REFERENCES tests(id) ON DELETE CASCADE,"
+    "  timestamp REAL NOT NULL,"
+    "  force REAL,"
+    "  deflection REAL);"
+    "CREATE INDEX test_data_points_test ON test_data_points(test_id, timestamp);"
+    "CREATE TABLE alarms("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  machine_id TEXT NOT NULL,"
+    "  alarm_code INTEGER NOT NULL,"
+    "  message VARCHAR(255),"
+    "  timestamp DATETIME NOT NULL,"
+    "  acknowledged BOOLEAN NOT NULL DEFAULT 0,"
+    "  ack_timestamp DATETIME,"
+    "  ack_by TEXT);";
+
+static const char *const migrations[] = {schema_v1};
+
+const char *gw_role_name(gw_role r)
+{
+    static const char *n[] = {"public", "viewer", "operator", "admin"};
+    return (unsigned)r <= GW_ROLE_ADMIN ? n[r] : "?";
+}
+
+bool gw_role_parse(const char *s, gw_role *out)
+{
+    for (gw_role r = GW_ROLE_VIEWER; r <= GW_ROLE_ADMIN; r++)
+        if (s && strcmp(s, gw_role_name(r)) == 0) {
+            *out = r;
+            return true;
+        }
+    return false;
+}
+
+static gw_err db_error(gw_store *s, gw_error *err, const char *what)
+{
+    return gw_error_set(err, GW_E_STORE, "database: %s: %s", what, sqlite3_errmsg(s->db));
+}
+
+static int user_version(sqlite3 *db)
+{
+    sqlite3_stmt *st;
+    int v = -1;
+    if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+static gw_err migrate(gw_store *s, const char *path, gw_error *err)
+{
+    int v = user_version(s->db);
+    int latest = (int)(sizeof(migrations) / sizeof(migrations[0]));
+    if (v < 0)
+        return db_error(s, err, "cannot read the schema version");
+    if (v > latest)
+        return gw_error_set(err, GW_E_STORE, "database %s has schema version %d; this plcgw "
+                            "knows up to %d: use a newer plcgw", path, v, latest);
+    for (; v < latest; v++) {
+        char pragma[40];
+        snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d;", v + 1);
+        if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK ||
+            sqlite3_exec(s->db, migrations[v], NULL, NULL, NULL) != SQLITE_OK ||
+            sqlite3_exec(s->db, pragma, NULL, NULL, NULL) != SQLITE_OK) {
+            gw_error_set(err, GW_E_STORE, "database %s: migration to schema %d failed: %s", path,
+                         v + 1, sqlite3_errmsg(s->db));
+            sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+            return GW_E_STORE;
+        }
+        if (sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+            return db_error(s, err, "commit of a migration");
+    }
+    return GW_OK;
+}
+
+gw_err gw_store_open(const char *path, gw_store **out, gw_error *err)
+{
+    *out = NULL;
+    if (sodium_init() < 0)
+        return gw_error_set(err, GW_E_IO, "libsodium cannot start");
+    gw_store *s = gw_calloc(1, sizeof(*s));
+    if (!s)
+        return gw_error_set(err, GW_E_NOMEM, "out of memory");
+    pthread_mutex_init(&s->lock, NULL);
+    int rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+                             SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc != SQLITE_OK) {
+        gw_error_set(err, GW_E_STORE, "cannot open the database %s: %s", path,
+                     s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
+        gw_store_close(s);
+        return GW_E_STORE;
+    }
+    sqlite3_busy_timeout(s->db, 5000);
+    char *msg = NULL;
+    if (sqlite3_exec(s->db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; "
+                     "PRAGMA foreign_keys = ON;", NULL, NULL, &msg) != SQLITE_OK) {
+        gw_error_set(err, GW_E_STORE, "database %s: %s", path, msg ? msg : "cannot set it up");
+        sqlite3_free(msg);
+        gw_store_close(s);
+        return GW_E_STORE;
+    }
+    gw_err e = migrate(s, path, err);
+    if (e != GW_OK) {
+        gw_store_close(s);
+        return e;
+    }
+    *out = s;
+    return GW_OK;
+}
+
+void gw_store_close(gw_store *s)
+{
+    if (!s)
+        return;
+    sqlite3_close(s->db);
+    pthread_mutex_destroy(&s->lock);
+    gw_free(s);
+}
+
+int gw_store_schema_version(gw_store *s)
+{
+    pthread_mutex_lock(&s->lock);
+    int v = user_version(s->db);
+    pthread_mutex_unlock(&s->lock);
+    return v;
+}
+
+static void now_text(char *buf, size_t size)
+{
+    gw_time_iso8601(gw_wall_ms(), buf, size);
+}
+
+static bool valid_name(const char *n)
+{
+    size_t len = n ? strlen(n) : 0;
+    if (len == 0 || len > GW_USER_NAME_MAX)
+        return false;
+    for (const char *p = n; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              *p == '.' || *p == '_' || *p == '@' || *p == '-'))
+            return false;
+    return true;
+}
+
+gw_err gw_store_user_add(gw_store *s, const char *name, gw_role role, const char *password,
+                         gw_error *err)
+{
+    if (!valid_name(name))
+        return gw_error_set(err, GW_E_INVAL, "user name \"%s\": 1 to %d of A-Z a-z 0-9 . _ @ -",
+                            name ? name : "", GW_USER_NAME_MAX);
+    if (role < GW_ROLE_VIEWER || role > GW_ROLE_ADMIN)
+        return gw_error_set(err, GW_E_INVAL, "role: viewer, operator or admin");
+    if (!password || strlen(password) < 8)
+        return gw_error_set(err, GW_E_INVAL, "the password needs at least 8 characters");
+    char hash[crypto_pwhash_STRBYTES];
+    if (crypto_pwhash_str(hash, password, strlen(password), crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                          crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0)
+        return gw_error_set(err, GW_E_NOMEM, "not enough memory to hash the password");
+    char ts[32];
+    now_text(ts, sizeof(ts));
+    pthread_mutex_lock(&s->lock);
+    sqlite3_stmt *st;
+    gw_err rc = GW_OK;
+    if (sqlite3_prepare_v2(s->db, "INSERT INTO users(name, role, password_hash, created_at) "
+                           "VALUES (?, ?, ?, ?)", -1, &st, NULL) != SQLITE_OK) {
+        rc = db_error(s, err, "add user");
+    } else {
+        sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, gw_role_name(role), -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, hash, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 4, ts, -1, SQLITE_STATIC);
+        int r = sqlite3_step(st);
+        if (r == SQLITE_CONSTRAINT)
+            rc = gw_error_set(err, GW_E_INVAL, "user \"%s\" exists already", name);
+        else if (r != SQLITE_DONE)
+            rc = db_error(s, err, "add user");
+        sqlite3_finalize(st);
+    }
+    pthread_mutex_unlock(&s->lock);
+    sodium_memzero(hash, sizeof(hash));
+    return rc;
+}
+
+size_t gw_store_user_count(gw_store *s)
+{
+    pthread_mutex_lock(&s->lock);
+    sqlite3_stmt *st;
+    size_t n = 0;
+    if (sqlite3_prepare_v2(s->db, "SELECT count(*) FROM users", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        n = (size_t)sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&s->lock);
+    return n;
+}
+
+/* Fills who from a row's (id, name, role) at columns c, c+1, c+2. */
+static void principal_from(sqlite3_stmt *st, int c, gw_principal *who)
+{
+    who->user_id = sqlite3_column_int64(st, c);
+    const char *name = (const char *)sqlite3_column_text(st, c + 1);
+    snprintf(who->name, sizeof(who->name), "%s", name ? name : "");
+    if (!gw_role_parse((const char *)sqlite3_column_text(st, c + 2), &who->role))
+        who->role = GW_ROLE_PUBLIC;
+}
+
+gw_err gw_store_user_login(gw_store *s, const char *name, const char *password,
+                           gw_principal *who, gw_error *err)
+{
+    memset(who, 0, sizeof(*who));
+    char hash[crypto_pwhash_STRBYTES] = "";
+    gw_principal found;
+    memset(&found, 0, sizeof(found));
+    pthread_mutex_lock(&s->lock);
+    sqlite3_stmt *st;
+    gw_err rc = GW_OK;
+    if (sqlite3_prepare_v2(s->db, "SELECT password_hash, id, name, role FROM users "
+                           "WHERE name = ? AND disabled = 0", -1, &st, NULL) != SQLITE_OK) {
+        rc = db_error(s, err, "login");
+    } else {
+        sqlite3_bind_text(st, 1, name ? name : "", -1, SQLITE_STATIC);
+        if (sqlite3_step(st) == SQLITE_ROW) {
+            const char *h = (const char *)sqlite3_column_text(st, 0);
+            snprintf(hash, sizeof(hash), "%s", h ? h : "");
+            principal_from(st, 1, &found);
+        }
+        sqlite3_finalize(st);
+    }
+    pthread_mutex_unlock(&s->lock);
+    if (rc != GW_OK)
+        return rc;
+    size_t plen = password ? strlen(password) : 0;
+    bool ok;
+    if (hash[0]) {
+        ok = crypto_pwhash_str_verify(hash, password ? password : "", plen) == 0;
+    } else {
+        /* no such user: spend the same time, so that timing does not tell */
+        char dummy[crypto_pwhash_STRBYTES];
+        if (crypto_pwhash_str(dummy, password ? password : "", plen,
+                              crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                              crypto_pwhash_MEMLIMIT_INTERACTIVE) == 0)
+            sodium_memzero(dummy, sizeof(dummy));
+        ok = false;
+    }
+    sodium_memzero(hash, sizeof(hash));
+    if (!ok)
+        return gw_error_set(err, GW_E_ACCESS, "wrong name or password");
+    *who = found;
+    return GW_OK;
+}
+
+static void secret_hash(const char *secret, unsigned char out[crypto_generichash_BYTES])
+{
+    crypto_generichash(out, crypto_generichash_BYTES, (const unsigned char *)secret,
+                       strlen(secret), NULL, 0);
+}
+
+gw_err gw_store_token_create(gw_store *s, const char *user, const char *label,
+                             char token[GW_TOKEN_LEN + 1], gw_error *err)
+{
+    unsigned char raw[32];
+    randombytes_buf(raw, sizeof(raw));
+    char b64[sodium_base64_ENCODED_LEN(32, sodium_base64_VARIANT_URLSAFE_NO_PADDING)];
+    sodium_bin2base64(b64, sizeof(b64), raw, sizeof(raw), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    sodium_memzero(raw, sizeof(raw));
+    snprintf(token, GW_TOKEN_LEN + 1, "plcgw_%s", b64);
+    sodium_memzero(b64, sizeof(b64));
+    unsigned char h[crypto_generichash_BYTES];
+    secret_hash(token, h);
+    char ts[32];
+    now_text(ts, sizeof(ts));
+    pthread_mutex_lock(&s->lock);
+    sqlite3_stmt *st;
+    gw_err rc = GW_OK;
+    if (sqlite3_prepare_v2(s->db, "INSERT INTO api_tokens(user_id, label, token_hash, "
+                           "created_at) SELECT id, ?, ?, ? FROM users WHERE name = ?", -1, &st,
+                           NULL) != SQLITE_OK) {
+        rc = db_error(s, err, "create token");
+    } else {
+        sqlite3_bind_text(st, 1, label ? label : "", -1, SQLITE_STATIC);
+        sqlite3_bind_blob(st, 2, h, sizeof(h), SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, ts, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 4, user ? user : "", -1, SQLITE_STATIC);
+        if (sqlite3_step(st) != SQLITE_DONE)
+            rc = db_error(s, err, "create token");
+        else if (sqlite3_changes(s->db) != 1)
+            rc = gw_error_set(err, GW_E_NOT_FOUND, "no user \"%s\"", user ? user : "");
+        sqlite3_finalize(st);
+    }
+    pthread_mutex_unlock(&s->lock);
+    if (rc != GW_OK)
+        sodium_memzero(token, GW_TOKEN_LEN + 1);
+    return rc;
+}
+
+gw_err gw_store_token_check(gw_store *s, const char *token, gw_principal *who, gw_error *err)
+{
+    memset(who, 0, sizeof(*who));
+    if (!token || strlen(token) != GW_TOKEN_LEN || strncmp(token, "plcgw_", 6) != 0)
+        return gw_error_set(err, GW_E_ACCESS, "not a plcgw API token");
+    unsigned char h[crypto_generichash_BYTES];
+    secret_hash(token, h);
+    pthread_mutex_lock(&s->lock);
+    sqlite3_stmt *st;
+    gw_err rc = gw_error_set(err, GW_E_ACCESS, "unknown or revoked API token");
+    if (sqlite3_prepare_v2(s->db, "SELECT t.token_hash, u.id, u.name, u.role FROM api_tokens t "
+                           "JOIN users u ON u.id = t.user_id WHERE t.token_hash = ? AND "
+                           "t.revoked = 0 AND u.disabled = 0", -1, &st, NULL) != SQLITE_OK) {
+        rc = db_error(s, err, "check token");
+    } else {
+        sqlite3_bind_blob(st, 1, h, sizeof(h), SQLITE_STATIC);
+        if (sqlite3_step(st) == SQLITE_ROW &&
+            sqlite3_column_bytes(st, 0) == (int)sizeof(h) &&
+            sodium_memcmp(sqlite3_column_blob(st, 0), h, sizeof(h)) == 0) {
+            principal_from(st, 1, who);
+            rc = GW_OK;
+            if (err)
+                gw_error_clear(err);
+        }
+        sqlite3_finalize(st);
+    }
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
+gw_err gw_store_audit(gw_store *s, const gw_principal *who, const char *machine,
+                      const char *action, const char *values, const char *result,
+                      gw_error *err)
+{
+    char ts[32];
+    now_text(ts, sizeof(ts));
+    pthread_mutex_lock(&s->lock);
+    sqlite3_stmt *st;
+    gw_err rc = GW_OK;
+    if (sqlite3_prepare_v2(s->db, "INSERT INTO audit_log(ts, user_name, role, machine_id, "
+                           "action, \"values\", result) VALUES (?, ?, ?, ?, ?, ?, ?)", -1, &st,
+                           NULL) != SQLITE_OK) {
+        rc = db_error(s, err, "audit");
+    } else {
+        sqlite3_bind_text(st, 1, ts, -1, SQLITE_STATIC);
+        if (who && who->user_id) {
+            sqlite3_bind_text(st, 2, who->name, -1, SQLITE_STATIC);
+            sqlite3_bind_text(st, 3, gw_role_name(who->role), -1, SQLITE_STATIC);
+        }
+        if (machine)
+            sqlite3_bind_text(st, 4, machine, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 5, action ? action : "", -1, SQLITE_STATIC);
+        if (values)
+            sqlite3_bind_text(st, 6, values, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 7, result ? result : "", -1, SQLITE_STATIC);
+        if (sqlite3_step(st) != SQLITE_DONE)
+            rc = db_error(s, err, "audit");
+        sqlite3_finalize(st);
+    }
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}

@@ -1,0 +1,71 @@
+/*
+ * store.h - the gateway's SQLite database: users, API tokens, sessions,
+ * the audit log, and the ring-stiffness tests, data points and alarms
+ * (seed 000, section 6, plus machine_id, status and timestamps).
+ *
+ * One connection in WAL mode behind a mutex, so that any thread may call;
+ * the schema is migrated by PRAGMA user_version when the file is opened.
+ *
+ * Secrets: passwords are hashed with Argon2id (crypto_pwhash_str); API
+ * tokens and session ids are 256-bit random values kept only as a BLAKE2b
+ * hash (crypto_generichash) and compared in constant time, so checking one
+ * costs microseconds, not a password hash per request.
+ */
+#ifndef GW_STORE_H
+#define GW_STORE_H
+
+#include "core/core.h"
+
+/* Roles, lowest first (DESIGN.md, Safety and security). */
+typedef enum { GW_ROLE_PUBLIC, GW_ROLE_VIEWER, GW_ROLE_OPERATOR, GW_ROLE_ADMIN } gw_role;
+
+/* "public", "viewer", "operator", "admin" */
+const char *gw_role_name(gw_role r);
+/* viewer|operator|admin; false for anything else. */
+bool gw_role_parse(const char *s, gw_role *out);
+
+#define GW_STORE_SCHEMA_VERSION 1
+#define GW_USER_NAME_MAX 64
+/* "plcgw_" and 43 characters of base64url: 256 random bits. */
+#define GW_TOKEN_LEN 49
+
+typedef struct gw_store gw_store;
+
+/* Who is asking: a user with a role, or nobody (id 0, GW_ROLE_PUBLIC). */
+typedef struct {
+    int64_t user_id;
+    char name[GW_USER_NAME_MAX + 1];
+    gw_role role;
+} gw_principal;
+
+/* Opens (creating) the database and brings its schema up to date. A file
+ * from a newer plcgw is refused (GW_E_STORE) and left untouched. */
+gw_err gw_store_open(const char *path, gw_store **out, gw_error *err);
+void gw_store_close(gw_store *s);
+int gw_store_schema_version(gw_store *s);
+
+/* A new user. Names: 1..64 of [A-Za-z0-9._@-]; passwords at least 8
+ * bytes. GW_E_INVAL (bad name, short password, exists) with the reason. */
+gw_err gw_store_user_add(gw_store *s, const char *name, gw_role role, const char *password,
+                         gw_error *err);
+size_t gw_store_user_count(gw_store *s);
+/* Checks a password; GW_E_ACCESS ("wrong name or password", never which)
+ * when it does not match. Costs one Argon2id run by design. */
+gw_err gw_store_user_login(gw_store *s, const char *name, const char *password,
+                           gw_principal *who, gw_error *err);
+
+/* A new API token for user, printed to the user once: only its hash is
+ * kept. token receives GW_TOKEN_LEN + 1 bytes. */
+gw_err gw_store_token_create(gw_store *s, const char *user, const char *label,
+                             char token[GW_TOKEN_LEN + 1], gw_error *err);
+/* Whose token this is; GW_E_ACCESS for an unknown or revoked one. */
+gw_err gw_store_token_check(gw_store *s, const char *token, gw_principal *who, gw_error *err);
+
+/* One line of the audit log: who (NULL: anonymous), on which machine
+ * (may be NULL), what (an action such as "command/stop"), the values (a
+ * JSON text or NULL) and the result ("ok" or the error). */
+gw_err gw_store_audit(gw_store *s, const gw_principal *who, const char *machine,
+                      const char *action, const char *values, const char *result,
+                      gw_error *err);
+
+#endif

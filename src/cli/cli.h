@@ -17,6 +17,8 @@ int cli_sim(int argc, char **argv);
 int cli_read(int argc, char **argv);
 int cli_write(int argc, char **argv);
 int cli_check_config(int argc, char **argv);
+int cli_user(int argc, char **argv);
+int cli_token(int argc, char **argv);
 
 /* Prints "plcgw CMD: message", the usage and a --help pointer to stderr;
  * returns CLI_EXIT_USAGE. */

@@ -16,6 +16,8 @@ static const char usage[] =
     "  read          read a device's tags once, decoded by a tag map\n"
     "  write         write tags of a device from a JSON payload\n"
     "  check-config  validate a gateway config or a tag map and print it\n"
+    "  user add      add a user (viewer, operator or admin) to the database\n"
+    "  token create  make an API token for a user, printed once\n"
     "  version       print the version\n"
     "\n"
     "Each command takes --help. Exit status: 0 ok, 1 runtime or device error,\n"
@@ -52,6 +54,7 @@ int main(int argc, char **argv)
         {"serve", cli_serve},     {"sim", cli_sim},
         {"read", cli_read},       {"write", cli_write},
         {"check-config", cli_check_config},
+        {"user", cli_user},       {"token", cli_token},
     };
     for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
         if (strcmp(cmd, cmds[i].name) == 0)

@@ -277,7 +277,9 @@ gw_err gw_config_load(const char *path, gw_config **out, gw_diag *diag)
                                       sizeof(cfg->listen_host), &cfg->listen_port, why,
                                       sizeof(why)))
         gw_diag_error(diag, listen->loc, "\"listen\": %s, got \"%s\"", why, listen->u.str.s);
-    copy_str(cfg->database, sizeof(cfg->database), gw_json_get(root, "database"), "plcgw.db");
+    char dbname[sizeof(cfg->database)];
+    copy_str(dbname, sizeof(dbname), gw_json_get(root, "database"), "plcgw.db");
+    resolve_path(cfg->database, sizeof(cfg->database), cfg->path, dbname);
     snprintf(cfg->sim_control_host, sizeof(cfg->sim_control_host), "127.0.0.1");
     cfg->sim_time_scale = 1.0;
     const gw_json *sim = gw_json_get(root, "simulator");

@@ -51,11 +51,11 @@ check "no command usage" "$err" 'usage: plcgw <command>'
 expect "unknown command" 2 "$plcgw" frobnicate
 check "unknown command names it" "$err" "unknown command 'frobnicate'"
 expect "help" 0 "$plcgw" --help
-for cmd in serve sim read write check-config version; do
+for cmd in serve sim read write check-config user token version; do
   expect "$cmd --help" 0 "$plcgw" $cmd --help
   check "$cmd --help usage" "$out" "usage: plcgw $cmd"
 done
-for cmd in serve sim read write check-config; do
+for cmd in serve sim read write check-config user token; do
   expect "$cmd unknown flag" 2 "$plcgw" $cmd --no-such-flag
   check "$cmd unknown flag message" "$err" "unknown option '--no-such-flag'"
   check "$cmd unknown flag usage" "$err" "usage: plcgw $cmd"
@@ -118,6 +118,30 @@ check "max named" "$err" 'above its maximum 50'
 expect "write wrong type" 2 "$plcgw" write --host 127.0.0.1 --config "$ex" \
   --payload '{"Water_Setpoint.SP_r": "warm"}'
 check "type named" "$err" 'expects a number, got a string'
+
+# accounts: users and API tokens in the database
+db="$tmp/accounts.db"
+expect "user add" 0 "$plcgw" user add ada --role admin --db "$db"
+check "user add prints the password once" "$out" '^password \(shown once\): [A-Za-z0-9_-]{20}$'
+expect "user add from stdin" 0 sh -c "echo 'op-pass-123' | '$plcgw' user add bob --role operator --password-stdin --db '$db'"
+check "user add says the role" "$out" 'user bob added with role operator'
+expect "user add twice" 2 "$plcgw" user add bob --role viewer --db "$db"
+check "user exists named" "$err" 'user "bob" exists already'
+expect "user add bad role" 2 "$plcgw" user add carl --role root --db "$db"
+check "bad role named" "$err" "--role must be viewer, operator or admin, got 'root'"
+expect "user add short password" 2 sh -c "echo short | '$plcgw' user add dora --role viewer --password-stdin --db '$db'"
+check "short password named" "$err" 'at least 8 characters'
+expect "token create" 0 "$plcgw" token create bob --label ci --db "$db"
+check "token printed" "$out" '^plcgw_[A-Za-z0-9_-]{43}$'
+token=$out
+expect "token for nobody" 2 "$plcgw" token create nobody --db "$db"
+check "token for nobody named" "$err" 'no user "nobody"'
+# neither the token nor the password is anywhere in the database files
+stored=$(cat "$db"* | grep -a -c -e "$token" -e 'op-pass-123' || true)
+check "secrets not stored in the clear" "$stored" '^0$'
+audit=$(sqlite3 "$db" "SELECT action || ' ' || \"values\" FROM audit_log ORDER BY id")
+check "accounts audited" "$audit" 'user add \{"user": "ada", "role": "admin"\}'
+check "tokens audited" "$audit" 'token create \{"user": "bob"\}'
 
 # serve: answers HTTP on a free port, runs the simulated machines in-process
 # (on free ports too: a copy of the demo config), stops on SIGTERM

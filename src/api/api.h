@@ -23,6 +23,8 @@ typedef struct {
     uint16_t listen_port;      /* with listen_host; 0 = any free port */
     unsigned threads;          /* worker threads, 0 = default (8) */
     gw_engine *engine;         /* borrowed; NULL: no live values (503) */
+    struct gw_store *store;    /* borrowed; users, tokens, audit. NULL: only
+                                  anonymous requests (and no audit) */
 } gw_api_opts;
 
 /* Starts listening; returns GW_E_IO with a message when the address is in

@@ -18,6 +18,7 @@ struct gw_api {
     struct mg_context *ctx;
     const gw_config *config;
     gw_engine *engine;
+    gw_store *store;
     gw_log *log;
     uint16_t port;
     int64_t started_ms;
@@ -31,6 +32,7 @@ typedef struct {
     const char *path;
     char params[2][64];  /* {id}-style path parameters in order */
     char cors[256];      /* CORS header lines for an allowed origin, or "" */
+    gw_principal who;    /* who is asking (user_id 0: anonymous) */
 } api_req;
 
 typedef int (*api_handler)(api_req *req);

@@ -15,6 +15,7 @@
 
 #include <stdarg.h>
 #include <string.h>
+#include <strings.h>
 
 static int send_headers(api_req *req, int status, const char *type, size_t len,
                         const char *extra)
@@ -181,6 +182,53 @@ static int send_options(api_req *req, const char *allow)
     return 204;
 }
 
+static bool is_loopback(const char *addr)
+{
+    return strncmp(addr, "127.", 4) == 0 || strcmp(addr, "::1") == 0 ||
+           strncmp(addr, "::ffff:127.", 11) == 0;
+}
+
+/* Who is asking, and may they use route r? 0 when yes, else the answer
+ * (401 without valid credentials, 403 with too small a role). */
+static int authorize(api_req *req, const api_route *r)
+{
+    const struct mg_request_info *ri = mg_get_request_info(req->conn);
+    const char *h = mg_get_header(req->conn, "Authorization");
+    static const char challenge[] = "WWW-Authenticate: Bearer realm=\"plcgw\"\r\n";
+    if (h) {
+        if (strncasecmp(h, "Bearer ", 7) != 0)
+            return send_problem_json(req, 401, "Unauthorized", "only \"Authorization: Bearer "
+                                     "TOKEN\" is accepted", challenge);
+        const char *token = h + 7;
+        while (*token == ' ')
+            token++;
+        gw_error err;
+        gw_error_clear(&err);
+        if (!req->api->store ||
+            gw_store_token_check(req->api->store, token, &req->who, &err) != GW_OK) {
+            gw_log_write(req->api->log, GW_LOG_WARN, "http", "%s %s from %s: %s", req->method,
+                         req->path, ri->remote_addr, req->api->store ? err.msg : "no user "
+                         "database");
+            return send_problem_json(req, 401, "Unauthorized", req->api->store ? err.msg :
+                                     "this gateway runs without a user database", challenge);
+        }
+    } else if (req->api->config->auth_loopback_viewer && is_loopback(ri->remote_addr)) {
+        req->who.role = GW_ROLE_VIEWER; /* anonymous, on this host */
+    }
+    if (r->role <= req->who.role)
+        return 0;
+    if (req->who.user_id == 0) {
+        char detail[200];
+        snprintf(detail, sizeof(detail), "%s %s needs the %s role: send \"Authorization: "
+                 "Bearer TOKEN\" (plcgw token create USER)", req->method, req->path,
+                 gw_role_name(r->role));
+        return send_problem_json(req, 401, "Unauthorized", detail, challenge);
+    }
+    return api__problem(req, 403, "Forbidden", "%s %s needs the %s role; %s is %s", req->method,
+                        req->path, gw_role_name(r->role), req->who.name,
+                        gw_role_name(req->who.role));
+}
+
 static int dispatch(struct mg_connection *conn, void *cbdata)
 {
     gw_api *api = cbdata;
@@ -212,7 +260,10 @@ static int dispatch(struct mg_connection *conn, void *cbdata)
         path_known = true;
         bool head_ok = strcmp(req.method, "HEAD") == 0 && strcmp(r->method, "GET") == 0;
         if (strcmp(r->method, req.method) == 0 || head_ok) {
-            int status = r->handler(&req);
+            int status = authorize(&req, r);
+            if (status)
+                return status;
+            status = r->handler(&req);
             gw_log_write(api->log, GW_LOG_DEBUG, "http", "%s %s -> %d", req.method, req.path,
                          status);
             return status;
@@ -249,6 +300,7 @@ gw_err gw_api_start(const gw_api_opts *opts, gw_api **out, gw_error *err)
         return gw_error_set(err, GW_E_NOMEM, "out of memory");
     api->config = opts->config;
     api->engine = opts->engine;
+    api->store = opts->store;
     api->log = opts->log;
     api->started_ms = gw_wall_ms();
     const char *host = opts->listen_host ? opts->listen_host : opts->config->listen_host;

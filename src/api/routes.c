@@ -4,6 +4,7 @@
  */
 #include "api_internal.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static const char *driver_name(gw_driver d)
@@ -205,6 +206,15 @@ int api__write_tags(api_req *req, const gw_machine_cfg *m, json_t *pairs, json_t
         uint32_t timeout = m->timeout_ms * 2 + 500;
         gw_err rc = gw_engine_write(req->api->engine, m->id, w, r, k, hold_ms, urgent, timeout,
                                     &err);
+        if (req->api->store) {
+            /* who, what, the values, the result: every write the engine ran */
+            char *values = json_dumps(pairs, JSON_COMPACT | JSON_SORT_KEYS);
+            gw_error aerr;
+            if (gw_store_audit(req->api->store, &req->who, m->id, req->path, values,
+                               rc == GW_OK ? "ok" : err.msg, &aerr) != GW_OK)
+                gw_log_error(req->api->log, "http", "audit: %s", aerr.msg);
+            free(values);
+        }
         gw_log_write(req->api->log, GW_LOG_INFO, "http", "%s %s: write of %zu tag%s on %s: %s",
                      req->method, req->path, k, k == 1 ? "" : "s", m->id,
                      rc == GW_OK ? "done" : err.msg);

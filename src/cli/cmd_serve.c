@@ -4,6 +4,9 @@
  */
 #include "cli.h"
 #include "sim/sim.h"
+#include "store/store.h"
+
+#include <sodium.h>
 
 #include <getopt.h>
 #include <signal.h>
@@ -35,6 +38,31 @@ static void on_signal(int sig)
 {
     (void)sig;
     stop_requested = 1;
+}
+
+/* The first start on an empty database: an admin with a one-time
+ * password, printed once (it is kept only as a hash). */
+static gw_err first_admin(gw_store *store, gw_log *log, const char *config_path)
+{
+    if (gw_store_user_count(store) > 0)
+        return GW_OK;
+    unsigned char raw[15];
+    char pw[32];
+    randombytes_buf(raw, sizeof(raw));
+    sodium_bin2base64(pw, sizeof(pw), raw, sizeof(raw), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    gw_error err;
+    gw_err rc = gw_store_user_add(store, "admin", GW_ROLE_ADMIN, pw, &err);
+    if (rc == GW_OK) {
+        gw_store_audit(store, NULL, NULL, "user add", "{\"user\": \"admin\", \"role\": "
+                       "\"admin\", \"first_start\": true}", "ok", NULL);
+        gw_log_warn(log, "main", "first start: created the user admin with the password %s "
+                    "(shown once); a token for scripts: plcgw token create admin --config %s",
+                    pw, config_path);
+    } else {
+        gw_log_error(log, "main", "first start: cannot create the admin: %s", err.msg);
+    }
+    sodium_memzero(pw, sizeof(pw));
+    return rc;
 }
 
 int cli_serve(int argc, char **argv)
@@ -104,35 +132,31 @@ int cli_serve(int argc, char **argv)
     gw_error_clear(&err);
     gw_sim *sim = NULL;
     gw_sim_control *ctl = NULL;
+    gw_store *store = NULL;
+    gw_engine *engine = NULL;
+    gw_api *api = NULL;
+    int rc = CLI_EXIT_RUNTIME;
+    if (gw_store_open(cfg->database, &store, &err) != GW_OK) {
+        gw_log_error(log, "main", "%s", err.msg);
+        goto out;
+    }
+    if (first_admin(store, log, config_path) != GW_OK)
+        goto out;
     if (!no_sim && cli_sim_machines(cfg) > 0 &&
         cli_sim_from_config(cfg, log, 0, &sim, &ctl, &err) != GW_OK) {
         gw_log_error(log, "main", "simulator: %s", err.msg);
-        gw_log_free(log);
-        gw_config_free(cfg);
-        return CLI_EXIT_RUNTIME;
+        goto out;
     }
-    gw_engine *engine = NULL;
     if (gw_engine_new(cfg, log, &engine) != GW_OK || gw_engine_start(engine, &err) != GW_OK) {
         gw_log_error(log, "main", "engine: %s", err.msg[0] ? err.msg : "out of memory");
-        gw_engine_free(engine);
-        gw_sim_control_stop(ctl);
-        gw_sim_free(sim);
-        gw_log_free(log);
-        gw_config_free(cfg);
-        return CLI_EXIT_RUNTIME;
+        goto out;
     }
-    gw_api_opts opts = {cfg, log, listen ? host : NULL, listen ? port : 0, 0, engine};
-    gw_api *api;
+    gw_api_opts opts = {cfg, log, listen ? host : NULL, listen ? port : 0, 0, engine, store};
     if (gw_api_start(&opts, &api, &err) != GW_OK) {
-        gw_engine_free(engine);
-        gw_sim_control_stop(ctl);
-        gw_sim_free(sim);
         gw_log_error(log, "main", "%s", err.msg);
         if (err.hint[0])
             gw_log_error(log, "main", "hint: %s", err.hint);
-        gw_log_free(log);
-        gw_config_free(cfg);
-        return CLI_EXIT_RUNTIME;
+        goto out;
     }
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
@@ -145,12 +169,16 @@ int cli_serve(int argc, char **argv)
         nanosleep(&ts, NULL);
     }
     gw_log_info(log, "main", "stopping");
+    rc = CLI_EXIT_OK;
+out:
     gw_api_stop(api);
     gw_engine_free(engine);
     gw_sim_control_stop(ctl);
     gw_sim_free(sim);
+    gw_store_close(store);
     gw_config_free(cfg);
-    gw_log_info(log, "main", "stopped");
+    if (rc == CLI_EXIT_OK)
+        gw_log_info(log, "main", "stopped");
     gw_log_free(log);
-    return CLI_EXIT_OK;
+    return rc;
 }

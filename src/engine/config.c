@@ -16,6 +16,7 @@ static const gw_field top_fields[] = {
     {"default_machine", GW_KINDS_STRING, false, false, false, 0, 0, "a machine id"},
     {"machines", GW_KINDS_ARRAY, true, false, false, 0, 0, "a list of machines"},
     {"simulator", GW_KINDS_OBJECT, false, false, false, 0, 0, "the built-in simulator"},
+    {"auth", GW_KINDS_OBJECT, false, false, false, 0, 0, "authentication settings"},
     {"cors_origins", GW_KINDS_ARRAY, false, false, false, 0, 0,
      "a list of origins such as \"http://192.168.1.20:3000\""},
 };
@@ -53,6 +54,11 @@ static void load_cors(gw_config *cfg, gw_diag *diag, const gw_json *list)
                  o->u.str.s);
     }
 }
+
+static const gw_field auth_fields[] = {
+    {"loopback_viewer", GW_KINDS_BOOL, false, false, false, 0, 0,
+     "true lets anonymous requests from this host read (viewer routes)"},
+};
 
 static const gw_field sim_fields[] = {
     {"control", GW_KINDS_STRING, false, false, false, 0, 0, "ADDR:PORT of its control API"},
@@ -293,6 +299,13 @@ gw_err gw_config_load(const char *path, gw_config **out, gw_diag *diag)
         const gw_json *ts = gw_json_get(sim, "time_scale");
         if (ts)
             cfg->sim_time_scale = ts->u.num.d;
+    }
+    const gw_json *auth = gw_json_get(root, "auth");
+    if (auth && gw_schema_check(diag, auth, auth_fields,
+                                sizeof(auth_fields) / sizeof(auth_fields[0]), GW_UNKNOWN_ERROR,
+                                "\"auth\"")) {
+        const gw_json *lv = gw_json_get(auth, "loopback_viewer");
+        cfg->auth_loopback_viewer = lv && lv->u.b;
     }
     const gw_json *cors = gw_json_get(root, "cors_origins");
     if (cors)

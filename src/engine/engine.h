@@ -46,6 +46,8 @@ typedef struct {
     uint16_t listen_port;
     char database[512];
     char default_machine[GW_MACHINE_ID_MAX + 1];
+    /* anonymous requests from 127.0.0.1/::1 may use viewer routes */
+    bool auth_loopback_viewer;
     /* browser origins allowed to call the API ("http://host:port") */
     char cors_origins[GW_MAX_CORS_ORIGINS][128];
     size_t ncors_origins;

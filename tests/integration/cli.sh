@@ -157,6 +157,13 @@ poll_for() {
   printf '%s' "$out"
 }
 
+# the gateway's database gets an operator and a viewer with tokens first
+# (so no first-start admin); the demo config lets loopback read anonymously
+echo 'op-pass-123' | "$plcgw" user add op --role operator --password-stdin --db "$tmp/serve.db" >/dev/null
+echo 'view-pass-123' | "$plcgw" user add viewer --role viewer --password-stdin --db "$tmp/serve.db" >/dev/null
+op_token=$("$plcgw" token create op --db "$tmp/serve.db")
+viewer_token=$("$plcgw" token create viewer --db "$tmp/serve.db")
+auth=(-H "Authorization: Bearer $op_token")
 . "$src/tests/integration/demo_gateway.sh"
 start_demo_gateway "$plcgw" "$src" "$tmp"
 pid=$gw_pid
@@ -182,22 +189,36 @@ else
   check "engine: watermaker connected" "$tags" '"connected":true'
   check "engine: live value with quality" "$tags" '"parameter":"System Mode","value":2,"value_alt":"Home/Standby".*"quality":"good"'
   # a write through the engine: answered after the PLC confirmed it
-  put=$(curl -s -w ' %{http_code}' --max-time 10 -X PUT "http://127.0.0.1:$port/api/machines/watermaker/tags" \
+  put=$(curl -s -w ' %{http_code}' --max-time 10 "${auth[@]}" -X PUT "http://127.0.0.1:$port/api/machines/watermaker/tags" \
         -d '{"System Mode": 34}')
   check "PUT tags written" "$put" '"written":\["System Mode"\]\} 200$'
   tags=$(curl -s --max-time 5 "http://127.0.0.1:$port/api/machines/watermaker/tags")
   check "PUT tags visible at once" "$tags" '"parameter":"System Mode","value":34,"value_alt":"DTS Request"'
-  bad=$(curl -s -w ' %{http_code}' --max-time 5 -X PUT "http://127.0.0.1:$port/api/machines/watermaker/tags" \
+  bad=$(curl -s -w ' %{http_code}' --max-time 5 "${auth[@]}" -X PUT "http://127.0.0.1:$port/api/machines/watermaker/tags" \
         -d '{"Feed Pressure": 3}')
   check "PUT read-only tag is 422" "$bad" 'read-only.* 422$'
-  bad=$(curl -s -w ' %{http_code}' --max-time 5 -X PUT "http://127.0.0.1:$port/api/machines/watermaker/tags" \
+  bad=$(curl -s -w ' %{http_code}' --max-time 5 "${auth[@]}" -X PUT "http://127.0.0.1:$port/api/machines/watermaker/tags" \
         -d '{"System Mode": ')
   check "PUT malformed JSON is 400" "$bad" 'malformed JSON.* 400$'
+  # who may do what: loopback reads anonymously (demo config), commands
+  # need an operator's token
+  code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "http://127.0.0.1:$port/api/machines/rig/tags")
+  check "auth: anonymous loopback read" "$code" '^200$'
+  no=$(curl -s -D - --max-time 5 -X POST "http://127.0.0.1:$port/api/command/home" | tr -d '\r')
+  check "auth: command without token is 401" "$no" '^HTTP/1.1 401'
+  check "auth: 401 challenges" "$no" '^WWW-Authenticate: Bearer'
+  check "auth: 401 says what to send" "$no" 'needs the operator role: send .*Authorization: Bearer TOKEN'
+  no=$(curl -s -w ' %{http_code}' --max-time 5 -H "Authorization: Bearer $viewer_token" -X POST "http://127.0.0.1:$port/api/command/home")
+  check "auth: viewer on a command is 403" "$no" 'needs the operator role; viewer is viewer.* 403$'
+  no=$(curl -s -w ' %{http_code}' --max-time 5 -H "Authorization: Bearer plcgw_${op_token:6:10}xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx" -X POST "http://127.0.0.1:$port/api/command/home")
+  check "auth: a wrong token is 401" "$no" 'unknown or revoked API token.* 401$'
+  no=$(curl -s -w ' %{http_code}' --max-time 5 -H "Authorization: Basic b3A6b3A=" "http://127.0.0.1:$port/api/status")
+  check "auth: other schemes are 401" "$no" 'only .*Bearer.* 401$'
   # the specifications' endpoints on the default machine (the rig)
   status=""
   status=$(poll_for "http://127.0.0.1:$port/api/status" '"connected":true' 50)
   check "seed status" "$status" '"actual_force":[-0-9.]+,.*"connected":true'
-  stop=$(curl -s -w ' %{http_code}' --max-time 10 -X POST "http://127.0.0.1:$port/api/command/stop")
+  stop=$(curl -s -w ' %{http_code}' --max-time 10 "${auth[@]}" -X POST "http://127.0.0.1:$port/api/command/stop")
   check "seed stop" "$stop" '"written":\["Stop"\]\} 200$'
   # Stop is set, then released no sooner than 100 ms later, as bit writes
   pulse=""
@@ -211,22 +232,22 @@ if len(w) >= 2:
     sleep 0.1
   done
   check "seed stop pulse" "$pulse" '^DB3.DBX0.4 True False True$'
-  bad=$(curl -s -w ' %{http_code}' --max-time 5 -X POST "http://127.0.0.1:$port/api/jog/speed" -d '{"velocity": "x"}')
+  bad=$(curl -s -w ' %{http_code}' --max-time 5 "${auth[@]}" -X POST "http://127.0.0.1:$port/api/jog/speed" -d '{"velocity": "x"}')
   check "seed jog speed not a number" "$bad" 'must be a number.* 422$'
-  ok=$(curl -s -w ' %{http_code}' --max-time 10 -X POST "http://127.0.0.1:$port/api/jog/speed" -d '{"velocity": 12.5}')
+  ok=$(curl -s -w ' %{http_code}' --max-time 10 "${auth[@]}" -X POST "http://127.0.0.1:$port/api/jog/speed" -d '{"velocity": 12.5}')
   check "seed jog speed" "$ok" '"written":\["Jog_Velocity"\]\} 200$'
-  ok=$(curl -s -w ' %{http_code}' --max-time 10 -X POST "http://127.0.0.1:$port/api/parameters" \
+  ok=$(curl -s -w ' %{http_code}' --max-time 10 "${auth[@]}" -X POST "http://127.0.0.1:$port/api/parameters" \
        -d '{"diameter": 315, "pipe_length": 300}')
   check "seed set parameters" "$ok" '"written":\["Pipe_Diameter","Pipe_Length"\]\} 200$'
   params=$(curl -s --max-time 5 "http://127.0.0.1:$port/api/machines/rig/parameters")
   check "seed parameters read back" "$params" '"pipe_diameter":315(\.0)?,"pipe_length":300(\.0)?'
-  bad=$(curl -s -w ' %{http_code}' --max-time 5 -X POST "http://127.0.0.1:$port/api/parameters" -d '{"colour": 1}')
+  bad=$(curl -s -w ' %{http_code}' --max-time 5 "${auth[@]}" -X POST "http://127.0.0.1:$port/api/parameters" -d '{"colour": 1}')
   check "seed unknown parameter" "$bad" 'unknown parameter \\"colour\\".* 422$'
   bad=$(curl -s -w ' %{http_code}' --max-time 5 "http://127.0.0.1:$port/api/machines/watermaker/status")
   check "seed rig endpoint on the watermaker" "$bad" 'not a ring-stiffness rig.* 404$'
   mb=$(curl -s --max-time 5 "http://127.0.0.1:$port/modbus/read/watermaker")
   check "seed modbus read" "$mb" '"parameter":"System Mode","value":34'
-  ok=$(curl -s -w ' %{http_code}' --max-time 10 -X PUT "http://127.0.0.1:$port/modbus/write/watermaker" -d '{"System Mode": 2}')
+  ok=$(curl -s -w ' %{http_code}' --max-time 10 "${auth[@]}" -X PUT "http://127.0.0.1:$port/modbus/write/watermaker" -d '{"System Mode": 2}')
   check "seed modbus write" "$ok" '"written":\["System Mode"\]\} 200$'
   api=$(curl -s --max-time 5 "http://127.0.0.1:$port/openapi.json")
   check "seed routes documented" "$api" '"/api/command/stop":\{"post"'
@@ -238,7 +259,7 @@ if len(w) >= 2:
   conn=""
   conn=$(poll_for "http://127.0.0.1:$port/api/status/connection" '"connected":false' 30)
   check "fault: connection lost" "$conn" '"connected":false.*"error":"plc 127.0.0.1:[0-9]+: '
-  down=$(curl -s -w ' %{http_code}' --max-time 10 -X POST "http://127.0.0.1:$port/api/command/start")
+  down=$(curl -s -w ' %{http_code}' --max-time 10 "${auth[@]}" -X POST "http://127.0.0.1:$port/api/command/start")
   check "fault: command is 503" "$down" 'machine rig is not connected: plc .* 503$'
   status=$(curl -s -w ' %{http_code}' --max-time 5 "http://127.0.0.1:$port/api/status")
   check "fault: status still answers" "$status" '"connected":false.* 200$'
@@ -246,8 +267,11 @@ if len(w) >= 2:
   check "fault: reconnected" "$conn" '"connected":true.*"connects":[2-9]'
   writes_after=$(curl -s --max-time 5 "http://127.0.0.1:$p_ctl/sim/writes" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
   check "fault: the refused command wrote nothing" "$writes_after" "^$writes_before\$"
-  up=$(curl -s -w ' %{http_code}' --max-time 10 -X POST "http://127.0.0.1:$port/api/command/home")
+  up=$(curl -s -w ' %{http_code}' --max-time 10 "${auth[@]}" -X POST "http://127.0.0.1:$port/api/command/home")
   check "fault: commands work again" "$up" '"written":\["Home"\]\} 200$'
+  audit=$(sqlite3 "$tmp/serve.db" "SELECT user_name || ' ' || role || ' ' || machine_id || ' ' || action || ' ' || \"values\" || ' ' || result FROM audit_log WHERE action LIKE '/%' ORDER BY id")
+  check "audit: a command with who and values" "$audit" 'op operator rig /api/command/stop \{"Stop":true\} ok'
+  check "audit: a refused command with why" "$audit" 'op operator rig /api/command/start \{"Start_Test":true\} machine rig is not connected'
   kill -TERM "$pid"
   for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
   if kill -0 "$pid" 2>/dev/null; then

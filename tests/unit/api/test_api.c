@@ -38,7 +38,7 @@ static int setup(void **state)
         gw_diag_print(&d, stderr);
         return -1;
     }
-    gw_api_opts opts = {f->cfg, NULL, "127.0.0.1", 0, 2, NULL};
+    gw_api_opts opts = {f->cfg, NULL, "127.0.0.1", 0, 2, NULL, NULL};
     gw_error err;
     if (gw_api_start(&opts, &f->api, &err) != GW_OK) {
         fprintf(stderr, "%s\n", err.msg);
@@ -262,7 +262,7 @@ static void test_pages(void **state)
 static void test_listen_conflict(void **state)
 {
     fixture *f = *state;
-    gw_api_opts opts = {f->cfg, NULL, "127.0.0.1", f->port, 1, NULL};
+    gw_api_opts opts = {f->cfg, NULL, "127.0.0.1", f->port, 1, NULL, NULL};
     gw_api *second = NULL;
     gw_error err;
     gw_error_clear(&err);
@@ -297,17 +297,17 @@ static void test_cors(void **state)
     assert_int_equal(r.status, 403);
     assert_non_null(strstr(r.body, "http://evil.example is refused"));
     free(r.body);
-    /* our own pages and the allowed origin reach the handler (503: this
-     * fixture has no engine) */
+    /* our own pages and the allowed origin get past the origin check to
+     * authorization (401: this fixture has no user database) */
     snprintf(raw, sizeof(raw), "POST /api/command/start HTTP/1.1\r\nHost: 127.0.0.1:%u\r\n"
              "Connection: close\r\nOrigin: http://127.0.0.1:%u\r\nContent-Length: 0\r\n\r\n",
              f->port, f->port);
     r = http(f, raw);
-    assert_int_equal(r.status, 503);
+    assert_int_equal(r.status, 401);
     free(r.body);
     r = http(f, "POST /api/command/start HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
                 "Origin: http://10.0.0.5:3000\r\nContent-Length: 0\r\n\r\n");
-    assert_int_equal(r.status, 503);
+    assert_int_equal(r.status, 401);
     assert_non_null(strstr(r.headers, "Access-Control-Allow-Origin: http://10.0.0.5:3000\r\n"));
     free(r.body);
     /* reads from a foreign origin are answered, without CORS headers, so

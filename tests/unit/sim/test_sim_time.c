@@ -37,7 +37,9 @@ static void test_time_scale(void **state)
     uint64_t real0 = gw_mono_ms();
     uint64_t sim0 = gw_sim_clock_ms(fast->sim);
     assert_int_equal(mb_write_json(cf, m, "System Mode", json_integer(5), &err), GW_OK);
+    uint64_t slow_w0 = gw_sim_clock_ms(slow->sim);
     assert_int_equal(mb_write_json(cs, m, "System Mode", json_integer(5), &err), GW_OK);
+    uint64_t slow_w1 = gw_sim_clock_ms(slow->sim);
     gw_sim_write w[2];
     assert_int_equal(writes_wait(fast->sim, since, w, 2, 1), 1);
     uint64_t wrote = w[0].sim_ms; /* the simulated time of the client's write */
@@ -80,16 +82,25 @@ static void test_time_scale(void **state)
      * how the write and a tick race; it is not asserted here. */
     assert_true(changed - wrote >= 180000 - 2 * 100);
     assert_true(changed - sim0 <= 180000 + 3 * 100);
-    /* about 1.8 s of real time */
-    assert_true(real >= 1790 && real <= 2500);
+    /* 1.8 s of real time at the least (that is the scale); more only when
+     * this machine is busy, which a test must not time */
+    assert_true(real >= 1790);
     /* the next step's timer started: 60 s */
     double init = gw_sim_get(wf, "DTS Initialize Timer");
     assert_true(init > 59 && init <= 60);
 
-    /* at time scale 1 the same real time ran the timer ~1.8 s down */
+    /* at time scale 1 the same real time ran the timer ~1.8 s down: as
+     * far as its own clock went since the write, to a tick */
+    uint64_t slow_a = gw_sim_clock_ms(slow->sim);
     double slow_left = gw_sim_get(ws, "DTS Priming Timer");
+    uint64_t slow_b = gw_sim_clock_ms(slow->sim);
     print_message("time scale 1: priming timer %.1f s\n", slow_left);
-    assert_true(slow_left > 177.0 && slow_left < 179.0);
+    assert_true(slow_left < 179.0);
+    if (!(slow_left <= 180.0 - (double)(slow_a - slow_w1) / 1000.0 + 0.2 &&
+          slow_left >= 180.0 - (double)(slow_b - slow_w0) / 1000.0 - 0.2))
+        fail_msg("time scale 1: priming timer %.1f s after %.3f..%.3f s of simulated time",
+                 slow_left, (double)(slow_a - slow_w1) / 1000.0,
+                 (double)(slow_b - slow_w0) / 1000.0);
     assert_true(gw_sim_get(ws, "System Mode") == 5);
 
     /* the scale can change on the fly; out-of-range values are ignored */
@@ -98,10 +109,14 @@ static void test_time_scale(void **state)
     gw_sim_set_time_scale(slow->sim, 0);
     gw_sim_set_time_scale(slow->sim, 5000);
     assert_true(gw_sim_time_scale(slow->sim) == 10);
+    uint64_t r0 = gw_mono_ms();
     uint64_t s0 = gw_sim_clock_ms(slow->sim);
     sleep_ms(200);
     uint64_t ds = gw_sim_clock_ms(slow->sim) - s0;
-    assert_true(ds >= 1900 && ds <= 3500);
+    uint64_t dr = gw_mono_ms() - r0;
+    /* ten simulated seconds per real one, to a tick, however long the
+     * sleep really took */
+    assert_true(ds >= 1900 && ds <= 10 * dr + 200);
 
     gw_mb_client_free(cf);
     gw_mb_client_free(cs);

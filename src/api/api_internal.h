@@ -9,6 +9,14 @@
 
 #include <civetweb.h>
 #include <jansson.h>
+#include <pthread.h>
+
+/* Login attempts per address: at most API_LOGIN_FAILS failures within
+ * API_LOGIN_WINDOW_MS, then 429 until the window has passed. */
+#define API_LOGIN_FAILS 5
+#define API_LOGIN_WINDOW_MS 60000
+#define API_LOGIN_SLOTS 64
+#define API_SESSION_TTL_S (12u * 3600u)
 
 
 /* Largest request body accepted; larger ones get 413. */
@@ -22,6 +30,12 @@ struct gw_api {
     gw_log *log;
     uint16_t port;
     int64_t started_ms;
+    pthread_mutex_t login_lock;
+    struct {
+        char addr[48];
+        int64_t since_ms;  /* start of the window */
+        int fails;
+    } logins[API_LOGIN_SLOTS];
 };
 
 /* One request as a handler sees it: path parameters already extracted. */
@@ -33,6 +47,7 @@ typedef struct {
     char params[2][64];  /* {id}-style path parameters in order */
     char cors[256];      /* CORS header lines for an allowed origin, or "" */
     gw_principal who;    /* who is asking (user_id 0: anonymous) */
+    char headers[256];   /* more header lines for the answer (Set-Cookie) */
 } api_req;
 
 typedef int (*api_handler)(api_req *req);
@@ -59,6 +74,9 @@ extern const size_t api__nseed_routes;
  * after the confirmation; urgent goes ahead of everything queued. */
 int api__write_tags(api_req *req, const gw_machine_cfg *m, json_t *pairs, json_t *release,
                     uint32_t hold_ms, bool urgent);
+#define API_SESSION_COOKIE "plcgw_session"
+/* The session id from the request's cookie; false when there is none. */
+bool api__session_id(api_req *req, char id[GW_TOKEN_LEN + 2]);
 /* Route i of both tables, NULL past the end. */
 const api_route *api__route(size_t i);
 

@@ -31,6 +31,8 @@ static int send_headers(api_req *req, int status, const char *type, size_t len,
         mg_response_header_add_lines(req->conn, extra);
     if (req->cors[0])
         mg_response_header_add_lines(req->conn, req->cors);
+    if (req->headers[0])
+        mg_response_header_add_lines(req->conn, req->headers);
     return mg_response_header_send(req->conn);
 }
 
@@ -182,6 +184,13 @@ static int send_options(api_req *req, const char *allow)
     return 204;
 }
 
+bool api__session_id(api_req *req, char id[GW_TOKEN_LEN + 2])
+{
+    const char *cookies = mg_get_header(req->conn, "Cookie");
+    return cookies && mg_get_cookie(cookies, API_SESSION_COOKIE, id, GW_TOKEN_LEN + 2) ==
+                          GW_TOKEN_LEN;
+}
+
 static bool is_loopback(const char *addr)
 {
     return strncmp(addr, "127.", 4) == 0 || strcmp(addr, "::1") == 0 ||
@@ -195,6 +204,7 @@ static int authorize(api_req *req, const api_route *r)
     const struct mg_request_info *ri = mg_get_request_info(req->conn);
     const char *h = mg_get_header(req->conn, "Authorization");
     static const char challenge[] = "WWW-Authenticate: Bearer realm=\"plcgw\"\r\n";
+    char sid[GW_TOKEN_LEN + 2];
     if (h) {
         if (strncasecmp(h, "Bearer ", 7) != 0)
             return send_problem_json(req, 401, "Unauthorized", "only \"Authorization: Bearer "
@@ -212,6 +222,11 @@ static int authorize(api_req *req, const api_route *r)
             return send_problem_json(req, 401, "Unauthorized", req->api->store ? err.msg :
                                      "this gateway runs without a user database", challenge);
         }
+    } else if (req->api->store && api__session_id(req, sid)) {
+        gw_error err;
+        if (gw_store_session_check(req->api->store, sid, &req->who, &err) != GW_OK &&
+            r->role > GW_ROLE_PUBLIC)
+            return send_problem_json(req, 401, "Unauthorized", err.msg, challenge);
     } else if (req->api->config->auth_loopback_viewer && is_loopback(ri->remote_addr)) {
         req->who.role = GW_ROLE_VIEWER; /* anonymous, on this host */
     }
@@ -303,6 +318,7 @@ gw_err gw_api_start(const gw_api_opts *opts, gw_api **out, gw_error *err)
     api->store = opts->store;
     api->log = opts->log;
     api->started_ms = gw_wall_ms();
+    pthread_mutex_init(&api->login_lock, NULL);
     const char *host = opts->listen_host ? opts->listen_host : opts->config->listen_host;
     uint16_t port = opts->listen_host ? opts->listen_port : opts->config->listen_port;
     char ports[300], threads[16];
@@ -352,6 +368,7 @@ void gw_api_stop(gw_api *api)
         return;
     mg_stop(api->ctx);
     mg_exit_library();
+    pthread_mutex_destroy(&api->login_lock);
     gw_free(api);
 }
 

@@ -4,6 +4,7 @@
  */
 #include "api_internal.h"
 
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -253,6 +254,130 @@ static int put_machine_tags(api_req *req)
     return status;
 }
 
+/* ---------------------------------------------------------------- auth */
+
+/* Login attempts: true when addr may try now. */
+static bool login_allowed(gw_api *api, const char *addr, int *retry_s)
+{
+    int64_t now = gw_mono_ms();
+    bool ok = true;
+    pthread_mutex_lock(&api->login_lock);
+    for (size_t i = 0; i < API_LOGIN_SLOTS; i++)
+        if (strcmp(api->logins[i].addr, addr) == 0 &&
+            now - api->logins[i].since_ms < API_LOGIN_WINDOW_MS &&
+            api->logins[i].fails >= API_LOGIN_FAILS) {
+            ok = false;
+            *retry_s = (int)((api->logins[i].since_ms + API_LOGIN_WINDOW_MS - now) / 1000) + 1;
+        }
+    pthread_mutex_unlock(&api->login_lock);
+    return ok;
+}
+
+/* Counts a failure for addr (failed = true) or forgets it (a success). */
+static void login_result(gw_api *api, const char *addr, bool failed)
+{
+    int64_t now = gw_mono_ms();
+    pthread_mutex_lock(&api->login_lock);
+    size_t slot = 0;
+    for (size_t i = 0; i < API_LOGIN_SLOTS; i++) {
+        if (strcmp(api->logins[i].addr, addr) == 0) {
+            slot = i;
+            break;
+        }
+        if (api->logins[i].since_ms < api->logins[slot].since_ms)
+            slot = i; /* the oldest slot, if addr has none */
+    }
+    if (strcmp(api->logins[slot].addr, addr) != 0 ||
+        now - api->logins[slot].since_ms >= API_LOGIN_WINDOW_MS) {
+        snprintf(api->logins[slot].addr, sizeof(api->logins[slot].addr), "%s", addr);
+        api->logins[slot].since_ms = now;
+        api->logins[slot].fails = 0;
+    }
+    if (failed)
+        api->logins[slot].fails++;
+    else
+        api->logins[slot].addr[0] = '\0';
+    pthread_mutex_unlock(&api->login_lock);
+}
+
+/* POST /api/auth/login {username, password}: a session cookie */
+static int post_login(api_req *req)
+{
+    gw_store *store = req->api->store;
+    if (!store)
+        return api__problem(req, 503, "Service Unavailable", "this gateway runs without a user "
+                            "database");
+    const char *addr = mg_get_request_info(req->conn)->remote_addr;
+    int retry = 0;
+    if (!login_allowed(req->api, addr, &retry)) {
+        snprintf(req->headers, sizeof(req->headers), "Retry-After: %d\r\n", retry);
+        return api__problem(req, 429, "Too Many Requests", "too many failed logins from %s; "
+                            "try again in %d s", addr, retry);
+    }
+    int status;
+    json_t *body = api__read_json(req, &status);
+    if (!body)
+        return status;
+    const char *name = json_string_value(json_object_get(body, "username"));
+    const char *pw = json_string_value(json_object_get(body, "password"));
+    if (!name || !pw) {
+        json_decref(body);
+        return api__problem(req, 422, "Unprocessable Content", "the body needs \"username\" and "
+                            "\"password\" as strings");
+    }
+    gw_error err;
+    gw_principal who;
+    gw_err rc = gw_store_user_login(store, name, pw, &who, &err);
+    json_t *v = json_pack("{s:s, s:s}", "user", name, "from", addr);
+    char *values = v ? json_dumps(v, JSON_COMPACT) : NULL;
+    json_decref(v);
+    if (rc != GW_OK) {
+        login_result(req->api, addr, true);
+        gw_store_audit(store, NULL, NULL, "login", values, err.msg, NULL);
+        free(values);
+        json_decref(body);
+        return api__problem(req, rc == GW_E_ACCESS ? 401 : 500,
+                            rc == GW_E_ACCESS ? "Unauthorized" : "Internal Server Error", "%s",
+                            err.msg);
+    }
+    login_result(req->api, addr, false);
+    char sid[GW_TOKEN_LEN + 1];
+    rc = gw_store_session_create(store, &who, API_SESSION_TTL_S, sid, &err);
+    gw_store_audit(store, &who, NULL, "login", values, rc == GW_OK ? "ok" : err.msg, NULL);
+    free(values);
+    if (rc != GW_OK) {
+        json_decref(body);
+        return api__problem(req, 500, "Internal Server Error", "%s", err.msg);
+    }
+    snprintf(req->headers, sizeof(req->headers), "Set-Cookie: " API_SESSION_COOKIE "=%s; Path=/; "
+             "HttpOnly; SameSite=Strict; Max-Age=%u\r\n", sid, API_SESSION_TTL_S);
+    sodium_memzero(sid, sizeof(sid));
+    json_decref(body);
+    return api__send_json(req, 200, json_pack("{s:s, s:s, s:i}", "user", who.name, "role",
+                                              gw_role_name(who.role), "expires_in_s",
+                                              (int)API_SESSION_TTL_S));
+}
+
+/* POST /api/auth/logout: ends the cookie's session */
+static int post_logout(api_req *req)
+{
+    char sid[GW_TOKEN_LEN + 2];
+    if (req->api->store && api__session_id(req, sid))
+        gw_store_session_delete(req->api->store, sid);
+    snprintf(req->headers, sizeof(req->headers), "Set-Cookie: " API_SESSION_COOKIE "=; Path=/; "
+             "HttpOnly; SameSite=Strict; Max-Age=0\r\n");
+    return api__send_json(req, 200, json_pack("{s:b}", "signed_out", 1));
+}
+
+/* GET /api/auth/me: who the request is from */
+static int get_me(api_req *req)
+{
+    return api__send_json(req, 200, json_pack("{s:o, s:s}", "user", req->who.user_id ?
+                                                                    json_string(req->who.name)
+                                                                    : json_null(),
+                                              "role", gw_role_name(req->who.role)));
+}
+
 static int get_health(api_req *req)
 {
     const gw_config *cfg = req->api->config;
@@ -386,6 +511,13 @@ const api_route api__routes[] = {
     {"GET", "/docs", GW_ROLE_PUBLIC, "This API's documentation", "HTML page", get_docs},
     {"GET", "/openapi.json", GW_ROLE_PUBLIC, "OpenAPI 3 description of the API",
      "OpenAPI document", get_openapi},
+    {"POST", "/api/auth/login", GW_ROLE_PUBLIC,
+     "Sign in {username, password}: a session cookie (HttpOnly, SameSite=Strict, 12 h); "
+     "5 failures a minute per address, then 429", "{user, role, expires_in_s}", post_login},
+    {"POST", "/api/auth/logout", GW_ROLE_PUBLIC, "Sign out: ends the cookie's session",
+     "{signed_out}", post_logout},
+    {"GET", "/api/auth/me", GW_ROLE_PUBLIC, "Who this request is from (token, cookie or none)",
+     "{user, role}", get_me},
     {"GET", "/api/health", GW_ROLE_PUBLIC, "Liveness: version, uptime, machine count",
      "{status, version, uptime_s, machines}", get_health},
     {"GET", "/api/machines", GW_ROLE_VIEWER, "The machines this gateway serves",

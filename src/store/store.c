@@ -320,18 +320,29 @@ static void secret_hash(const char *secret, unsigned char out[crypto_generichash
                        strlen(secret), NULL, 0);
 }
 
-gw_err gw_store_token_create(gw_store *s, const char *user, const char *label,
-                             char token[GW_TOKEN_LEN + 1], gw_error *err)
+/* A new secret: "plcgw_" and 256 random bits in base64url; its hash. */
+static void new_secret(char out[GW_TOKEN_LEN + 1], unsigned char h[crypto_generichash_BYTES])
 {
     unsigned char raw[32];
     randombytes_buf(raw, sizeof(raw));
     char b64[sodium_base64_ENCODED_LEN(32, sodium_base64_VARIANT_URLSAFE_NO_PADDING)];
     sodium_bin2base64(b64, sizeof(b64), raw, sizeof(raw), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
     sodium_memzero(raw, sizeof(raw));
-    snprintf(token, GW_TOKEN_LEN + 1, "plcgw_%s", b64);
+    snprintf(out, GW_TOKEN_LEN + 1, "plcgw_%s", b64);
     sodium_memzero(b64, sizeof(b64));
+    secret_hash(out, h);
+}
+
+static bool secret_format(const char *t)
+{
+    return t && strlen(t) == GW_TOKEN_LEN && strncmp(t, "plcgw_", 6) == 0;
+}
+
+gw_err gw_store_token_create(gw_store *s, const char *user, const char *label,
+                             char token[GW_TOKEN_LEN + 1], gw_error *err)
+{
     unsigned char h[crypto_generichash_BYTES];
-    secret_hash(token, h);
+    new_secret(token, h);
     char ts[32];
     now_text(ts, sizeof(ts));
     pthread_mutex_lock(&s->lock);
@@ -361,7 +372,7 @@ gw_err gw_store_token_create(gw_store *s, const char *user, const char *label,
 gw_err gw_store_token_check(gw_store *s, const char *token, gw_principal *who, gw_error *err)
 {
     memset(who, 0, sizeof(*who));
-    if (!token || strlen(token) != GW_TOKEN_LEN || strncmp(token, "plcgw_", 6) != 0)
+    if (!secret_format(token))
         return gw_error_set(err, GW_E_ACCESS, "not a plcgw API token");
     unsigned char h[crypto_generichash_BYTES];
     secret_hash(token, h);
@@ -386,6 +397,93 @@ gw_err gw_store_token_check(gw_store *s, const char *token, gw_principal *who, g
     }
     pthread_mutex_unlock(&s->lock);
     return rc;
+}
+
+gw_err gw_store_session_create(gw_store *s, const gw_principal *who, uint32_t ttl_s,
+                               char id[GW_TOKEN_LEN + 1], gw_error *err)
+{
+    unsigned char h[crypto_generichash_BYTES];
+    new_secret(id, h);
+    char ts[32], exp[32];
+    int64_t now = gw_wall_ms();
+    gw_time_iso8601(now, ts, sizeof(ts));
+    gw_time_iso8601(now + (int64_t)ttl_s * 1000, exp, sizeof(exp));
+    pthread_mutex_lock(&s->lock);
+    sqlite3_stmt *st;
+    gw_err rc = GW_OK;
+    /* ended and expired sessions go as new ones come */
+    sqlite3_stmt *del;
+    if (sqlite3_prepare_v2(s->db, "DELETE FROM sessions WHERE expires_at < ?", -1, &del,
+                           NULL) == SQLITE_OK) {
+        sqlite3_bind_text(del, 1, ts, -1, SQLITE_STATIC);
+        sqlite3_step(del);
+    }
+    sqlite3_finalize(del);
+    if (sqlite3_prepare_v2(s->db, "INSERT INTO sessions(user_id, session_hash, created_at, "
+                           "expires_at) VALUES (?, ?, ?, ?)", -1, &st, NULL) != SQLITE_OK) {
+        rc = db_error(s, err, "create session");
+    } else {
+        sqlite3_bind_int64(st, 1, who->user_id);
+        sqlite3_bind_blob(st, 2, h, sizeof(h), SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, ts, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 4, exp, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) != SQLITE_DONE)
+            rc = db_error(s, err, "create session");
+        sqlite3_finalize(st);
+    }
+    pthread_mutex_unlock(&s->lock);
+    if (rc != GW_OK)
+        sodium_memzero(id, GW_TOKEN_LEN + 1);
+    return rc;
+}
+
+gw_err gw_store_session_check(gw_store *s, const char *id, gw_principal *who, gw_error *err)
+{
+    memset(who, 0, sizeof(*who));
+    if (!secret_format(id))
+        return gw_error_set(err, GW_E_ACCESS, "not a plcgw session");
+    unsigned char h[crypto_generichash_BYTES];
+    secret_hash(id, h);
+    char ts[32];
+    now_text(ts, sizeof(ts));
+    pthread_mutex_lock(&s->lock);
+    sqlite3_stmt *st;
+    gw_err rc = gw_error_set(err, GW_E_ACCESS, "the session ended or expired: sign in again");
+    if (sqlite3_prepare_v2(s->db, "SELECT x.session_hash, u.id, u.name, u.role FROM sessions x "
+                           "JOIN users u ON u.id = x.user_id WHERE x.session_hash = ? AND "
+                           "x.expires_at > ? AND u.disabled = 0", -1, &st, NULL) != SQLITE_OK) {
+        rc = db_error(s, err, "check session");
+    } else {
+        sqlite3_bind_blob(st, 1, h, sizeof(h), SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, ts, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_bytes(st, 0) == (int)sizeof(h) &&
+            sodium_memcmp(sqlite3_column_blob(st, 0), h, sizeof(h)) == 0) {
+            principal_from(st, 1, who);
+            rc = GW_OK;
+            if (err)
+                gw_error_clear(err);
+        }
+        sqlite3_finalize(st);
+    }
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
+void gw_store_session_delete(gw_store *s, const char *id)
+{
+    if (!secret_format(id))
+        return;
+    unsigned char h[crypto_generichash_BYTES];
+    secret_hash(id, h);
+    pthread_mutex_lock(&s->lock);
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db, "DELETE FROM sessions WHERE session_hash = ?", -1, &st,
+                           NULL) == SQLITE_OK) {
+        sqlite3_bind_blob(st, 1, h, sizeof(h), SQLITE_STATIC);
+        sqlite3_step(st);
+    }
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&s->lock);
 }
 
 gw_err gw_store_audit(gw_store *s, const gw_principal *who, const char *machine,

@@ -61,6 +61,15 @@ gw_err gw_store_token_create(gw_store *s, const char *user, const char *label,
 /* Whose token this is; GW_E_ACCESS for an unknown or revoked one. */
 gw_err gw_store_token_check(gw_store *s, const char *token, gw_principal *who, gw_error *err);
 
+/* Sessions (browser login): a new one for who, valid ttl_s seconds; the
+ * id (GW_TOKEN_LEN chars, "plcgw_...") goes into a cookie, its hash into
+ * the database. check: whose it is while it lasts (GW_E_ACCESS else);
+ * delete: ends it (logout). */
+gw_err gw_store_session_create(gw_store *s, const gw_principal *who, uint32_t ttl_s,
+                               char id[GW_TOKEN_LEN + 1], gw_error *err);
+gw_err gw_store_session_check(gw_store *s, const char *id, gw_principal *who, gw_error *err);
+void gw_store_session_delete(gw_store *s, const char *id);
+
 /* One line of the audit log: who (NULL: anonymous), on which machine
  * (may be NULL), what (an action such as "command/stop"), the values (a
  * JSON text or NULL) and the result ("ok" or the error). */

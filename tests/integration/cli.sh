@@ -214,6 +214,23 @@ else
   check "auth: a wrong token is 401" "$no" 'unknown or revoked API token.* 401$'
   no=$(curl -s -w ' %{http_code}' --max-time 5 -H "Authorization: Basic b3A6b3A=" "http://127.0.0.1:$port/api/status")
   check "auth: other schemes are 401" "$no" 'only .*Bearer.* 401$'
+  # browser login: a session cookie, then logout ends it; failures are
+  # rate-limited per address
+  login=$(curl -s -D - --max-time 10 -X POST "http://127.0.0.1:$port/api/auth/login" \
+          -d '{"username": "op", "password": "op-pass-123"}' | tr -d '\r')
+  check "login sets the cookie" "$login" '^Set-Cookie: plcgw_session=plcgw_[A-Za-z0-9_-]{43}; Path=/; HttpOnly; SameSite=Strict; Max-Age=43200$'
+  check "login answers who" "$login" '"user":"op","role":"operator"'
+  sid=$(printf '%s' "$login" | grep -oE 'plcgw_session=plcgw_[A-Za-z0-9_-]{43}' | cut -d= -f2)
+  ok=$(curl -s -w ' %{http_code}' --max-time 10 -b "plcgw_session=$sid" -X POST "http://127.0.0.1:$port/api/command/home")
+  check "session cookie commands" "$ok" '"written":\["Home"\]\} 200$'
+  curl -s --max-time 5 -b "plcgw_session=$sid" -X POST "http://127.0.0.1:$port/api/auth/logout" >/dev/null
+  no=$(curl -s -w ' %{http_code}' --max-time 5 -b "plcgw_session=$sid" -X POST "http://127.0.0.1:$port/api/command/home")
+  check "logout ends the session" "$no" 'session ended or expired.* 401$'
+  codes=""
+  for _ in 1 2 3 4 5 6; do
+    codes="$codes $(curl -s -o /dev/null -w '%{http_code}' --max-time 10 -X POST "http://127.0.0.1:$port/api/auth/login" -d '{"username": "op", "password": "wrong-pass"}')"
+  done
+  check "logins rate-limited" "$codes" '^ 401 401 401 401 401 429$'
   # the specifications' endpoints on the default machine (the rig)
   status=""
   status=$(poll_for "http://127.0.0.1:$port/api/status" '"connected":true' 50)

@@ -210,6 +210,30 @@ static void test_audit(void **state)
     assert_true(strlen(out) >= 20 && out[4] == '-' && out[10] == 'T');
 }
 
+static void test_sessions(void **state)
+{
+    fixture *f = *state;
+    gw_error err;
+    gw_principal who, got;
+    assert_int_equal(gw_store_user_add(f->s, "web", GW_ROLE_OPERATOR, "long enough", &err),
+                     GW_OK);
+    assert_int_equal(gw_store_user_login(f->s, "web", "long enough", &who, &err), GW_OK);
+    char sid[GW_TOKEN_LEN + 1], old[GW_TOKEN_LEN + 1];
+    assert_int_equal(gw_store_session_create(f->s, &who, 3600, sid, &err), GW_OK);
+    assert_int_equal(gw_store_session_check(f->s, sid, &got, &err), GW_OK);
+    assert_string_equal(got.name, "web");
+    assert_int_equal(got.role, GW_ROLE_OPERATOR);
+    /* a session is not a token, and the reverse */
+    assert_int_equal(gw_store_token_check(f->s, sid, &got, &err), GW_E_ACCESS);
+    gw_store_session_delete(f->s, sid);
+    assert_int_equal(gw_store_session_check(f->s, sid, &got, &err), GW_E_ACCESS);
+    assert_non_null(strstr(err.msg, "sign in again"));
+    /* one that has expired */
+    assert_int_equal(gw_store_session_create(f->s, &who, 0, old, &err), GW_OK);
+    assert_int_equal(gw_store_session_check(f->s, old, &got, &err), GW_E_ACCESS);
+    assert_int_equal(gw_store_session_check(f->s, "plcgw_short", &got, &err), GW_E_ACCESS);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -218,6 +242,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_users, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tokens, setup, teardown),
         cmocka_unit_test_setup_teardown(test_audit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sessions, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

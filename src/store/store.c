@@ -369,24 +369,25 @@ gw_err gw_store_token_create(gw_store *s, const char *user, const char *label,
     return rc;
 }
 
-gw_err gw_store_token_check(gw_store *s, const char *token, gw_principal *who, gw_error *err)
+/* Whose secret this is: sql selects (hash, id, name, role) for ?1 = the
+ * secret's hash and ?2 = now; the hash is compared again in constant time.
+ * GW_E_ACCESS with `unknown` when no row matches. */
+static gw_err secret_owner(gw_store *s, const char *sql, const char *secret, gw_principal *who,
+                           const char *unknown, gw_error *err)
 {
-    memset(who, 0, sizeof(*who));
-    if (!secret_format(token))
-        return gw_error_set(err, GW_E_ACCESS, "not a plcgw API token");
     unsigned char h[crypto_generichash_BYTES];
-    secret_hash(token, h);
+    secret_hash(secret, h);
+    char ts[32];
+    now_text(ts, sizeof(ts));
     pthread_mutex_lock(&s->lock);
     sqlite3_stmt *st;
-    gw_err rc = gw_error_set(err, GW_E_ACCESS, "unknown or revoked API token");
-    if (sqlite3_prepare_v2(s->db, "SELECT t.token_hash, u.id, u.name, u.role FROM api_tokens t "
-                           "JOIN users u ON u.id = t.user_id WHERE t.token_hash = ? AND "
-                           "t.revoked = 0 AND u.disabled = 0", -1, &st, NULL) != SQLITE_OK) {
-        rc = db_error(s, err, "check token");
+    gw_err rc = gw_error_set(err, GW_E_ACCESS, "%s", unknown);
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
+        rc = db_error(s, err, "check a secret");
     } else {
         sqlite3_bind_blob(st, 1, h, sizeof(h), SQLITE_STATIC);
-        if (sqlite3_step(st) == SQLITE_ROW &&
-            sqlite3_column_bytes(st, 0) == (int)sizeof(h) &&
+        sqlite3_bind_text(st, 2, ts, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_bytes(st, 0) == (int)sizeof(h) &&
             sodium_memcmp(sqlite3_column_blob(st, 0), h, sizeof(h)) == 0) {
             principal_from(st, 1, who);
             rc = GW_OK;
@@ -397,6 +398,17 @@ gw_err gw_store_token_check(gw_store *s, const char *token, gw_principal *who, g
     }
     pthread_mutex_unlock(&s->lock);
     return rc;
+}
+
+gw_err gw_store_token_check(gw_store *s, const char *token, gw_principal *who, gw_error *err)
+{
+    memset(who, 0, sizeof(*who));
+    if (!secret_format(token))
+        return gw_error_set(err, GW_E_ACCESS, "not a plcgw API token");
+    return secret_owner(s, "SELECT t.token_hash, u.id, u.name, u.role FROM api_tokens t "
+                        "JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?1 AND "
+                        "t.revoked = 0 AND u.disabled = 0 AND ?2 IS NOT NULL", token, who,
+                        "unknown or revoked API token", err);
 }
 
 gw_err gw_store_session_create(gw_store *s, const gw_principal *who, uint32_t ttl_s,
@@ -442,31 +454,10 @@ gw_err gw_store_session_check(gw_store *s, const char *id, gw_principal *who, gw
     memset(who, 0, sizeof(*who));
     if (!secret_format(id))
         return gw_error_set(err, GW_E_ACCESS, "not a plcgw session");
-    unsigned char h[crypto_generichash_BYTES];
-    secret_hash(id, h);
-    char ts[32];
-    now_text(ts, sizeof(ts));
-    pthread_mutex_lock(&s->lock);
-    sqlite3_stmt *st;
-    gw_err rc = gw_error_set(err, GW_E_ACCESS, "the session ended or expired: sign in again");
-    if (sqlite3_prepare_v2(s->db, "SELECT x.session_hash, u.id, u.name, u.role FROM sessions x "
-                           "JOIN users u ON u.id = x.user_id WHERE x.session_hash = ? AND "
-                           "x.expires_at > ? AND u.disabled = 0", -1, &st, NULL) != SQLITE_OK) {
-        rc = db_error(s, err, "check session");
-    } else {
-        sqlite3_bind_blob(st, 1, h, sizeof(h), SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, ts, -1, SQLITE_STATIC);
-        if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_bytes(st, 0) == (int)sizeof(h) &&
-            sodium_memcmp(sqlite3_column_blob(st, 0), h, sizeof(h)) == 0) {
-            principal_from(st, 1, who);
-            rc = GW_OK;
-            if (err)
-                gw_error_clear(err);
-        }
-        sqlite3_finalize(st);
-    }
-    pthread_mutex_unlock(&s->lock);
-    return rc;
+    return secret_owner(s, "SELECT x.session_hash, u.id, u.name, u.role FROM sessions x "
+                        "JOIN users u ON u.id = x.user_id WHERE x.session_hash = ?1 AND "
+                        "x.expires_at > ?2 AND u.disabled = 0", id, who,
+                        "the session ended or expired: sign in again", err);
 }
 
 void gw_store_session_delete(gw_store *s, const char *id)

@@ -417,6 +417,11 @@ static int get_openapi(api_req *req)
                                "default", "description", "error (application/problem+json)",
                                "content", "application/problem+json", "schema", "$ref",
                                "#/components/schemas/Problem");
+        /* a role above public: a token or a session cookie (or, with
+         * auth.loopback_viewer, nothing for viewer routes from this host) */
+        if (op && r->role > GW_ROLE_PUBLIC)
+            json_object_set_new(op, "security", json_pack("[{s:[]}, {s:[]}]", "bearer",
+                                                          "session"));
         json_object_set_new(item, method, op);
     }
     json_t *doc = json_pack(
@@ -427,6 +432,13 @@ static int get_openapi(api_req *req)
         "components", "schemas", "Problem", "type", "object", "properties", "type", "type",
         "string", "title", "type", "string", "status", "type", "integer", "detail", "type",
         "string", "instance", "type", "string");
+    json_t *components = json_object_get(doc, "components");
+    if (components)
+        json_object_set_new(components, "securitySchemes", json_pack(
+            "{s:{s:s, s:s, s:s}, s:{s:s, s:s, s:s, s:s}}", "bearer", "type", "http", "scheme",
+            "bearer", "description", "an API token: plcgw token create USER", "session", "type",
+            "apiKey", "in", "cookie", "name", API_SESSION_COOKIE, "description",
+            "the session of POST /api/auth/login"));
     return api__send_json(req, 200, doc);
 }
 

@@ -239,7 +239,18 @@ static void test_openapi(void **state)
     json_t *param = json_array_get(json_object_get(op, "parameters"), 0);
     assert_string_equal(json_string_value(json_object_get(param, "name")), "id");
     assert_string_equal(json_string_value(json_object_get(param, "in")), "path");
-    assert_non_null(json_object_get(json_object_get(paths, "/api/health"), "get"));
+    json_t *health = json_object_get(json_object_get(paths, "/api/health"), "get");
+    assert_non_null(health);
+    /* who may call what: public routes need nothing, others a token or a session */
+    assert_null(json_object_get(health, "security"));
+    json_t *stop = json_object_get(json_object_get(paths, "/api/command/stop"), "post");
+    assert_string_equal(json_string_value(json_object_get(stop, "x-plcgw-role")), "operator");
+    assert_int_equal(json_array_size(json_object_get(stop, "security")), 2);
+    json_t *schemes = json_object_get(json_object_get(j, "components"), "securitySchemes");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(schemes, "bearer"),
+                                                          "scheme")), "bearer");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(schemes, "session"),
+                                                          "name")), "plcgw_session");
     json_decref(j);
     free(r.body);
 }

@@ -630,13 +630,15 @@ static bool run_commands(machine *m, uint64_t now)
         }
         bool alive = do_writes(m, c->writes, c->n, &rc, &err);
         /* the hold counts from the PLC's confirmation, not from the
-         * start of this pass: the bit stays set at least hold_ms */
+         * start of this pass, plus 1 ms for the clock's truncation to
+         * whole milliseconds: the bit stays set at least hold_ms */
         now = gw_mono_ms();
         if (rc == GW_OK)
             rescan_written(m, c->writes, c->n, now);
         if (rc == GW_OK && c->release) {
             for (size_t i = 0; i < c->n; i++)
-                m->releases[m->nreleases++] = (timed_release){now + c->hold_ms, c->release[i]};
+                m->releases[m->nreleases++] =
+                    (timed_release){now + 1 + c->hold_ms, c->release[i]};
         }
         cmd_finish(m, c, rc, &err);
         if (!alive) {

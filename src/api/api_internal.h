@@ -77,6 +77,9 @@ int api__write_tags(api_req *req, const gw_machine_cfg *m, json_t *pairs, json_t
 #define API_SESSION_COOKIE "plcgw_session"
 /* The session id from the request's cookie; false when there is none. */
 bool api__session_id(api_req *req, char id[GW_TOKEN_LEN + 2]);
+/* The machine a route is for (its {id}, or the default machine for the
+ * top-level paths) with the engine running; NULL with 404 or 503 answered. */
+const gw_machine_cfg *api__engine_machine(api_req *req, int *status);
 /* Route i of both tables, NULL past the end. */
 const api_route *api__route(size_t i);
 

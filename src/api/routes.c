@@ -116,14 +116,10 @@ static int get_machine(api_req *req)
 /* Live values from the engine's newest snapshot: never a PLC read. */
 static int get_machine_tags(api_req *req)
 {
-    const gw_config *cfg = req->api->config;
-    const gw_machine_cfg *m = gw_config_machine(cfg, req->params[0]);
+    int status;
+    const gw_machine_cfg *m = api__engine_machine(req, &status);
     if (!m)
-        return api__problem(req, 404, "Not Found", "no machine \"%s\"; GET /api/machines lists them",
-                            req->params[0]);
-    if (!req->api->engine)
-        return api__problem(req, 503, "Service Unavailable", "the engine does not run: no live "
-                            "values");
+        return status;
     const gw_snapshot *s = gw_engine_snapshot(req->api->engine, m->id);
     if (!s)
         return api__problem(req, 503, "Service Unavailable", "no values for %s yet", m->id);
@@ -237,15 +233,29 @@ int api__write_tags(api_req *req, const gw_machine_cfg *m, json_t *pairs, json_t
     return status;
 }
 
-static int put_machine_tags(api_req *req)
+/* The machine a route is for: its {id}, or the default machine. */
+const gw_machine_cfg *api__engine_machine(api_req *req, int *status)
 {
     const gw_config *cfg = req->api->config;
-    const gw_machine_cfg *m = gw_config_machine(cfg, req->params[0]);
-    if (!m)
-        return api__problem(req, 404, "Not Found", "no machine \"%s\"", req->params[0]);
-    if (!req->api->engine)
-        return api__problem(req, 503, "Service Unavailable", "the engine does not run");
+    const char *id = req->params[0][0] ? req->params[0] : cfg->default_machine;
+    const gw_machine_cfg *m = gw_config_machine(cfg, id);
+    if (!m) {
+        *status = api__problem(req, 404, "Not Found", "no machine \"%s\"; GET /api/machines lists them", id);
+        return NULL;
+    }
+    if (!req->api->engine) {
+        *status = api__problem(req, 503, "Service Unavailable", "the engine does not run: no live values");
+        return NULL;
+    }
+    return m;
+}
+
+static int put_machine_tags(api_req *req)
+{
     int status;
+    const gw_machine_cfg *m = api__engine_machine(req, &status);
+    if (!m)
+        return status;
     json_t *body = api__read_json(req, &status);
     if (!body)
         return status;

@@ -20,26 +20,9 @@
 
 #include <string.h>
 
-/* The machine a route is for: its {id}, or the default machine. */
-static const gw_machine_cfg *route_machine(api_req *req, int *status)
-{
-    const gw_config *cfg = req->api->config;
-    const char *id = req->params[0][0] ? req->params[0] : cfg->default_machine;
-    const gw_machine_cfg *m = gw_config_machine(cfg, id);
-    if (!m) {
-        *status = api__problem(req, 404, "Not Found", "no machine \"%s\"", id);
-        return NULL;
-    }
-    if (!req->api->engine) {
-        *status = api__problem(req, 503, "Service Unavailable", "the engine does not run");
-        return NULL;
-    }
-    return m;
-}
-
 static const gw_machine_cfg *rig_machine(api_req *req, int *status)
 {
-    const gw_machine_cfg *m = route_machine(req, status);
+    const gw_machine_cfg *m = api__engine_machine(req, status);
     if (m && strcmp(m->profile, "ringstiff") != 0) {
         *status = api__problem(req, 404, "Not Found", "machine %s is a %s, not a ring-stiffness "
                                "rig: %s is one of the rig's endpoints", m->id, m->profile,
@@ -139,7 +122,7 @@ static int get_parameters(api_req *req)
 static int get_connection(api_req *req)
 {
     int status;
-    const gw_machine_cfg *m = route_machine(req, &status);
+    const gw_machine_cfg *m = api__engine_machine(req, &status);
     if (!m)
         return status;
     const gw_snapshot *s = snapshot(req, m, &status);
@@ -289,7 +272,7 @@ static int post_parameters(api_req *req)
 
 static const gw_machine_cfg *modbus_device(api_req *req, int *status)
 {
-    const gw_machine_cfg *m = route_machine(req, status);
+    const gw_machine_cfg *m = api__engine_machine(req, status);
     if (m && m->driver != GW_DRIVER_MODBUS) {
         *status = api__problem(req, 404, "Not Found", "%s is not a Modbus device", m->id);
         return NULL;

@@ -59,7 +59,14 @@ typedef struct {
     const char *summary;
     const char *response;   /* short description of the 200 body */
     api_handler handler;
+    const char *request;    /* JSON Schema of the body (a JSON text), NULL: none */
 } api_route;
+
+/* Request bodies shared by several routes (JSON Schema texts). */
+#define API_SCHEMA_TAG_WRITES                                                              \
+    "{\"type\":\"object\",\"minProperties\":1,\"description\":\"tag name (parameter) "     \
+    "to value; every value is checked against the tag map before anything is written\","  \
+    "\"additionalProperties\":{\"type\":[\"number\",\"boolean\",\"string\",\"array\"]}}"
 
 /* The route table (routes.c). */
 extern const api_route api__routes[];
@@ -77,6 +84,30 @@ int api__write_tags(api_req *req, const gw_machine_cfg *m, json_t *pairs, json_t
 #define API_SESSION_COOKIE "plcgw_session"
 /* The session id from the request's cookie; false when there is none. */
 bool api__session_id(api_req *req, char id[GW_TOKEN_LEN + 2]);
+
+/* What a request or a Socket.IO connect carries (auth.c). Any may be NULL. */
+typedef struct {
+    const char *authorization; /* the Authorization header */
+    const char *cookies;       /* the Cookie header */
+    const char *token;         /* a token given otherwise (Socket.IO's auth) */
+    const char *remote_addr;
+} api_credentials;
+
+typedef enum {
+    API_CRED_NONE,        /* anonymous */
+    API_CRED_LOOPBACK,    /* anonymous viewer on this host (auth.loopback_viewer) */
+    API_CRED_TOKEN,       /* a valid API token */
+    API_CRED_SESSION,     /* a valid session cookie */
+    API_CRED_BAD_TOKEN,   /* a token (or another scheme) that is not valid: err says why */
+    API_CRED_BAD_SESSION, /* a session cookie that ended or expired: err says why */
+} api_cred;
+
+/* Who is asking: *who is the token's or the session's user, a viewer for
+ * API_CRED_LOOPBACK, else anonymous (GW_ROLE_PUBLIC). A token wins over a
+ * cookie; a store of NULL knows no one. */
+api_cred api__identify(gw_store *store, const gw_config *cfg, const api_credentials *c,
+                       gw_principal *who, gw_error *err);
+bool api__is_loopback(const char *addr);
 /* The machine a route is for (its {id}, or the default machine for the
  * top-level paths) with the engine running; NULL with 404 or 503 answered. */
 const gw_machine_cfg *api__engine_machine(api_req *req, int *status);

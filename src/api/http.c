@@ -15,7 +15,6 @@
 
 #include <stdarg.h>
 #include <string.h>
-#include <strings.h>
 
 static int send_headers(api_req *req, int status, const char *type, size_t len,
                         const char *extra)
@@ -184,51 +183,21 @@ static int send_options(api_req *req, const char *allow)
     return 204;
 }
 
-bool api__session_id(api_req *req, char id[GW_TOKEN_LEN + 2])
-{
-    const char *cookies = mg_get_header(req->conn, "Cookie");
-    return cookies && mg_get_cookie(cookies, API_SESSION_COOKIE, id, GW_TOKEN_LEN + 2) ==
-                          GW_TOKEN_LEN;
-}
-
-static bool is_loopback(const char *addr)
-{
-    return strncmp(addr, "127.", 4) == 0 || strcmp(addr, "::1") == 0 ||
-           strncmp(addr, "::ffff:127.", 11) == 0;
-}
-
 /* Who is asking, and may they use route r? 0 when yes, else the answer
- * (401 without valid credentials, 403 with too small a role). */
+ * (401 without valid credentials, 403 with too small a role). A session
+ * that ended does not stop public routes (the login page). */
 static int authorize(api_req *req, const api_route *r)
 {
-    const struct mg_request_info *ri = mg_get_request_info(req->conn);
-    const char *h = mg_get_header(req->conn, "Authorization");
     static const char challenge[] = "WWW-Authenticate: Bearer realm=\"plcgw\"\r\n";
-    char sid[GW_TOKEN_LEN + 2];
-    if (h) {
-        if (strncasecmp(h, "Bearer ", 7) != 0)
-            return send_problem_json(req, 401, "Unauthorized", "only \"Authorization: Bearer "
-                                     "TOKEN\" is accepted", challenge);
-        const char *token = h + 7;
-        while (*token == ' ')
-            token++;
-        gw_error err;
-        gw_error_clear(&err);
-        if (!req->api->store ||
-            gw_store_token_check(req->api->store, token, &req->who, &err) != GW_OK) {
-            gw_log_write(req->api->log, GW_LOG_WARN, "http", "%s %s from %s: %s", req->method,
-                         req->path, ri->remote_addr, req->api->store ? err.msg : "no user "
-                         "database");
-            return send_problem_json(req, 401, "Unauthorized", req->api->store ? err.msg :
-                                     "this gateway runs without a user database", challenge);
-        }
-    } else if (req->api->store && api__session_id(req, sid)) {
-        gw_error err;
-        if (gw_store_session_check(req->api->store, sid, &req->who, &err) != GW_OK &&
-            r->role > GW_ROLE_PUBLIC)
-            return send_problem_json(req, 401, "Unauthorized", err.msg, challenge);
-    } else if (req->api->config->auth_loopback_viewer && is_loopback(ri->remote_addr)) {
-        req->who.role = GW_ROLE_VIEWER; /* anonymous, on this host */
+    const struct mg_request_info *ri = mg_get_request_info(req->conn);
+    api_credentials c = {mg_get_header(req->conn, "Authorization"),
+                         mg_get_header(req->conn, "Cookie"), NULL, ri->remote_addr};
+    gw_error err;
+    api_cred cred = api__identify(req->api->store, req->api->config, &c, &req->who, &err);
+    if (cred == API_CRED_BAD_TOKEN || (cred == API_CRED_BAD_SESSION && r->role > GW_ROLE_PUBLIC)) {
+        gw_log_write(req->api->log, GW_LOG_WARN, "http", "%s %s from %s: %s", req->method,
+                     req->path, ri->remote_addr, err.msg);
+        return send_problem_json(req, 401, "Unauthorized", err.msg, challenge);
     }
     if (r->role <= req->who.role)
         return 0;

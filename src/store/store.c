@@ -11,6 +11,8 @@
 struct gw_store {
     sqlite3 *db;
     pthread_mutex_t lock;
+    /* kept prepared: every authenticated request runs one of them */
+    sqlite3_stmt *token_owner, *session_owner;
 };
 
 /* Schema version 1. Later versions append a migration; none is edited. */
@@ -177,6 +179,8 @@ void gw_store_close(gw_store *s)
 {
     if (!s)
         return;
+    sqlite3_finalize(s->token_owner);
+    sqlite3_finalize(s->session_owner);
     sqlite3_close(s->db);
     pthread_mutex_destroy(&s->lock);
     gw_free(s);
@@ -371,20 +375,23 @@ gw_err gw_store_token_create(gw_store *s, const char *user, const char *label,
 
 /* Whose secret this is: sql selects (hash, id, name, role) for ?1 = the
  * secret's hash and ?2 = now; the hash is compared again in constant time.
- * GW_E_ACCESS with `unknown` when no row matches. */
-static gw_err secret_owner(gw_store *s, const char *sql, const char *secret, gw_principal *who,
-                           const char *unknown, gw_error *err)
+ * GW_E_ACCESS with `unknown` when no row matches. The statement is prepared
+ * once into *cache. */
+static gw_err secret_owner(gw_store *s, sqlite3_stmt **cache, const char *sql,
+                           const char *secret, gw_principal *who, const char *unknown,
+                           gw_error *err)
 {
     unsigned char h[crypto_generichash_BYTES];
     secret_hash(secret, h);
     char ts[32];
     now_text(ts, sizeof(ts));
     pthread_mutex_lock(&s->lock);
-    sqlite3_stmt *st;
     gw_err rc = gw_error_set(err, GW_E_ACCESS, "%s", unknown);
-    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
+    if (!*cache && sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, cache,
+                                      NULL) != SQLITE_OK) {
         rc = db_error(s, err, "check a secret");
     } else {
+        sqlite3_stmt *st = *cache;
         sqlite3_bind_blob(st, 1, h, sizeof(h), SQLITE_STATIC);
         sqlite3_bind_text(st, 2, ts, -1, SQLITE_STATIC);
         if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_bytes(st, 0) == (int)sizeof(h) &&
@@ -394,7 +401,8 @@ static gw_err secret_owner(gw_store *s, const char *sql, const char *secret, gw_
             if (err)
                 gw_error_clear(err);
         }
-        sqlite3_finalize(st);
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
     }
     pthread_mutex_unlock(&s->lock);
     return rc;
@@ -405,7 +413,7 @@ gw_err gw_store_token_check(gw_store *s, const char *token, gw_principal *who, g
     memset(who, 0, sizeof(*who));
     if (!secret_format(token))
         return gw_error_set(err, GW_E_ACCESS, "not a plcgw API token");
-    return secret_owner(s, "SELECT t.token_hash, u.id, u.name, u.role FROM api_tokens t "
+    return secret_owner(s, &s->token_owner, "SELECT t.token_hash, u.id, u.name, u.role FROM api_tokens t "
                         "JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?1 AND "
                         "t.revoked = 0 AND u.disabled = 0 AND ?2 IS NOT NULL", token, who,
                         "unknown or revoked API token", err);
@@ -454,7 +462,7 @@ gw_err gw_store_session_check(gw_store *s, const char *id, gw_principal *who, gw
     memset(who, 0, sizeof(*who));
     if (!secret_format(id))
         return gw_error_set(err, GW_E_ACCESS, "not a plcgw session");
-    return secret_owner(s, "SELECT x.session_hash, u.id, u.name, u.role FROM sessions x "
+    return secret_owner(s, &s->session_owner, "SELECT x.session_hash, u.id, u.name, u.role FROM sessions x "
                         "JOIN users u ON u.id = x.user_id WHERE x.session_hash = ?1 AND "
                         "x.expires_at > ?2 AND u.disabled = 0", id, who,
                         "the session ended or expired: sign in again", err);
@@ -504,6 +512,124 @@ gw_err gw_store_audit(gw_store *s, const gw_principal *who, const char *machine,
         sqlite3_bind_text(st, 7, result ? result : "", -1, SQLITE_STATIC);
         if (sqlite3_step(st) != SQLITE_DONE)
             rc = db_error(s, err, "audit");
+        sqlite3_finalize(st);
+    }
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
+gw_err gw_store_user_set_disabled(gw_store *s, const char *name, bool disabled, gw_error *err)
+{
+    pthread_mutex_lock(&s->lock);
+    sqlite3_stmt *st = NULL;
+    gw_err rc = GW_OK;
+    /* the last admin who can sign in stays: nobody could undo it */
+    if (disabled && sqlite3_prepare_v2(s->db, "SELECT (SELECT count(*) FROM users WHERE role = "
+                                       "'admin' AND disabled = 0), EXISTS (SELECT 1 FROM users "
+                                       "WHERE name = ? AND role = 'admin' AND disabled = 0)", -1,
+                                       &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 1) &&
+            sqlite3_column_int(st, 0) == 1)
+            rc = gw_error_set(err, GW_E_INVAL, "\"%s\" is the last admin: add another admin "
+                              "first", name);
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    if (rc == GW_OK) {
+        if (sqlite3_prepare_v2(s->db, "UPDATE users SET disabled = ? WHERE name = ?", -1, &st,
+                               NULL) != SQLITE_OK) {
+            rc = db_error(s, err, "disable user");
+        } else {
+            sqlite3_bind_int(st, 1, disabled);
+            sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+            if (sqlite3_step(st) != SQLITE_DONE)
+                rc = db_error(s, err, "disable user");
+            else if (sqlite3_changes(s->db) != 1)
+                rc = gw_error_set(err, GW_E_NOT_FOUND, "no user \"%s\"", name);
+        }
+        sqlite3_finalize(st);
+        st = NULL;
+    }
+    /* a disabled user's browser sessions end now (its tokens stay, unusable) */
+    if (rc == GW_OK && disabled &&
+        sqlite3_prepare_v2(s->db, "DELETE FROM sessions WHERE user_id = (SELECT id FROM users "
+                           "WHERE name = ?)", -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+        sqlite3_step(st);
+    }
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
+gw_err gw_store_token_revoke(gw_store *s, int64_t id, gw_error *err)
+{
+    pthread_mutex_lock(&s->lock);
+    sqlite3_stmt *st;
+    gw_err rc = GW_OK;
+    if (sqlite3_prepare_v2(s->db, "UPDATE api_tokens SET revoked = 1 WHERE id = ?", -1, &st,
+                           NULL) != SQLITE_OK) {
+        rc = db_error(s, err, "revoke token");
+    } else {
+        sqlite3_bind_int64(st, 1, id);
+        if (sqlite3_step(st) != SQLITE_DONE)
+            rc = db_error(s, err, "revoke token");
+        else if (sqlite3_changes(s->db) != 1)
+            rc = gw_error_set(err, GW_E_NOT_FOUND, "no token %lld (plcgw token list)",
+                              (long long)id);
+        sqlite3_finalize(st);
+    }
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
+static const char *column_text(sqlite3_stmt *st, int c)
+{
+    const char *t = (const char *)sqlite3_column_text(st, c);
+    return t ? t : "";
+}
+
+gw_err gw_store_user_list(gw_store *s, gw_store_user_fn fn, void *ud, gw_error *err)
+{
+    pthread_mutex_lock(&s->lock);
+    sqlite3_stmt *st;
+    gw_err rc = GW_OK;
+    if (sqlite3_prepare_v2(s->db, "SELECT id, name, role, disabled, created_at FROM users "
+                           "ORDER BY id", -1, &st, NULL) != SQLITE_OK) {
+        rc = db_error(s, err, "list users");
+    } else {
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            gw_user_info u = {sqlite3_column_int64(st, 0), column_text(st, 1), GW_ROLE_PUBLIC,
+                              sqlite3_column_int(st, 3) != 0, column_text(st, 4)};
+            gw_role_parse(column_text(st, 2), &u.role);
+            fn(ud, &u);
+        }
+        sqlite3_finalize(st);
+    }
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
+gw_err gw_store_token_list(gw_store *s, const char *user, gw_store_token_fn fn, void *ud,
+                           gw_error *err)
+{
+    pthread_mutex_lock(&s->lock);
+    sqlite3_stmt *st;
+    gw_err rc = GW_OK;
+    if (sqlite3_prepare_v2(s->db, "SELECT t.id, u.name, t.label, t.revoked, t.created_at FROM "
+                           "api_tokens t JOIN users u ON u.id = t.user_id WHERE ?1 IS NULL OR "
+                           "u.name = ?1 ORDER BY t.id", -1, &st, NULL) != SQLITE_OK) {
+        rc = db_error(s, err, "list tokens");
+    } else {
+        if (user)
+            sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            gw_token_info t = {sqlite3_column_int64(st, 0), column_text(st, 1),
+                               column_text(st, 2), sqlite3_column_int(st, 3) != 0,
+                               column_text(st, 4)};
+            fn(ud, &t);
+        }
         sqlite3_finalize(st);
     }
     pthread_mutex_unlock(&s->lock);

@@ -61,6 +61,36 @@ gw_err gw_store_token_create(gw_store *s, const char *user, const char *label,
 /* Whose token this is; GW_E_ACCESS for an unknown or revoked one. */
 gw_err gw_store_token_check(gw_store *s, const char *token, gw_principal *who, gw_error *err);
 
+/* Disables (or enables again) a user: their tokens and sessions stop
+ * working at once (sessions are ended). The last enabled admin cannot be
+ * disabled (GW_E_INVAL); an unknown name is GW_E_NOT_FOUND. */
+gw_err gw_store_user_set_disabled(gw_store *s, const char *name, bool disabled, gw_error *err);
+/* Revokes API token id (see gw_store_token_list); GW_E_NOT_FOUND when
+ * there is none. */
+gw_err gw_store_token_revoke(gw_store *s, int64_t id, gw_error *err);
+
+/* Listings, oldest first; the strings live for the call of fn only. */
+typedef struct {
+    int64_t id;
+    const char *name;
+    gw_role role;
+    bool disabled;
+    const char *created_at;
+} gw_user_info;
+typedef struct {
+    int64_t id;
+    const char *user;
+    const char *label;
+    bool revoked;
+    const char *created_at;
+} gw_token_info;
+typedef void (*gw_store_user_fn)(void *ud, const gw_user_info *u);
+typedef void (*gw_store_token_fn)(void *ud, const gw_token_info *t);
+gw_err gw_store_user_list(gw_store *s, gw_store_user_fn fn, void *ud, gw_error *err);
+/* user NULL: every user's tokens */
+gw_err gw_store_token_list(gw_store *s, const char *user, gw_store_token_fn fn, void *ud,
+                           gw_error *err);
+
 /* Sessions (browser login): a new one for who, valid ttl_s seconds; the
  * id (GW_TOKEN_LEN chars, "plcgw_...") goes into a cookie, its hash into
  * the database. check: whose it is while it lasts (GW_E_ACCESS else);

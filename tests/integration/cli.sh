@@ -139,6 +139,17 @@ check "token for nobody named" "$err" 'no user "nobody"'
 # neither the token nor the password is anywhere in the database files
 stored=$(cat "$db"* | grep -a -c -e "$token" -e 'op-pass-123' || true)
 check "secrets not stored in the clear" "$stored" '^0$'
+expect "token list" 0 "$plcgw" token list --db "$db"
+check "token list shows id, user, state, label" "$out" '^1 +bob +valid +[0-9T:.Z-]+ +ci$'
+check "token list never shows a token" "$(printf '%s' "$out" | grep -c plcgw_ || true)" '^0$'
+expect "token revoke unknown" 2 "$plcgw" token revoke 99 --db "$db"
+check "token revoke unknown named" "$err" 'no token 99'
+expect "token revoke bad id" 2 "$plcgw" token revoke one --db "$db"
+expect "user list" 0 "$plcgw" user list --db "$db"
+check "user list" "$out" 'bob +operator +enabled'
+expect "last admin stays" 2 "$plcgw" user disable ada --db "$db"
+check "last admin named" "$err" '"ada" is the last admin'
+expect "user disable unknown" 2 "$plcgw" user disable nobody --db "$db"
 audit=$(sqlite3 "$db" "SELECT action || ' ' || \"values\" FROM audit_log ORDER BY id")
 check "accounts audited" "$audit" 'user add \{"user": "ada", "role": "admin"\}'
 check "tokens audited" "$audit" 'token create \{"user": "bob"\}'
@@ -214,6 +225,20 @@ else
   check "auth: a wrong token is 401" "$no" 'unknown or revoked API token.* 401$'
   no=$(curl -s -w ' %{http_code}' --max-time 5 -H "Authorization: Basic b3A6b3A=" "http://127.0.0.1:$port/api/status")
   check "auth: other schemes are 401" "$no" 'only .*Bearer.* 401$'
+  # a revoked token and a disabled user stop at once, on the running gateway
+  spare=$("$plcgw" token create viewer --label spare --db "$tmp/serve.db")
+  spare_id=$("$plcgw" token list viewer --db "$tmp/serve.db" | awk '$NF == "spare" {print $1}')
+  code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 -H "Authorization: Bearer $spare" "http://127.0.0.1:$port/api/status")
+  check "auth: a new token works" "$code" '^200$'
+  "$plcgw" token revoke "$spare_id" --db "$tmp/serve.db" >/dev/null
+  no=$(curl -s -w ' %{http_code}' --max-time 5 -H "Authorization: Bearer $spare" "http://127.0.0.1:$port/api/status")
+  check "auth: a revoked token is 401" "$no" 'unknown or revoked API token.* 401$'
+  "$plcgw" user disable viewer --db "$tmp/serve.db" >/dev/null
+  code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 -H "Authorization: Bearer $viewer_token" "http://127.0.0.1:$port/api/status")
+  check "auth: a disabled user's token is 401" "$code" '^401$'
+  "$plcgw" user enable viewer --db "$tmp/serve.db" >/dev/null
+  code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 -H "Authorization: Bearer $viewer_token" "http://127.0.0.1:$port/api/status")
+  check "auth: enabled again" "$code" '^200$'
   # browser login: a session cookie, then logout ends it; failures are
   # rate-limited per address
   login=$(curl -s -D - --max-time 10 -X POST "http://127.0.0.1:$port/api/auth/login" \

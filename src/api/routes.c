@@ -432,6 +432,13 @@ static int get_openapi(api_req *req)
         if (op && r->role > GW_ROLE_PUBLIC)
             json_object_set_new(op, "security", json_pack("[{s:[]}, {s:[]}]", "bearer",
                                                           "session"));
+        if (op && r->request) {
+            json_t *schema = json_loads(r->request, 0, NULL);
+            json_object_set_new(op, "requestBody", json_pack("{s:b, s:{s:{s:o}}}", "required", 1,
+                                                             "content", "application/json",
+                                                             "schema", schema ? schema
+                                                             : json_object()));
+        }
         json_object_set_new(item, method, op);
     }
     json_t *doc = json_pack(
@@ -529,30 +536,32 @@ static int get_index(api_req *req)
 
 const api_route api__routes[] = {
     {"GET", "/", GW_ROLE_PUBLIC, "Overview page of the gateway and its machines", "HTML page",
-     get_index},
-    {"GET", "/docs", GW_ROLE_PUBLIC, "This API's documentation", "HTML page", get_docs},
+     get_index, NULL},
+    {"GET", "/docs", GW_ROLE_PUBLIC, "This API's documentation", "HTML page", get_docs, NULL},
     {"GET", "/openapi.json", GW_ROLE_PUBLIC, "OpenAPI 3 description of the API",
-     "OpenAPI document", get_openapi},
+     "OpenAPI document", get_openapi, NULL},
     {"POST", "/api/auth/login", GW_ROLE_PUBLIC,
      "Sign in {username, password}: a session cookie (HttpOnly, SameSite=Strict, 12 h); "
-     "5 failures a minute per address, then 429", "{user, role, expires_in_s}", post_login},
+     "5 failures a minute per address, then 429", "{user, role, expires_in_s}", post_login,
+     "{\"type\":\"object\",\"required\":[\"username\",\"password\"],\"properties\":{"
+     "\"username\":{\"type\":\"string\"},\"password\":{\"type\":\"string\"}}}"},
     {"POST", "/api/auth/logout", GW_ROLE_PUBLIC, "Sign out: ends the cookie's session",
-     "{signed_out}", post_logout},
+     "{signed_out}", post_logout, NULL},
     {"GET", "/api/auth/me", GW_ROLE_PUBLIC, "Who this request is from (token, cookie or none)",
-     "{user, role}", get_me},
+     "{user, role}", get_me, NULL},
     {"GET", "/api/health", GW_ROLE_PUBLIC, "Liveness: version, uptime, machine count",
-     "{status, version, uptime_s, machines}", get_health},
+     "{status, version, uptime_s, machines}", get_health, NULL},
     {"GET", "/api/machines", GW_ROLE_VIEWER, "The machines this gateway serves",
-     "list of {id, name, profile, driver, host, port, simulated, default, tags}", get_machines},
+     "list of {id, name, profile, driver, host, port, simulated, default, tags}", get_machines, NULL},
     {"GET", "/api/machines/{id}", GW_ROLE_VIEWER, "One machine with its tag map and scan groups",
-     "machine with tag_map and scan", get_machine},
+     "machine with tag_map and scan", get_machine, NULL},
     {"GET", "/api/machines/{id}/tags", GW_ROLE_VIEWER,
      "Live values from the newest snapshot (no PLC read): records with quality",
-     "{machine, connected, ts, age_ms, seq, tags: [records]}", get_machine_tags},
+     "{machine, connected, ts, age_ms, seq, tags: [records]}", get_machine_tags, NULL},
     {"PUT", "/api/machines/{id}/tags", GW_ROLE_OPERATOR,
      "Write tags {\"param\": value}: checked first (422), answered after the PLC confirmed "
      "(503 disconnected, 504 timeout, 502 refused)", "{machine, written: [names]}",
-     put_machine_tags},
+     put_machine_tags, API_SCHEMA_TAG_WRITES},
 };
 
 const size_t api__nroutes = sizeof(api__routes) / sizeof(api__routes[0]);

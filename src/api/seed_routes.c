@@ -319,48 +319,58 @@ static int modbus_write(api_req *req)
 
 /* ---------------------------------------------------------------- table */
 
-#define RIG(method, path, role, summary, answer, fn)                                      \
-    {method, "/api/machines/{id}/" path, role, summary, answer, fn},                       \
-    {method, "/api/" path, role, summary " (the default machine)", answer, fn}
+#define RIG(method, path, role, summary, answer, fn, body)                                \
+    {method, "/api/machines/{id}/" path, role, summary, answer, fn, body},                 \
+    {method, "/api/" path, role, summary " (the default machine)", answer, fn, body}
+
+#define NUM "{\"type\":\"number\"}"
+/* POST parameters: the GET's names or set_parameters()'s (seed 000) */
+#define PARAMETERS_SCHEMA                                                                    \
+    "{\"type\":\"object\",\"minProperties\":1,\"additionalProperties\":false,"             \
+    "\"properties\":{\"pipe_diameter\":" NUM ",\"diameter\":" NUM ",\"pipe_length\":" NUM  \
+    ",\"length\":" NUM ",\"deflection_percent\":" NUM ",\"deflection_pct\":" NUM          \
+    ",\"test_speed\":" NUM ",\"max_stroke\":" NUM ",\"max_force\":" NUM "}}"
+#define JOG_SPEED_SCHEMA                                                                     \
+    "{\"type\":\"object\",\"required\":[\"velocity\"],\"properties\":{\"velocity\":" NUM "}}"
 
 const api_route api__seed_routes[] = {
     RIG("GET", "status", GW_ROLE_VIEWER, "Live data of the rig (seed 000)",
-        "{actual_force, actual_deflection, ..., connected, ts, age_ms}", get_status),
+        "{actual_force, actual_deflection, ..., connected, ts, age_ms}", get_status, NULL),
     RIG("GET", "status/connection", GW_ROLE_VIEWER, "PLC connection state",
-        "{connected, host, port, connects, error}", get_connection),
+        "{connected, host, port, connects, error}", get_connection, NULL),
     RIG("GET", "parameters", GW_ROLE_VIEWER, "Test parameters (DB1)",
-        "{pipe_diameter, pipe_length, deflection_percent, test_speed, ...}", get_parameters),
+        "{pipe_diameter, pipe_length, deflection_percent, test_speed, ...}", get_parameters, NULL),
     RIG("POST", "parameters", GW_ROLE_OPERATOR,
         "Set test parameters {pipe_diameter|diameter, pipe_length|length, "
         "deflection_percent|deflection_pct, test_speed, max_stroke, max_force}",
-        "{machine, written}", post_parameters),
+        "{machine, written}", post_parameters, PARAMETERS_SCHEMA),
     RIG("POST", "command/start", GW_ROLE_OPERATOR, "Start the automatic test",
-        "{machine, written}", post_command),
+        "{machine, written}", post_command, NULL),
     RIG("POST", "command/stop", GW_ROLE_OPERATOR,
         "Stop: ahead of everything queued; Stop is released after 100 ms",
-        "{machine, written}", post_command),
+        "{machine, written}", post_command, NULL),
     RIG("POST", "command/home", GW_ROLE_OPERATOR, "Move to the home position",
-        "{machine, written}", post_command),
+        "{machine, written}", post_command, NULL),
     RIG("POST", "servo/enable", GW_ROLE_OPERATOR, "Enable the servo", "{machine, written}",
-        post_command),
+        post_command, NULL),
     RIG("POST", "servo/disable", GW_ROLE_OPERATOR, "Disable the servo", "{machine, written}",
-        post_command),
+        post_command, NULL),
     RIG("POST", "servo/reset", GW_ROLE_OPERATOR,
-        "Reset the servo alarm (released after 500 ms)", "{machine, written}", post_command),
+        "Reset the servo alarm (released after 500 ms)", "{machine, written}", post_command, NULL),
     RIG("POST", "jog/speed", GW_ROLE_OPERATOR, "Set the jog velocity {velocity}",
-        "{machine, written}", post_jog_speed),
+        "{machine, written}", post_jog_speed, JOG_SPEED_SCHEMA),
     RIG("POST", "clamp/upper/lock", GW_ROLE_OPERATOR, "Lock the upper clamp",
-        "{machine, written}", post_command),
+        "{machine, written}", post_command, NULL),
     RIG("POST", "clamp/lower/lock", GW_ROLE_OPERATOR, "Lock the lower clamp",
-        "{machine, written}", post_command),
+        "{machine, written}", post_command, NULL),
     RIG("POST", "clamp/unlock", GW_ROLE_OPERATOR, "Unlock both clamps", "{machine, written}",
-        post_command),
+        post_command, NULL),
     {"GET", "/modbus/read/{id}", GW_ROLE_VIEWER,
      "The universal client's read of a Modbus device (seed 004): its records", "[records]",
-     modbus_read},
+     modbus_read, NULL},
     {"PUT", "/modbus/write/{id}", GW_ROLE_OPERATOR,
      "The universal client's write {\"param\": value} (seed 004)", "{machine, written}",
-     modbus_write},
+     modbus_write, API_SCHEMA_TAG_WRITES},
 };
 
 const size_t api__nseed_routes = sizeof(api__seed_routes) / sizeof(api__seed_routes[0]);

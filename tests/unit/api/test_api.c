@@ -114,6 +114,17 @@ static json_t *body_json(const response *r)
     return j;
 }
 
+/* j's member at a path of keys ending in NULL; NULL when one is missing. */
+static json_t *dig(json_t *j, ...)
+{
+    va_list ap;
+    va_start(ap, j);
+    for (const char *k; j && (k = va_arg(ap, const char *)) != NULL;)
+        j = json_object_get(j, k);
+    va_end(ap);
+    return j;
+}
+
 static void test_health(void **state)
 {
     response r = get(*state, "/api/health");
@@ -246,6 +257,25 @@ static void test_openapi(void **state)
     json_t *stop = json_object_get(json_object_get(paths, "/api/command/stop"), "post");
     assert_string_equal(json_string_value(json_object_get(stop, "x-plcgw-role")), "operator");
     assert_int_equal(json_array_size(json_object_get(stop, "security")), 2);
+    /* request bodies: every route that takes one declares its schema */
+    json_t *schema = dig(paths, "/api/machines/{id}/tags", "put", "requestBody", "content",
+                         "application/json", "schema", NULL);
+    assert_string_equal(json_string_value(json_object_get(schema, "type")), "object");
+    assert_non_null(json_object_get(schema, "additionalProperties"));
+    const char *with_body[][2] = {
+        {"/api/parameters", "post"}, {"/api/machines/{id}/jog/speed", "post"},
+        {"/api/auth/login", "post"}, {"/modbus/write/{id}", "put"},
+    };
+    for (size_t i = 0; i < sizeof(with_body) / sizeof(with_body[0]); i++) {
+        schema = dig(paths, with_body[i][0], with_body[i][1], "requestBody", "content",
+                     "application/json", "schema", NULL);
+        /* a schema text that did not parse would show as {} */
+        if (!json_is_string(json_object_get(schema, "type")))
+            fail_msg("%s %s: no request schema", with_body[i][1], with_body[i][0]);
+    }
+    assert_non_null(dig(paths, "/api/parameters", "post", "requestBody", "content",
+                        "application/json", "schema", "properties", "deflection_pct", NULL));
+    assert_null(dig(paths, "/api/command/stop", "post", "requestBody", NULL));
     json_t *schemes = json_object_get(json_object_get(j, "components"), "securitySchemes");
     assert_string_equal(json_string_value(json_object_get(json_object_get(schemes, "bearer"),
                                                           "scheme")), "bearer");

@@ -90,9 +90,12 @@ int main(int argc, char **argv)
             return 1;
         }
     }
+    /* BENCH_TOKEN: sent as "Authorization: Bearer", checked on every request */
+    const char *token = getenv("BENCH_TOKEN");
     char req[512];
-    int reqlen = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: %s:%d\r\n\r\n", path, host,
-                          port);
+    int reqlen = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: %s:%d\r\n%s%s%s\r\n", path,
+                          host, port, token ? "Authorization: Bearer " : "", token ? token : "",
+                          token ? "\r\n" : "");
     long total = (long)(rate * seconds);
     double *lat = malloc(sizeof(double) * (size_t)total);
     if (!lat)

@@ -636,9 +636,17 @@ static bool run_commands(machine *m, uint64_t now)
         if (rc == GW_OK)
             rescan_written(m, c->writes, c->n, now);
         if (rc == GW_OK && c->release) {
-            for (size_t i = 0; i < c->n; i++)
-                m->releases[m->nreleases++] =
-                    (timed_release){now + 1 + c->hold_ms, c->release[i]};
+            /* a tag has one pending release: a newer write of it moves
+             * the release (a renewed hold-to-run jog) instead of adding
+             * one that would cut the new hold short */
+            for (size_t i = 0; i < c->n; i++) {
+                size_t k = 0;
+                while (k < m->nreleases && m->releases[k].w.tag != c->release[i].tag)
+                    k++;
+                m->releases[k] = (timed_release){now + 1 + c->hold_ms, c->release[i]};
+                if (k == m->nreleases)
+                    m->nreleases++;
+            }
         }
         cmd_finish(m, c, rc, &err);
         if (!alive) {

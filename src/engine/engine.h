@@ -53,6 +53,10 @@ typedef struct {
     size_t ncors_origins;
     gw_machine_cfg machines[GW_MAX_MACHINES];
     size_t nmachines;
+    /* the live channel (Socket.IO): live_data interval, the jog's release
+     * after its last renewal, clients at once, Engine.IO heartbeat */
+    uint32_t live_interval_ms, jog_release_ms, live_max_clients;
+    uint32_t ping_interval_ms, ping_timeout_ms;
     /* the built-in simulator (machines with "simulate") */
     char sim_control_host[256];
     uint16_t sim_control_port;   /* 0 = any free port */
@@ -142,6 +146,8 @@ const gw_snapshot *gw_engine_snapshot(gw_engine *e, const char *machine_id);
  * With `release` (may be NULL), a timer on the machine's thread writes
  * release[i] hold_ms after writes[i], retried until the PLC confirms: the
  * seed's 100 ms stop pulse and 500 ms alarm reset, with no sleep anywhere.
+ * A tag has at most one pending release: writing it again with a release
+ * moves that release to hold_ms after the new write (hold-to-run renewals).
  * Returns GW_E_NOT_FOUND for an unknown machine, GW_E_CONN_LOST when it is
  * not connected (nothing is queued), GW_E_TIMEOUT when the PLC did not
  * answer within timeout_ms (a write not begun by then is dropped), or the

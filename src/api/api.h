@@ -25,10 +25,13 @@ typedef struct {
     gw_engine *engine;         /* borrowed; NULL: no live values (503) */
     struct gw_store *store;    /* borrowed; users, tokens, audit. NULL: only
                                   anonymous requests (and no audit) */
+    bool protocol_test;        /* Socket.IO as the protocol suites' reference
+                                  server (plcgw serve --protocol-test) */
 } gw_api_opts;
 
 /* Starts listening; returns GW_E_IO with a message when the address is in
- * use or cannot be bound. */
+ * use or cannot be bound. Start it before the engine: the live channel
+ * subscribes to the engine's change events, which must be done first. */
 gw_err gw_api_start(const gw_api_opts *opts, gw_api **out, gw_error *err);
 /* Stops accepting, waits for running handlers, frees. NULL is a no-op. */
 void gw_api_stop(gw_api *api);

@@ -22,8 +22,11 @@
 /* Largest request body accepted; larger ones get 413. */
 #define API_MAX_BODY (64u * 1024u)
 
+typedef struct sio_hub sio_hub;
+
 struct gw_api {
     struct mg_context *ctx;
+    sio_hub *sio;
     const gw_config *config;
     gw_engine *engine;
     gw_store *store;
@@ -122,5 +125,30 @@ int api__problem(api_req *req, int status, const char *title, const char *fmt, .
 /* Reads the request body as a JSON object. On failure it has answered
  * (400, 413) and returns NULL with *status set. */
 json_t *api__read_json(api_req *req, int *status);
+
+/* A machine's live values as the live_data event and GET /api/status
+ * carry them: the seed's names for the rig, {tags: {name: value}} for
+ * others, with machine, connected, ts and age_ms. */
+json_t *api__live_json(const gw_machine_cfg *m, const gw_snapshot *s);
+
+/* The live channel (sio.c): Socket.IO at /socket.io/ (and in the
+ * protocol-test mode, the bare Engine.IO endpoint /engine.io/). */
+typedef struct {
+    bool protocol_test;
+    uint32_t live_interval_ms, jog_release_ms, max_clients;
+    uint32_t ping_interval_ms, ping_timeout_ms;
+} sio_opts;
+
+gw_err sio_hub_new(gw_api *api, const sio_opts *o, sio_hub **out, gw_error *err);
+/* Its WebSocket handlers on ctx. */
+void sio_hub_attach(sio_hub *h, struct mg_context *ctx);
+/* Is path one of its endpoints; answer a polling request to it. */
+bool sio_hub_path(const sio_hub *h, const char *path);
+int sio_hub_http(sio_hub *h, struct mg_connection *conn, const char *path, const char *cors);
+/* CORS "*" and no origin checks (the protocol-test mode). */
+bool sio_hub_cors_any(const sio_hub *h);
+void sio_hub_stats(sio_hub *h, unsigned *clients, unsigned long long *ticks,
+                   unsigned long long *frames);
+void sio_hub_free(sio_hub *h);
 
 #endif

@@ -226,6 +226,8 @@ static int dispatch(struct mg_connection *conn, void *cbdata)
     if (ri->content_length > (long long)API_MAX_BODY)
         return api__problem(&req, 413, "Payload Too Large", "request bodies are limited to %u bytes",
                             API_MAX_BODY);
+    if (api->sio && sio_hub_cors_any(api->sio) && sio_hub_path(api->sio, req.path))
+        return sio_hub_http(api->sio, conn, req.path, NULL);
     const char *origin = mg_get_header(conn, "Origin");
     bool safe = strcmp(req.method, "GET") == 0 || strcmp(req.method, "HEAD") == 0 ||
                 strcmp(req.method, "OPTIONS") == 0;
@@ -235,6 +237,8 @@ static int dispatch(struct mg_connection *conn, void *cbdata)
     else if (origin && !safe && !same_origin(origin, mg_get_header(conn, "Host")))
         return api__problem(&req, 403, "Forbidden", "%s from the web origin %s is refused: it "
                             "is not in the config's \"cors_origins\"", req.method, origin);
+    if (api->sio && sio_hub_path(api->sio, req.path))
+        return sio_hub_http(api->sio, conn, req.path, req.cors);
     bool path_known = false;
     char allow[128] = "";
     const api_route *r;
@@ -290,9 +294,14 @@ gw_err gw_api_start(const gw_api_opts *opts, gw_api **out, gw_error *err)
     pthread_mutex_init(&api->login_lock, NULL);
     const char *host = opts->listen_host ? opts->listen_host : opts->config->listen_host;
     uint16_t port = opts->listen_host ? opts->listen_port : opts->config->listen_port;
-    char ports[300], threads[16];
+    char ports[300], threads[16], ws_timeout[16];
     snprintf(ports, sizeof(ports), "%s:%u", host, port);
-    snprintf(threads, sizeof(threads), "%u", opts->threads ? opts->threads : 8u);
+    /* a WebSocket or a waiting poll holds a worker: one per live client */
+    snprintf(threads, sizeof(threads), "%u", (opts->threads ? opts->threads : 8u) +
+             opts->config->live_max_clients);
+    /* civetweb's read of a WebSocket outlasts the Engine.IO heartbeat */
+    snprintf(ws_timeout, sizeof(ws_timeout), "%u", opts->config->ping_interval_ms +
+             opts->config->ping_timeout_ms + 5000);
     const char *options[] = {
         "listening_ports", ports,
         "num_threads", threads,
@@ -304,6 +313,7 @@ gw_err gw_api_start(const gw_api_opts *opts, gw_api **out, gw_error *err)
         /* civetweb answers preflights itself with "*" unless told not to;
          * the allow-list is ours (dispatch) */
         "access_control_allow_origin", "",
+        "websocket_timeout_ms", ws_timeout,
         NULL,
     };
     struct mg_callbacks cb;
@@ -322,6 +332,17 @@ gw_err gw_api_start(const gw_api_opts *opts, gw_api **out, gw_error *err)
         gw_error_hint(err, "is another plcgw running there? choose another with --listen ADDR:PORT");
         return GW_E_IO;
     }
+    sio_opts so = {opts->protocol_test, opts->config->live_interval_ms,
+                   opts->config->jog_release_ms, opts->config->live_max_clients,
+                   opts->config->ping_interval_ms, opts->config->ping_timeout_ms};
+    if (sio_hub_new(api, &so, &api->sio, err) != GW_OK) {
+        mg_stop(api->ctx);
+        mg_exit_library();
+        pthread_mutex_destroy(&api->login_lock);
+        gw_free(api);
+        return err->code;
+    }
+    sio_hub_attach(api->sio, api->ctx);
     mg_set_request_handler(api->ctx, "/", dispatch, api);
     struct mg_server_port sp[4];
     int n = mg_get_server_ports(api->ctx, 4, sp);
@@ -335,7 +356,8 @@ void gw_api_stop(gw_api *api)
 {
     if (!api)
         return;
-    mg_stop(api->ctx);
+    mg_stop(api->ctx); /* the WebSockets close first */
+    sio_hub_free(api->sio);
     mg_exit_library();
     pthread_mutex_destroy(&api->login_lock);
     gw_free(api);

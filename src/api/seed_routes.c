@@ -93,6 +93,28 @@ static const char *const param_fields[][2] = {
     {"max_stroke", "Max_Stroke"},             {"max_force", "Max_Force"},
 };
 
+json_t *api__live_json(const gw_machine_cfg *m, const gw_snapshot *s)
+{
+    json_t *o;
+    if (strcmp(m->profile, "ringstiff") == 0) {
+        o = fields(m, s, live_fields, sizeof(live_fields) / sizeof(live_fields[0]));
+    } else {
+        json_t *tags = json_object();
+        for (size_t i = 0; tags && i < s->n; i++) {
+            const gw_tag *t = gw_tagmap_at(m->tags, i);
+            json_t *v = s->quality[i] == GW_Q_GOOD || s->quality[i] == GW_Q_STALE
+                            ? gw_tag_value_json(t, &s->values[i]) : NULL;
+            json_object_set_new(tags, t->parameter, v ? v : json_null());
+        }
+        o = json_pack("{s:o}", "tags", tags ? tags : json_object());
+    }
+    if (!o)
+        return NULL;
+    stamp(o, s);
+    json_object_set_new(o, "machine", json_string(m->id));
+    return o;
+}
+
 static int get_view(api_req *req, const char *const (*map)[2], size_t n)
 {
     int status;

@@ -14,7 +14,8 @@
 #include <time.h>
 
 static const char usage[] =
-    "usage: plcgw serve [--config FILE] [--listen ADDR:PORT] [--db FILE] [--no-sim] [--debug]\n";
+    "usage: plcgw serve [--config FILE] [--listen ADDR:PORT] [--db FILE] [--no-sim] [--debug]\n"
+    "                   [--protocol-test]\n";
 
 static const char help[] =
     "\n"
@@ -27,6 +28,9 @@ static const char help[] =
     "  -l, --listen ADDR:PORT  listen address, overrides the config's \"listen\"\n"
     "      --db FILE           SQLite database, overrides the config's \"database\"\n"
     "      --no-sim            do not start the simulator for simulated machines\n"
+    "      --protocol-test     serve /socket.io/ as the reference server of the Socket.IO\n"
+    "                          and Engine.IO test suites, and /engine.io/ as an echo\n"
+    "                          (CORS *, no authentication: for tests only)\n"
     "  -d, --debug             log debug messages\n"
     "      --log-level LEVEL   error, warn, info (default), debug or trace\n"
     "  -h, --help              show this help\n";
@@ -74,13 +78,14 @@ int cli_serve(int argc, char **argv)
         {"debug", no_argument, NULL, 'd'},
         {"log-level", required_argument, NULL, 'L'},
         {"no-sim", no_argument, NULL, 'N'},
+        {"protocol-test", no_argument, NULL, 'P'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     char config_path[512] = "";
     const char *listen = NULL, *db = NULL;
     gw_log_level level = GW_LOG_INFO;
-    bool no_sim = false;
+    bool no_sim = false, protocol_test = false;
     int c;
     opterr = 0;
     optind = 1;
@@ -91,6 +96,7 @@ int cli_serve(int argc, char **argv)
         case 'D': db = optarg; break;
         case 'd': level = GW_LOG_DEBUG; break;
         case 'N': no_sim = true; break;
+        case 'P': protocol_test = true; break;
         case 'L':
             if (!gw_log_level_parse(optarg, &level))
                 return cli_usage_error("serve", usage, "--log-level must be error, warn, info, "
@@ -147,15 +153,24 @@ int cli_serve(int argc, char **argv)
         gw_log_error(log, "main", "simulator: %s", err.msg);
         goto out;
     }
-    if (gw_engine_new(cfg, log, &engine) != GW_OK || gw_engine_start(engine, &err) != GW_OK) {
-        gw_log_error(log, "main", "engine: %s", err.msg[0] ? err.msg : "out of memory");
+    if (gw_engine_new(cfg, log, &engine) != GW_OK) {
+        gw_log_error(log, "main", "engine: out of memory");
         goto out;
     }
-    gw_api_opts opts = {cfg, log, listen ? host : NULL, listen ? port : 0, 0, engine, store};
+    /* the API first: its live channel subscribes to the engine's events */
+    gw_api_opts opts = {cfg, log, listen ? host : NULL, listen ? port : 0, 0, engine, store,
+                        protocol_test};
     if (gw_api_start(&opts, &api, &err) != GW_OK) {
         gw_log_error(log, "main", "%s", err.msg);
         if (err.hint[0])
             gw_log_error(log, "main", "hint: %s", err.hint);
+        goto out;
+    }
+    if (protocol_test)
+        gw_log_warn(log, "main", "--protocol-test: /socket.io/ is the Socket.IO test suites' "
+                    "reference server (CORS *, no authentication) and /engine.io/ echoes");
+    if (gw_engine_start(engine, &err) != GW_OK) {
+        gw_log_error(log, "main", "engine: %s", err.msg[0] ? err.msg : "out of memory");
         goto out;
     }
     struct sigaction sa;

@@ -17,6 +17,7 @@ static const gw_field top_fields[] = {
     {"machines", GW_KINDS_ARRAY, true, false, false, 0, 0, "a list of machines"},
     {"simulator", GW_KINDS_OBJECT, false, false, false, 0, 0, "the built-in simulator"},
     {"auth", GW_KINDS_OBJECT, false, false, false, 0, 0, "authentication settings"},
+    {"live", GW_KINDS_OBJECT, false, false, false, 0, 0, "the live channel (Socket.IO)"},
     {"cors_origins", GW_KINDS_ARRAY, false, false, false, 0, 0,
      "a list of origins such as \"http://192.168.1.20:3000\""},
 };
@@ -58,6 +59,19 @@ static void load_cors(gw_config *cfg, gw_diag *diag, const gw_json *list)
 static const gw_field auth_fields[] = {
     {"loopback_viewer", GW_KINDS_BOOL, false, false, false, 0, 0,
      "true lets anonymous requests from this host read (viewer routes)"},
+};
+
+static const gw_field live_fields[] = {
+    {"interval_ms", GW_KINDS_NUMBER, false, true, true, 10, 10000,
+     "milliseconds between live_data events"},
+    {"jog_release_ms", GW_KINDS_NUMBER, false, true, true, 100, 5000,
+     "milliseconds after the last renewal that a jog is released"},
+    {"max_clients", GW_KINDS_NUMBER, false, true, true, 1, 5000,
+     "the most Socket.IO clients at once"},
+    {"ping_interval_ms", GW_KINDS_NUMBER, false, true, true, 100, 300000,
+     "Engine.IO ping interval in milliseconds"},
+    {"ping_timeout_ms", GW_KINDS_NUMBER, false, true, true, 100, 300000,
+     "Engine.IO ping timeout in milliseconds"},
 };
 
 static const gw_field sim_fields[] = {
@@ -306,6 +320,29 @@ gw_err gw_config_load(const char *path, gw_config **out, gw_diag *diag)
                                 "\"auth\"")) {
         const gw_json *lv = gw_json_get(auth, "loopback_viewer");
         cfg->auth_loopback_viewer = lv && lv->u.b;
+    }
+    cfg->live_interval_ms = 100;
+    cfg->jog_release_ms = 500;
+    cfg->live_max_clients = 200;
+    cfg->ping_interval_ms = 25000;
+    cfg->ping_timeout_ms = 20000;
+    const gw_json *live = gw_json_get(root, "live");
+    if (live && gw_schema_check(diag, live, live_fields,
+                                sizeof(live_fields) / sizeof(live_fields[0]), GW_UNKNOWN_ERROR,
+                                "\"live\"")) {
+        const struct {
+            const char *name;
+            uint32_t *to;
+        } nums[] = {
+            {"interval_ms", &cfg->live_interval_ms}, {"jog_release_ms", &cfg->jog_release_ms},
+            {"max_clients", &cfg->live_max_clients}, {"ping_interval_ms", &cfg->ping_interval_ms},
+            {"ping_timeout_ms", &cfg->ping_timeout_ms},
+        };
+        for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
+            const gw_json *v = gw_json_get(live, nums[i].name);
+            if (v)
+                *nums[i].to = (uint32_t)v->u.num.d;
+        }
     }
     const gw_json *cors = gw_json_get(root, "cors_origins");
     if (cors)

@@ -38,7 +38,7 @@ static int setup(void **state)
         gw_diag_print(&d, stderr);
         return -1;
     }
-    gw_api_opts opts = {f->cfg, NULL, "127.0.0.1", 0, 2, NULL, NULL};
+    gw_api_opts opts = {f->cfg, NULL, "127.0.0.1", 0, 2, NULL, NULL, false};
     gw_error err;
     if (gw_api_start(&opts, &f->api, &err) != GW_OK) {
         fprintf(stderr, "%s\n", err.msg);
@@ -303,7 +303,7 @@ static void test_pages(void **state)
 static void test_listen_conflict(void **state)
 {
     fixture *f = *state;
-    gw_api_opts opts = {f->cfg, NULL, "127.0.0.1", f->port, 1, NULL, NULL};
+    gw_api_opts opts = {f->cfg, NULL, "127.0.0.1", f->port, 1, NULL, NULL, false};
     gw_api *second = NULL;
     gw_error err;
     gw_error_clear(&err);

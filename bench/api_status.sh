@@ -12,12 +12,9 @@ build=${1:-$src/build}
 secs=${2:-10}
 tmp=$(mktemp -d)
 pid=""
+. "$src/tests/integration/demo_gateway.sh"
 cleanup() {
-  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
-    kill -TERM "$pid"
-    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null || true
-  fi
+  stop_pid "$pid" || true
   rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -25,7 +22,6 @@ trap cleanup EXIT
 rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$pid/status"; }
 hwm_kb() { awk '/^VmHWM:/ {print $2}' "/proc/$pid/status"; }
 
-. "$src/tests/integration/demo_gateway.sh"
 start_demo_gateway "$build/plcgw" "$src" "$tmp"
 pid=$gw_pid
 port=$gw_port

@@ -62,7 +62,7 @@ typedef struct {
     uint64_t owner;                 /* client id, 0: none */
     sio_client *owner_c;
     unsigned dir;
-    uint64_t last_renew_ms, last_write_ms;
+    uint64_t last_write_ms;         /* the PLC's timed release runs from here */
     atomic_bool reconnected;        /* set on the machine's thread */
 } jog_state;
 
@@ -239,6 +239,13 @@ static void jog_release_locked(sio_hub *h, size_t mi, const char *why, bool inhi
     js->dir = 0;
 }
 
+/* Has the timed release on the machine's thread come (or is it within
+ * 50 ms)? It runs jog_release_ms after the last write of the bit. */
+static bool jog_expired(const sio_hub *h, const jog_state *js, uint64_t now)
+{
+    return now - js->last_write_ms + 50 >= h->jog_release_ms;
+}
+
 static void jog_event(sio_client *c, const sio_packet *pk, json_t *args, unsigned dir)
 {
     sio_hub *h = c->hub;
@@ -281,8 +288,12 @@ static void jog_event(sio_client *c, const sio_packet *pk, json_t *args, unsigne
         c->inhibit[mi] |= (uint8_t)dir;
         jog_release_locked(h, mi, "both directions at once", true, true);
         refused = "both directions at once: released";
+    } else if (js->owner == c->id && jog_expired(h, js, now)) {
+        /* the machine's timer has released it, or is about to: a late
+         * renewal must not start the motion again */
+        jog_release_locked(h, mi, "no renewal in time", true, false);
+        refused = "released: no renewal in time; let go of the button before jogging again";
     } else if (js->owner == c->id) {
-        js->last_renew_ms = now;
         /* re-arm the release on the machine's thread; a client renewing
          * faster than every 50 ms does not make more PLC writes */
         if (now - js->last_write_ms >= 50) {
@@ -298,7 +309,7 @@ static void jog_event(sio_client *c, const sio_packet *pk, json_t *args, unsigne
             js->owner = c->id;
             js->owner_c = c;
             js->dir = dir;
-            js->last_renew_ms = js->last_write_ms = gw_mono_ms();
+            js->last_write_ms = gw_mono_ms();
             gw_log_info(h->log, "sio", "machine %s: jog %s by %s", m->id, dir_name(dir),
                         c->who.user_id ? c->who.name : "anonymous");
             jog_status(c, m, dir, true, "pressed");
@@ -324,7 +335,7 @@ static void jog_watch(sio_hub *h)
         jog_state *js = &h->jog[i];
         if (atomic_exchange(&js->reconnected, false) && js->owner)
             jog_release_locked(h, i, "the PLC connection changed", true, true);
-        else if (js->owner && now - js->last_renew_ms > h->jog_release_ms)
+        else if (js->owner && jog_expired(h, js, now))
             /* the machine's thread has released the bit by its timer */
             jog_release_locked(h, i, "no renewal in time", true, false);
     }

@@ -2,7 +2,7 @@
 # `plcgw serve` on the demo config with every port moved to a free loopback
 # one (a copy in TMP), and waits up to 10 s for it to listen. Sets gw_pid,
 # gw_port (empty when it did not start: see TMP/serve.err), p_s7, p_mb and
-# p_ctl (the simulator's control API). The caller stops gw_pid.
+# p_ctl (the simulator's control API). The caller stops gw_pid (stop_pid).
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
@@ -26,4 +26,16 @@ start_demo_gateway() {
     kill -0 "$gw_pid" 2>/dev/null || break
     sleep 0.1
   done
+}
+
+# stop_pid PID: SIGTERM, up to 10 s to go, then SIGKILL; returns its exit
+# status when it is our child (wait), else 0.
+stop_pid() {
+  local pid=$1 rc=0
+  [ -n "$pid" ] || return 0
+  kill -TERM "$pid" 2>/dev/null || return 0
+  for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || rc=$?
+  return $rc
 }

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# live.sh PLCGW SOURCE_DIR - the live channel against `plcgw serve` on the
+# demo config (simulators in-process, every port a free loopback one):
+# live.js with the official socket.io-client, then the jog's audit rows.
+# The gateway is stopped by its PID; every wait is bounded.
+set -u
+[ $# -eq 2 ] || { echo "usage: live.sh PLCGW SOURCE_DIR" >&2; exit 2; }
+plcgw=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
+src=$(cd "$2" && pwd)
+node=${NODE:-node}
+tmp=$(mktemp -d)
+gw_pid=""
+. "$src/tests/integration/demo_gateway.sh"
+cleanup() {
+  stop_pid "$gw_pid"
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+start_demo_gateway "$plcgw" "$src" "$tmp"
+if [ -z "$gw_port" ]; then
+  echo "FAIL the gateway did not start:"; cat "$tmp/serve.err"; exit 1
+fi
+db=$tmp/serve.db
+for u in op:operator op2:operator viewer:viewer; do
+  "$plcgw" user add "${u%%:*}" --role "${u##*:}" --db "$db" >/dev/null || exit 1
+done
+export OP_TOKEN VIEWER_TOKEN OP2_TOKEN
+OP_TOKEN=$("$plcgw" token create op --db "$db")
+OP2_TOKEN=$("$plcgw" token create op2 --db "$db")
+VIEWER_TOKEN=$("$plcgw" token create viewer --db "$db")
+for _ in $(seq 1 100); do
+  curl -s --max-time 2 "http://127.0.0.1:$gw_port/api/status" | grep -q '"connected":true' && break
+  sleep 0.1
+done
+
+fail=0
+PLCGW_URL=http://127.0.0.1:$gw_port SIM_URL=http://127.0.0.1:$p_ctl \
+  NODE_PATH=$src/node_modules timeout 180 "$node" "$src/tests/integration/socketio/live.js" || fail=1
+
+# every jog start and release is audited, with its reason
+audit=$(sqlite3 "$db" "SELECT user_name || ' ' || action || ' ' || \"values\" || ' ' || result FROM audit_log WHERE action LIKE 'jog%' ORDER BY id")
+for want in 'op jog_forward start \{"reason":"pressed"\} ok' \
+            'op jog_forward release \{"reason":"no renewal in time"\} ok' \
+            'op jog_backward release \{"reason":"released by the operator"\} ok' \
+            'op jog_forward release \{"reason":"the client went: transport close"\} ok' \
+            'op jog_forward release \{"reason":"a second client tried to jog"\} ok' \
+            'op jog_forward release \{"reason":"both directions at once"\} ok' \
+            'op jog_forward release \{"reason":"the PLC connection changed"\} .*'; do
+  if printf '%s\n' "$audit" | grep -Eq "^$want$"; then
+    echo "ok - audit: $want"
+  else
+    echo "not ok - audit: $want"; fail=1
+  fi
+done
+[ $fail -eq 0 ] || { echo "audit_log jog rows:"; printf '%s\n' "$audit"; echo "serve.err:"; tail -n 40 "$tmp/serve.err"; }
+
+rc=0
+stop_pid "$gw_pid" || rc=$?
+gw_pid=""
+[ $rc -eq 0 ] || { echo "not ok - plcgw serve exited with $rc"; fail=1; }
+echo "live: $([ $fail -eq 0 ] && echo passed || echo FAILED)"
+exit $fail

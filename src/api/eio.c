@@ -534,22 +534,40 @@ static int poll_get(eio_server *srv, struct mg_connection *conn, const char *cor
     return rc;
 }
 
-/* Decodes one polling packet: "b<base64>" is a binary message. */
-static in_result poll_packet(eio_session *s, char *p, size_t len)
+bool eio_payload_each(const char *body, size_t len,
+                      bool (*fn)(void *ud, const char *p, size_t n, bool binary), void *ud)
 {
-    if (len && p[0] == 'b') {
-        size_t cap = len, out = 0;
-        unsigned char *bin = gw_malloc(cap ? cap : 1);
-        if (!bin)
-            return IN_BAD;
-        in_result r = IN_BAD;
-        if (sodium_base642bin(bin, cap, p + 1, len - 1, NULL, &out, NULL,
-                              sodium_base64_VARIANT_ORIGINAL) == 0)
-            r = packet_in(s, (const char *)bin, out, true);
-        gw_free(bin);
-        return r;
+    for (size_t at = 0; at <= len;) {
+        const char *p = body + at;
+        const char *end = memchr(p, '\x1e', len - at);
+        size_t n = end ? (size_t)(end - p) : len - at;
+        at += n + 1;
+        if (n && p[0] == 'b') {
+            size_t out = 0;
+            unsigned char *bin = gw_malloc(n);
+            bool ok = bin && sodium_base642bin(bin, n, p + 1, n - 1, NULL, &out, NULL,
+                                               sodium_base64_VARIANT_ORIGINAL) == 0 &&
+                      fn(ud, (const char *)bin, out, true);
+            gw_free(bin);
+            if (!ok)
+                return false;
+        } else if (!fn(ud, p, n, false)) {
+            return false;
+        }
     }
-    return packet_in(s, p, len, false);
+    return true;
+}
+
+typedef struct {
+    eio_session *s;
+    in_result r;
+} post_ctx;
+
+static bool post_packet(void *ud, const char *p, size_t n, bool binary)
+{
+    post_ctx *c = ud;
+    c->r = packet_in(c->s, p, n, binary);
+    return c->r == IN_OK;
 }
 
 static int poll_post(eio_server *srv, struct mg_connection *conn, const char *cors,
@@ -577,14 +595,10 @@ static int poll_post(eio_server *srv, struct mg_connection *conn, const char *co
         why = "payload too large";
         rc = send_body(conn, 413, "text/plain", cors, "Payload Too Large", 17);
     } else {
-        body[len] = '\0';
-        in_result r = IN_OK;
-        for (size_t at = 0; at <= len && r == IN_OK;) {
-            char *end = memchr(body + at, '\x1e', len - at);
-            size_t plen = end ? (size_t)(end - (body + at)) : len - at;
-            r = poll_packet(s, body + at, plen);
-            at += plen + 1;
-        }
+        post_ctx pc = {s, IN_OK};
+        if (!eio_payload_each(body, len, post_packet, &pc) && pc.r == IN_OK)
+            pc.r = IN_BAD; /* base64 that does not decode */
+        in_result r = pc.r;
         if (r == IN_BAD) {
             why = "malformed packet";
             rc = send_error(conn, cors, E_BAD);

@@ -79,6 +79,12 @@ void eio_close(eio_session *s, const char *reason);
  * connect timeout). */
 void eio_set_deadline(eio_session *s, uint64_t mono_ms);
 
+/* Splits an HTTP long-polling body into its packets ("\x1e" between
+ * them) and calls fn with each, a "b<base64>" one decoded as binary.
+ * Stops at fn's false or a packet that does not decode; false then. */
+bool eio_payload_each(const char *body, size_t len,
+                      bool (*fn)(void *ud, const char *p, size_t n, bool binary), void *ud);
+
 /* What the session's handshake request carried, for authentication. */
 const char *eio_sid(const eio_session *s);
 const char *eio_remote_addr(const eio_session *s);

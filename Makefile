@@ -60,6 +60,7 @@ bench: build
 	build/bench_s7_live 2000
 	build/bench_modbus_scan 1000
 	bench/api_status.sh build 10
+	bench/live_fanout.sh build 15 10 100 500 1000
 
 clean:
 	rm -rf build build-asan build-fuzz

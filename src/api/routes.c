@@ -477,7 +477,10 @@ static int get_docs(api_req *req)
     gw_buf_printf(&b, page_head, "plcgw API");
     gw_buf_printf(&b, "<h1>plcgw %s API</h1><p>Machine-readable: <a href=\"/openapi.json\">"
                   "/openapi.json</a> (OpenAPI 3). Errors are <code>application/problem+json"
-                  "</code>.</p><table><tr><th>Method</th><th>Path</th><th>Role</th>"
+                  "</code>. Live values, events and the hold-to-run jog: Socket.IO at <code>"
+                  "/socket.io/</code> (events <code>subscribe</code>, <code>live_data</code>, "
+                  "<code>connection_status</code>, <code>alarm</code>, <code>test_complete"
+                  "</code>, <code>jog_forward</code>, <code>jog_backward</code>).</p><table><tr><th>Method</th><th>Path</th><th>Role</th>"
                   "<th>What it does</th><th>Answer</th></tr>", GW_VERSION);
     const api_route *r;
     for (size_t i = 0; (r = api__route(i)) != NULL; i++) {

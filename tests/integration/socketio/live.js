@@ -177,6 +177,21 @@ test('unauthenticated and viewer clients', async () => {
   v.disconnect();
 });
 
+test('a browser\'s session cookie signs the client in (operator: may jog)', async () => {
+  const r = await fetch(`${URL}/api/auth/login`, {
+    method: 'POST', body: JSON.stringify({ username: 'op2', password: 'op2-pass-123' }),
+  });
+  assert.strictEqual(r.status, 200);
+  const cookie = r.headers.get('set-cookie').split(';')[0];
+  const s = await connect({ extraHeaders: { cookie } }); // polling, then the upgrade
+  assert.deepStrictEqual(await call(s, 'jog_backward', { state: true }), { ok: true });
+  assert.deepStrictEqual(await call(s, 'jog_backward', { state: false }), { ok: true });
+  s.disconnect();
+  await fetch(`${URL}/api/auth/logout`, { method: 'POST', headers: { cookie } });
+  await assert.rejects(connect({ transports: ['websocket'], extraHeaders: { cookie } }),
+    /session ended or expired/);
+});
+
 test('jog held with renewals keeps the bit; stopping renewals releases it within 600 ms', async () => {
   const since = await lastSeq();
   const s = await connect({ transports: ['websocket'], auth: { token: OP } });

@@ -23,7 +23,8 @@ if [ -z "$gw_port" ]; then
 fi
 db=$tmp/serve.db
 for u in op:operator op2:operator viewer:viewer; do
-  "$plcgw" user add "${u%%:*}" --role "${u##*:}" --db "$db" >/dev/null || exit 1
+  echo "${u%%:*}-pass-123" |
+    "$plcgw" user add "${u%%:*}" --role "${u##*:}" --password-stdin --db "$db" >/dev/null || exit 1
 done
 export OP_TOKEN VIEWER_TOKEN OP2_TOKEN
 OP_TOKEN=$("$plcgw" token create op --db "$db")

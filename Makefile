@@ -3,7 +3,8 @@
 #   make run    install what is missing, build, start the gateway on the demo
 #               config (http://127.0.0.1:8000)
 #   make test   install, build the normal, sanitizer and fuzz builds, run every
-#               test on both, run each fuzzer briefly
+#               test on the normal and ASan+UBSan builds, the threaded parts
+#               (engine, live channel) under TSan, and each fuzzer briefly
 
 MAKEFLAGS  += --no-print-directory
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
@@ -14,7 +15,7 @@ SAN_ENV     = ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=
               UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 FUZZERS     = json addr tagmap write s7_server s7_client sio
 
-.PHONY: all run test bench bootstrap build build-asan build-fuzz fuzz clean
+.PHONY: all run test bench bootstrap build build-asan build-tsan build-fuzz fuzz clean
 
 all: build
 
@@ -28,6 +29,11 @@ build: bootstrap
 build-asan: bootstrap
 	@cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DGW_SANITIZE=address,undefined >/dev/null
 	@cmake --build build-asan -j$(JOBS)
+
+# ThreadSanitizer over the threaded parts: the engine, the live channel
+build-tsan: bootstrap
+	@cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGW_SANITIZE=thread >/dev/null
+	@cmake --build build-tsan -j$(JOBS) --target plcgw engine_test_engine
 
 build-fuzz: bootstrap
 	@CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DGW_FUZZ=ON >/dev/null
@@ -50,9 +56,11 @@ fuzz: build-fuzz
 	  grep -E 'stat::number_of_executed_units|stat::peak_rss_mb' build-fuzz/fuzz_$$f.log; \
 	done
 
-test: build build-asan
+test: build build-asan build-tsan
 	ctest --test-dir build --output-on-failure -j$(JOBS)
 	$(SAN_ENV) ctest --test-dir build-asan --output-on-failure -j$(JOBS)
+	TSAN_OPTIONS="halt_on_error=1 suppressions=$(CURDIR)/tests/tsan.supp" \
+	  ctest --test-dir build-tsan --output-on-failure -R 'engine_test_engine|socketio'
 	@$(MAKE) --no-print-directory fuzz
 
 # Figures, not pass/fail: run on a quiet machine and compare runs.
@@ -63,4 +71,4 @@ bench: build
 	bench/live_fanout.sh build 15 10 100 500 1000
 
 clean:
-	rm -rf build build-asan build-fuzz
+	rm -rf build build-asan build-tsan build-fuzz

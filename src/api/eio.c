@@ -46,6 +46,10 @@ struct eio_session {
     uint64_t next_ping_ms, pong_deadline_ms, deadline_ms;
     pthread_cond_t cv;             /* a poll waits here */
     pthread_mutex_t wmu;
+    /* the callbacks of one session run one at a time (recursive: a
+     * callback may close its session), and none after on_close */
+    pthread_mutex_t cbmu;
+    bool gone;                     /* on_close has run (cbmu) */
     char remote[48];
     char cookies[1024];
     void *user;
@@ -123,6 +127,7 @@ static void unref_locked(eio_session *s)
         eio_frame_release(s->latest[i]);
     pthread_cond_destroy(&s->cv);
     pthread_mutex_destroy(&s->wmu);
+    pthread_mutex_destroy(&s->cbmu);
     gw_free(s);
 }
 
@@ -197,8 +202,11 @@ static void finish_close(eio_session *s, bool closed_now, const char *reason)
     if (!closed_now)
         return;
     gw_log_write(srv->o.log, GW_LOG_DEBUG, "eio", "session %s closed: %s", s->sid, reason);
+    pthread_mutex_lock(&s->cbmu);
+    s->gone = true;
     if (srv->o.on_close)
         srv->o.on_close(srv->o.ud, s, reason);
+    pthread_mutex_unlock(&s->cbmu);
     pthread_mutex_lock(&srv->mu);
     unref_locked(s); /* the table's */
     pthread_mutex_unlock(&srv->mu);
@@ -283,37 +291,6 @@ static size_t take_locked(eio_session *s, eio_frame **out)
     return n;
 }
 
-/* A new session in the table, one reference for the table. NULL when
- * full. */
-static eio_session *create_locked(eio_server *srv, const struct mg_connection *conn,
-                                  bool websocket)
-{
-    if (srv->nsessions >= srv->o.max_sessions)
-        return NULL;
-    eio_session *s = gw_calloc(1, sizeof(*s));
-    if (!s)
-        return NULL;
-    s->srv = srv;
-    unsigned char raw[15];
-    randombytes_buf(raw, sizeof(raw));
-    sodium_bin2base64(s->sid, sizeof(s->sid), raw, sizeof(raw),
-                      sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-    s->refs = 1;
-    s->websocket = websocket;
-    pthread_cond_init(&s->cv, NULL);
-    pthread_mutex_init(&s->wmu, NULL);
-    const struct mg_request_info *ri = mg_get_request_info(conn);
-    snprintf(s->remote, sizeof(s->remote), "%s", ri->remote_addr);
-    const char *cookies = mg_get_header(conn, "Cookie");
-    if (cookies && strlen(cookies) < sizeof(s->cookies))
-        snprintf(s->cookies, sizeof(s->cookies), "%s", cookies);
-    s->next_ping_ms = gw_mono_ms() + srv->o.ping_interval_ms;
-    s->next = srv->sessions;
-    srv->sessions = s;
-    srv->nsessions++;
-    return s;
-}
-
 /* "0{...}": the open packet. */
 static int open_packet(eio_server *srv, const eio_session *s, char *buf, size_t size)
 {
@@ -323,7 +300,69 @@ static int open_packet(eio_server *srv, const eio_session *s, char *buf, size_t 
                     srv->o.ping_timeout_ms, srv->o.max_payload);
 }
 
+static int ws_write(struct mg_connection *conn, int opcode, const char *data, size_t len)
+{
+    return mg_websocket_write(conn, opcode, data, len);
+}
+
+/* A new session: on_open runs before any other thread can see it, then
+ * it goes into the table with one reference for the table, and one for
+ * the caller. NULL when the table is full. */
+static eio_session *create_session(eio_server *srv, struct mg_connection *conn, bool websocket)
+{
+    pthread_mutex_lock(&srv->mu);
+    bool full = srv->nsessions >= srv->o.max_sessions;
+    pthread_mutex_unlock(&srv->mu);
+    eio_session *s = full ? NULL : gw_calloc(1, sizeof(*s));
+    if (!s)
+        return NULL;
+    s->srv = srv;
+    unsigned char raw[15];
+    randombytes_buf(raw, sizeof(raw));
+    sodium_bin2base64(s->sid, sizeof(s->sid), raw, sizeof(raw),
+                      sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    s->refs = 2;
+    s->websocket = websocket;
+    s->ws = websocket ? conn : NULL;
+    pthread_cond_init(&s->cv, NULL);
+    pthread_mutex_init(&s->wmu, NULL);
+    pthread_mutexattr_t ra;
+    pthread_mutexattr_init(&ra);
+    pthread_mutexattr_settype(&ra, PTHREAD_MUTEX_RECURSIVE);
+    pthread_mutex_init(&s->cbmu, &ra);
+    pthread_mutexattr_destroy(&ra);
+    const struct mg_request_info *ri = mg_get_request_info(conn);
+    snprintf(s->remote, sizeof(s->remote), "%s", ri->remote_addr);
+    const char *cookies = mg_get_header(conn, "Cookie");
+    if (cookies && strlen(cookies) < sizeof(s->cookies))
+        snprintf(s->cookies, sizeof(s->cookies), "%s", cookies);
+    if (srv->o.on_open)
+        srv->o.on_open(srv->o.ud, s);
+    if (websocket) {
+        /* the open packet goes out before anything another thread queues */
+        char open[256];
+        int n = open_packet(srv, s, open, sizeof(open));
+        ws_write(conn, MG_WEBSOCKET_OPCODE_TEXT, open, (size_t)n);
+    }
+    pthread_mutex_lock(&srv->mu);
+    s->next_ping_ms = gw_mono_ms() + srv->o.ping_interval_ms;
+    s->next = srv->sessions;
+    srv->sessions = s;
+    srv->nsessions++;
+    pthread_mutex_unlock(&srv->mu);
+    return s;
+}
+
 /* ---------------------------------------------------------------- packets in */
+
+static void deliver(eio_session *s, const char *p, size_t len, bool binary)
+{
+    eio_server *srv = s->srv;
+    pthread_mutex_lock(&s->cbmu);
+    if (!s->gone && srv->o.on_message)
+        srv->o.on_message(srv->o.ud, s, p, len, binary);
+    pthread_mutex_unlock(&s->cbmu);
+}
 
 typedef enum { IN_OK, IN_CLOSE, IN_BAD } in_result;
 
@@ -332,8 +371,7 @@ static in_result packet_in(eio_session *s, const char *p, size_t len, bool binar
 {
     eio_server *srv = s->srv;
     if (binary) {
-        if (srv->o.on_message)
-            srv->o.on_message(srv->o.ud, s, p, len, true);
+        deliver(s, p, len, true);
         return IN_OK;
     }
     if (len == 0)
@@ -348,8 +386,7 @@ static in_result packet_in(eio_session *s, const char *p, size_t len, bool binar
         pthread_mutex_unlock(&srv->mu);
         return IN_OK;
     case '4':
-        if (srv->o.on_message)
-            srv->o.on_message(srv->o.ud, s, p + 1, len - 1, false);
+        deliver(s, p + 1, len - 1, false);
         return IN_OK;
     case '6':
         return IN_OK;
@@ -653,15 +690,9 @@ int eio_handle_http(eio_server *srv, struct mg_connection *conn, const char *cor
             return poll_post(srv, conn, cors_lines, &q);
         return send_error(conn, cors_lines, E_BAD);
     }
-    pthread_mutex_lock(&srv->mu);
-    eio_session *s = create_locked(srv, conn, false);
-    if (s)
-        s->refs++;
-    pthread_mutex_unlock(&srv->mu);
+    eio_session *s = create_session(srv, conn, false);
     if (!s)
         return send_error(conn, cors_lines, E_FORBIDDEN);
-    if (srv->o.on_open)
-        srv->o.on_open(srv->o.ud, s);
     char open[256];
     int n = open_packet(srv, s, open, sizeof(open));
     int rc = send_body(conn, 200, "text/plain; charset=UTF-8", cors_lines, open, (size_t)n);
@@ -672,11 +703,6 @@ int eio_handle_http(eio_server *srv, struct mg_connection *conn, const char *cor
 }
 
 /* ---------------------------------------------------------------- websocket */
-
-static int ws_write(struct mg_connection *conn, int opcode, const char *data, size_t len)
-{
-    return mg_websocket_write(conn, opcode, data, len);
-}
 
 static int ws_connect(const struct mg_connection *cconn, void *cbdata)
 {
@@ -723,23 +749,8 @@ static void ws_ready(struct mg_connection *conn, void *cbdata)
         mg_set_user_connection_data(conn, NULL); /* closed at its first frame */
         return;
     }
-    pthread_mutex_lock(&srv->mu);
-    eio_session *s = create_locked(srv, conn, true);
-    if (s) {
-        s->refs++; /* the WebSocket's */
-        s->ws = conn;
-    }
-    pthread_mutex_unlock(&srv->mu);
-    mg_set_user_connection_data(conn, s);
-    if (!s)
-        return;
-    char open[256];
-    int n = open_packet(srv, s, open, sizeof(open));
-    pthread_mutex_lock(&s->wmu);
-    ws_write(conn, MG_WEBSOCKET_OPCODE_TEXT, open, (size_t)n);
-    pthread_mutex_unlock(&s->wmu);
-    if (srv->o.on_open)
-        srv->o.on_open(srv->o.ud, s);
+    /* the caller's reference is the WebSocket's */
+    mg_set_user_connection_data(conn, create_session(srv, conn, true));
 }
 
 static int ws_data(struct mg_connection *conn, int bits, char *data, size_t len, void *cbdata)

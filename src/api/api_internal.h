@@ -149,6 +149,8 @@ int sio_hub_http(sio_hub *h, struct mg_connection *conn, const char *path, const
 bool sio_hub_cors_any(const sio_hub *h);
 void sio_hub_stats(sio_hub *h, unsigned *clients, unsigned long long *ticks,
                    unsigned long long *frames);
+/* Before mg_stop: waiting polls return, so that the workers end. */
+void sio_hub_drain(sio_hub *h);
 void sio_hub_free(sio_hub *h);
 
 #endif

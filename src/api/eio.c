@@ -68,8 +68,8 @@ struct eio_server {
     unsigned nwriters;
     pthread_t hb;
     bool hb_started;
-
     bool stop;
+    bool draining;                 /* stopping: waiting polls return at once */
     char path[64];
 };
 
@@ -536,7 +536,7 @@ static int poll_get(eio_server *srv, struct mg_connection *conn, const char *cor
     s->refs++;
     pthread_cond_broadcast(&s->cv); /* a close waiting for this poll */
     uint64_t until = gw_mono_ms() + srv->o.ping_interval_ms + srv->o.ping_timeout_ms;
-    while (!s->closed && !s->websocket && !s->upgrading && !pending_locked(s) && !srv->stop) {
+    while (!s->closed && !s->websocket && !s->upgrading && !pending_locked(s) && !srv->draining) {
         uint64_t now = gw_mono_ms();
         if (now >= until)
             break;
@@ -970,6 +970,15 @@ void eio_server_attach(eio_server *srv, struct mg_context *ctx, const char *path
 {
     snprintf(srv->path, sizeof(srv->path), "%s", path);
     mg_set_websocket_handler(ctx, path, ws_connect, ws_ready, ws_data, ws_close, srv);
+}
+
+void eio_server_drain(eio_server *srv)
+{
+    pthread_mutex_lock(&srv->mu);
+    srv->draining = true;
+    for (eio_session *s = srv->sessions; s; s = s->next)
+        pthread_cond_broadcast(&s->cv);
+    pthread_mutex_unlock(&srv->mu);
 }
 
 void eio_server_free(eio_server *srv)

@@ -59,6 +59,9 @@ gw_err eio_server_new(const eio_opts *opts, eio_server **out, gw_error *err);
 /* Serves the endpoint `path` ("/socket.io/") of ctx: its WebSocket
  * handlers are set here; polling requests come through eio_handle_http. */
 void eio_server_attach(eio_server *srv, struct mg_context *ctx, const char *path);
+/* Stopping: polls waiting for packets return now, new ones at once, so
+ * that civetweb's workers can end (before mg_stop). */
+void eio_server_drain(eio_server *srv);
 /* Closes every session (on_close for each) and stops the threads. */
 void eio_server_free(eio_server *srv);
 

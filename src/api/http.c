@@ -356,6 +356,7 @@ void gw_api_stop(gw_api *api)
 {
     if (!api)
         return;
+    sio_hub_drain(api->sio);
     mg_stop(api->ctx); /* the WebSockets close first */
     sio_hub_free(api->sio);
     mg_exit_library();

@@ -866,6 +866,15 @@ void sio_hub_stats(sio_hub *h, unsigned *clients, unsigned long long *ticks,
     *frames = atomic_load(&h->frames_sent);
 }
 
+void sio_hub_drain(sio_hub *h)
+{
+    if (!h)
+        return;
+    eio_server_drain(h->eio);
+    if (h->bare)
+        eio_server_drain(h->bare);
+}
+
 void sio_hub_free(sio_hub *h)
 {
     if (!h)

@@ -56,8 +56,19 @@ for want in 'op jog_forward start \{"reason":"pressed"\} ok' \
 done
 [ $fail -eq 0 ] || { echo "audit_log jog rows:"; printf '%s\n' "$audit"; echo "serve.err:"; tail -n 40 "$tmp/serve.err"; }
 
+# a long-poll waiting when the gateway stops does not hold it up
+sid=$(curl -s --max-time 5 "http://127.0.0.1:$gw_port/socket.io/?EIO=4&transport=polling" |
+      grep -o '"sid":"[^"]*"' | cut -d'"' -f4)
+curl -s --max-time 30 -o /dev/null "http://127.0.0.1:$gw_port/socket.io/?EIO=4&transport=polling&sid=$sid" &
+poll_pid=$!
+sleep 0.3
+t0=$(date +%s)
 rc=0
 stop_pid "$gw_pid" || rc=$?
+took=$(( $(date +%s) - t0 ))
+stop_pid "$poll_pid" >/dev/null 2>&1 || true
+if [ $took -le 8 ]; then echo "ok - stopped in ${took} s with a poll waiting"; else
+  echo "not ok - stopping took ${took} s with a poll waiting"; fail=1; fi
 gw_pid=""
 [ $rc -eq 0 ] || { echo "not ok - plcgw serve exited with $rc"; fail=1; }
 echo "live: $([ $fail -eq 0 ] && echo passed || echo FAILED)"

@@ -103,6 +103,16 @@ test('default transports: long-polling first, then the upgrade to WebSocket', as
   s.disconnect();
 });
 
+test('a stock client with default options and no credentials (the demo\'s loopback viewer)', async () => {
+  const s = io(URL);
+  sockets.add(s);
+  await once(s, 'connect', 5000);
+  s.emit('subscribe', {});
+  const [d] = await once(s, 'live_data', 2000);
+  assert.strictEqual(d.machine, 'rig');
+  s.disconnect();
+});
+
 test('WebSocket only', async () => {
   const s = await connect({ transports: ['websocket'], auth: { token: VIEWER } });
   assert.strictEqual(s.io.engine.transport.name, 'websocket');

@@ -33,7 +33,11 @@ typedef struct {
  * use or cannot be bound. Start it before the engine: the live channel
  * subscribes to the engine's change events, which must be done first. */
 gw_err gw_api_start(const gw_api_opts *opts, gw_api **out, gw_error *err);
-/* Stops accepting, waits for running handlers, frees. NULL is a no-op. */
+/* Stops serving: waiting requests return, civetweb stops, every live
+ * client is closed (a held jog is released through the engine, which must
+ * still run). Then stop the engine, then gw_api_stop. */
+void gw_api_close(gw_api *api);
+/* Closes (if not yet) and frees. NULL is a no-op. */
 void gw_api_stop(gw_api *api);
 /* The port actually bound (useful with port 0 in tests). */
 uint16_t gw_api_port(const gw_api *api);

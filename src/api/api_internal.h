@@ -27,6 +27,7 @@ typedef struct sio_hub sio_hub;
 struct gw_api {
     struct mg_context *ctx;
     sio_hub *sio;
+    bool closed;                /* gw_api_close has run */
     const gw_config *config;
     gw_engine *engine;
     gw_store *store;
@@ -151,6 +152,10 @@ void sio_hub_stats(sio_hub *h, unsigned *clients, unsigned long long *ticks,
                    unsigned long long *frames);
 /* Before mg_stop: waiting polls return, so that the workers end. */
 void sio_hub_drain(sio_hub *h);
+/* After mg_stop, while the engine runs: the ticker stops, every client is
+ * closed (a jog is released). The engine may call on_change until freed. */
+void sio_hub_close(sio_hub *h);
+/* After the engine: frees (closing first if it was not). */
 void sio_hub_free(sio_hub *h);
 
 #endif

@@ -31,7 +31,7 @@ struct eio_session {
     bool closed;
     bool websocket;                /* the transport is the WebSocket */
     bool upgrading;                /* "3probe" sent: polls get a noop */
-    bool get_active;
+    bool get_active, post_active;
     bool in_ready, in_writer;
     bool close_sent;               /* the WebSocket close went out */
     bool late;                     /* a request found it late: the heartbeat closes it */
@@ -72,6 +72,17 @@ struct eio_server {
     bool draining;                 /* stopping: waiting polls return at once */
     char path[64];
 };
+
+/* A condition whose timed waits run on CLOCK_MONOTONIC: a step of the
+ * wall clock neither stalls nor hurries the heartbeat and the polls. */
+static void monotonic_cond(pthread_cond_t *cv)
+{
+    pthread_condattr_t a;
+    pthread_condattr_init(&a);
+    pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+    pthread_cond_init(cv, &a);
+    pthread_condattr_destroy(&a);
+}
 
 /* ---------------------------------------------------------------- frames */
 
@@ -324,7 +335,7 @@ static eio_session *create_session(eio_server *srv, struct mg_connection *conn, 
     s->refs = 2;
     s->websocket = websocket;
     s->ws = websocket ? conn : NULL;
-    pthread_cond_init(&s->cv, NULL);
+    monotonic_cond(&s->cv);
     pthread_mutex_init(&s->wmu, NULL);
     pthread_mutexattr_t ra;
     pthread_mutexattr_init(&ra);
@@ -344,7 +355,20 @@ static eio_session *create_session(eio_server *srv, struct mg_connection *conn, 
         int n = open_packet(srv, s, open, sizeof(open));
         ws_write(conn, MG_WEBSOCKET_OPCODE_TEXT, open, (size_t)n);
     }
+    pthread_mutex_lock(&s->wmu);
     pthread_mutex_lock(&srv->mu);
+    if (s->closed) {
+        /* on_open gave up on it (out of memory): its close dropped the
+         * table's reference; no writer may use the connection */
+        s->ws = NULL;
+        pthread_mutex_unlock(&srv->mu);
+        pthread_mutex_unlock(&s->wmu);
+        pthread_mutex_lock(&srv->mu);
+        unref_locked(s);
+        pthread_mutex_unlock(&srv->mu);
+        return NULL;
+    }
+    pthread_mutex_unlock(&s->wmu);
     s->next_ping_ms = gw_mono_ms() + srv->o.ping_interval_ms;
     s->next = srv->sessions;
     srv->sessions = s;
@@ -399,7 +423,7 @@ static in_result packet_in(eio_session *s, const char *p, size_t len, bool binar
 static void wait_ms_locked(eio_session *s, unsigned ms)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
+    clock_gettime(CLOCK_MONOTONIC, &ts); /* the condition uses this clock */
     long ns = ts.tv_nsec + (long)(ms % 1000) * 1000000L;
     ts.tv_sec += (time_t)(ms / 1000) + ns / 1000000000L;
     ts.tv_nsec = ns % 1000000000L;
@@ -452,7 +476,11 @@ static void parse_query(const struct mg_request_info *ri, query *q)
     size_t n = strlen(qs);
     mg_get_var(qs, n, "EIO", q->eio, sizeof(q->eio));
     mg_get_var(qs, n, "transport", q->transport, sizeof(q->transport));
-    q->has_sid = mg_get_var(qs, n, "sid", q->sid, sizeof(q->sid)) >= 0;
+    /* present but too long (-2) is a sid too: an unknown one */
+    int r = mg_get_var(qs, n, "sid", q->sid, sizeof(q->sid));
+    q->has_sid = r != -1;
+    if (r < 0)
+        q->sid[0] = '\0';
 }
 
 /* The checks of engine.io's server, in its order: the transport, then the
@@ -514,15 +542,11 @@ static int poll_get(eio_server *srv, struct mg_connection *conn, const char *cor
         uint64_t until = gw_mono_ms() + 100;
         while (!s->websocket && !s->closed && !pending_locked(s) && gw_mono_ms() < until)
             wait_ms_locked(s, 5);
-        bool switched = s->websocket;
-        unref_locked(s);
-        if (switched) {
+        bool switched = s->websocket, closed = s->closed;
+        unref_locked(s); /* s is gone now unless it is still in the table (open) */
+        if (switched || closed) {
             pthread_mutex_unlock(&srv->mu);
-            return send_error(conn, cors, E_BAD);
-        }
-        if (s->closed) {
-            pthread_mutex_unlock(&srv->mu);
-            return send_error(conn, cors, E_SID);
+            return send_error(conn, cors, switched ? E_BAD : E_SID);
         }
     }
     if (s->get_active) {
@@ -612,13 +636,20 @@ static int poll_post(eio_server *srv, struct mg_connection *conn, const char *co
 {
     pthread_mutex_lock(&srv->mu);
     eio_session *s = find_live_locked(srv, q->sid);
-    if (s && !s->websocket)
+    int e = !s ? E_SID : s->websocket ? E_BAD : -1;
+    bool overlap = e < 0 && s->post_active;
+    if (e < 0 && !overlap) {
         s->refs++;
+        s->post_active = true;
+    }
     pthread_mutex_unlock(&srv->mu);
-    if (!s)
-        return send_error(conn, cors, E_SID);
-    if (s->websocket)
+    if (e >= 0)
+        return send_error(conn, cors, e);
+    if (overlap) {
+        /* two POSTs at once: the reference server closes the session */
+        eio_close(s, "overlapping POST requests");
         return send_error(conn, cors, E_BAD);
+    }
     size_t cap = srv->o.max_payload + 1, len = 0;
     char *body = gw_malloc(cap + 1);
     int n = 0;
@@ -658,6 +689,7 @@ static int poll_post(eio_server *srv, struct mg_connection *conn, const char *co
     if (why)
         eio_close(s, why);
     pthread_mutex_lock(&srv->mu);
+    s->post_active = false;
     unref_locked(s);
     pthread_mutex_unlock(&srv->mu);
     return rc;
@@ -736,17 +768,24 @@ static void ws_ready(struct mg_connection *conn, void *cbdata)
     if (q.has_sid) {
         pthread_mutex_lock(&srv->mu);
         eio_session *s = find_locked(srv, q.sid);
-        if (s && !s->websocket && !s->probe && !s->closed) {
-            s->refs++; /* the WebSocket's */
-            pthread_mutex_unlock(&srv->mu);
-            pthread_mutex_lock(&s->wmu);
-            s->probe = conn;
-            pthread_mutex_unlock(&s->wmu);
-            mg_set_user_connection_data(conn, s);
+        if (s)
+            s->refs++;
+        pthread_mutex_unlock(&srv->mu);
+        if (!s) {
+            mg_set_user_connection_data(conn, NULL); /* closed at its first frame */
             return;
         }
+        /* checked and taken in one section: one probe per session */
+        pthread_mutex_lock(&s->wmu);
+        pthread_mutex_lock(&srv->mu);
+        bool ok = !s->websocket && !s->probe && !s->closed;
+        if (ok)
+            s->probe = conn; /* keeps the reference: the WebSocket's */
+        else
+            unref_locked(s);
         pthread_mutex_unlock(&srv->mu);
-        mg_set_user_connection_data(conn, NULL); /* closed at its first frame */
+        pthread_mutex_unlock(&s->wmu); /* ok: s is referenced; else not touched again */
+        mg_set_user_connection_data(conn, ok ? s : NULL);
         return;
     }
     /* the caller's reference is the WebSocket's */
@@ -760,7 +799,13 @@ static int ws_data(struct mg_connection *conn, int bits, char *data, size_t len,
     int op = bits & 0x0f;
     if (!s || op == MG_WEBSOCKET_OPCODE_CONNECTION_CLOSE)
         return 0;
-    if (op == MG_WEBSOCKET_OPCODE_PING || op == MG_WEBSOCKET_OPCODE_PONG)
+    if (op == MG_WEBSOCKET_OPCODE_PING) {
+        pthread_mutex_lock(&s->wmu);
+        ws_write(conn, MG_WEBSOCKET_OPCODE_PONG, data, len <= 125 ? len : 125);
+        pthread_mutex_unlock(&s->wmu);
+        return 1;
+    }
+    if (op == MG_WEBSOCKET_OPCODE_PONG)
         return 1;
     /* no fragments, nothing over the limit */
     if (!(bits & 0x80) || op == MG_WEBSOCKET_OPCODE_CONTINUATION || len > srv->o.max_payload)
@@ -859,21 +904,28 @@ static void *writer_main(void *arg)
         s->close_sent = s->close_sent || send_close;
         pthread_mutex_unlock(&srv->mu);
         pthread_mutex_lock(&s->wmu);
+        bool failed = false;
         for (size_t i = 0; i < n; i++) {
-            if (s->ws)
-                ws_write(s->ws, frames[i]->binary ? MG_WEBSOCKET_OPCODE_BINARY
-                                                  : MG_WEBSOCKET_OPCODE_TEXT,
-                         frames[i]->data, frames[i]->len);
+            /* a write that fails or times out (civetweb's send timeout):
+             * the client does not read; nothing more is tried on it */
+            if (s->ws && !failed)
+                failed = ws_write(s->ws, frames[i]->binary ? MG_WEBSOCKET_OPCODE_BINARY
+                                                           : MG_WEBSOCKET_OPCODE_TEXT,
+                                  frames[i]->data, frames[i]->len) <= 0;
             eio_frame_release(frames[i]);
         }
-        if (send_close && s->ws) {
+        if (send_close && s->ws && !failed) {
             ws_write(s->ws, MG_WEBSOCKET_OPCODE_TEXT, "1", 1);
             ws_write(s->ws, MG_WEBSOCKET_OPCODE_CONNECTION_CLOSE, "\x03\xe8", 2);
         }
         pthread_mutex_unlock(&s->wmu);
         pthread_mutex_lock(&srv->mu);
         s->in_writer = false;
-        if (!s->closed && pending_locked(s))
+        if (failed && !s->closed) {
+            s->late = true; /* the heartbeat closes it */
+            s->late_reason = "the client does not read";
+        }
+        if ((!s->closed && !failed && pending_locked(s)) || (s->closed && !s->close_sent))
             make_ready_locked(s);
         unref_locked(s); /* the ready list's */
     }
@@ -921,7 +973,7 @@ static void *heartbeat_main(void *arg)
             unref_locked(late[i]);
         }
         struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
+        clock_gettime(CLOCK_MONOTONIC, &ts);
         ts.tv_nsec += 5 * 1000000L;
         if (ts.tv_nsec >= 1000000000L) {
             ts.tv_sec++;
@@ -950,7 +1002,7 @@ gw_err eio_server_new(const eio_opts *opts, eio_server **out, gw_error *err)
         srv->nwriters = EIO_MAX_WRITERS;
     pthread_mutex_init(&srv->mu, NULL);
     pthread_cond_init(&srv->writers_cv, NULL);
-    pthread_cond_init(&srv->hb_cv, NULL);
+    monotonic_cond(&srv->hb_cv);
     for (unsigned i = 0; i < srv->nwriters; i++)
         if (pthread_create(&srv->writers[i], NULL, writer_main, srv) != 0) {
             srv->nwriters = i;
@@ -981,11 +1033,10 @@ void eio_server_drain(eio_server *srv)
     pthread_mutex_unlock(&srv->mu);
 }
 
-void eio_server_free(eio_server *srv)
+void eio_server_close_all(eio_server *srv)
 {
     if (!srv)
         return;
-    /* every session ends; WebSockets are closed by civetweb's mg_stop */
     for (;;) {
         pthread_mutex_lock(&srv->mu);
         eio_session *s = srv->sessions;
@@ -995,6 +1046,13 @@ void eio_server_free(eio_server *srv)
             break;
         finish_close(s, now, "the gateway is stopping");
     }
+}
+
+void eio_server_free(eio_server *srv)
+{
+    if (!srv)
+        return;
+    eio_server_close_all(srv);
     pthread_mutex_lock(&srv->mu);
     srv->stop = true;
     pthread_cond_broadcast(&srv->writers_cv);

@@ -62,6 +62,8 @@ void eio_server_attach(eio_server *srv, struct mg_context *ctx, const char *path
 /* Stopping: polls waiting for packets return now, new ones at once, so
  * that civetweb's workers can end (before mg_stop). */
 void eio_server_drain(eio_server *srv);
+/* Closes every session now (on_close for each). */
+void eio_server_close_all(eio_server *srv);
 /* Closes every session (on_close for each) and stops the threads. */
 void eio_server_free(eio_server *srv);
 

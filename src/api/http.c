@@ -223,9 +223,6 @@ static int dispatch(struct mg_connection *conn, void *cbdata)
     req.api = api;
     req.method = ri->request_method;
     req.path = ri->local_uri ? ri->local_uri : "/";
-    if (ri->content_length > (long long)API_MAX_BODY)
-        return api__problem(&req, 413, "Payload Too Large", "request bodies are limited to %u bytes",
-                            API_MAX_BODY);
     if (api->sio && sio_hub_cors_any(api->sio) && sio_hub_path(api->sio, req.path))
         return sio_hub_http(api->sio, conn, req.path, NULL);
     const char *origin = mg_get_header(conn, "Origin");
@@ -237,8 +234,12 @@ static int dispatch(struct mg_connection *conn, void *cbdata)
     else if (origin && !safe && !same_origin(origin, mg_get_header(conn, "Host")))
         return api__problem(&req, 403, "Forbidden", "%s from the web origin %s is refused: it "
                             "is not in the config's \"cors_origins\"", req.method, origin);
+    /* the live channel answers in its own protocol, its limits its own */
     if (api->sio && sio_hub_path(api->sio, req.path))
         return sio_hub_http(api->sio, conn, req.path, req.cors);
+    if (ri->content_length > (long long)API_MAX_BODY)
+        return api__problem(&req, 413, "Payload Too Large", "request bodies are limited to %u bytes",
+                            API_MAX_BODY);
     bool path_known = false;
     char allow[128] = "";
     const api_route *r;
@@ -305,7 +306,9 @@ gw_err gw_api_start(const gw_api_opts *opts, gw_api **out, gw_error *err)
     const char *options[] = {
         "listening_ports", ports,
         "num_threads", threads,
-        "request_timeout_ms", "10000",
+        /* also the longest a write to a client that does not read blocks a
+         * live-channel writer thread: then that client is closed */
+        "request_timeout_ms", "5000",
         "enable_keep_alive", "yes",
         /* small answers go out at once: without it a keep-alive client
          * waits out the peer's delayed ACK, 40 ms a request */
@@ -352,12 +355,21 @@ gw_err gw_api_start(const gw_api_opts *opts, gw_api **out, gw_error *err)
     return GW_OK;
 }
 
+void gw_api_close(gw_api *api)
+{
+    if (!api || api->closed)
+        return;
+    api->closed = true;
+    sio_hub_drain(api->sio);
+    mg_stop(api->ctx); /* the WebSockets close first */
+    sio_hub_close(api->sio);
+}
+
 void gw_api_stop(gw_api *api)
 {
     if (!api)
         return;
-    sio_hub_drain(api->sio);
-    mg_stop(api->ctx); /* the WebSockets close first */
+    gw_api_close(api);
     sio_hub_free(api->sio);
     mg_exit_library();
     pthread_mutex_destroy(&api->login_lock);

@@ -37,6 +37,7 @@
 #define NSP_CUSTOM 2u
 #define DIR_FWD 1u
 #define DIR_BACK 2u
+#define SIO_MAX_ATTACHMENT_BYTES (1024u * 1024u) /* a packet's attachments together */
 
 typedef struct sio_client sio_client;
 
@@ -54,6 +55,7 @@ struct sio_client {
     int pending_need;
     eio_frame *att[SIO_MAX_ATTACHMENTS];
     int natt;
+    size_t pending_bytes;
     sio_client *next;
 };
 
@@ -268,12 +270,16 @@ static void jog_event(sio_client *c, const sio_packet *pk, json_t *args, unsigne
         return;
     }
     jog_state *js = &h->jog[mi];
-    uint64_t now = gw_mono_ms();
     gw_error err;
     gw_error_clear(&err);
     char action[32];
     snprintf(action, sizeof(action), "jog_%s start", dir_name(dir));
     pthread_mutex_lock(&h->jog_lock);
+    /* the time is read with the lock held: a renewal that waited for it
+     * (behind another write) is judged by when it runs, not when it came */
+    uint64_t now = gw_mono_ms();
+    if (atomic_exchange(&js->reconnected, false) && js->owner)
+        jog_release_locked(h, mi, "the PLC connection changed", true, true);
     if (!json_is_true(state)) {
         c->inhibit[mi] &= (uint8_t)~dir;
         if (js->owner == c->id && js->dir == dir)
@@ -297,19 +303,23 @@ static void jog_event(sio_client *c, const sio_packet *pk, json_t *args, unsigne
         /* re-arm the release on the machine's thread; a client renewing
          * faster than every 50 ms does not make more PLC writes */
         if (now - js->last_write_ms >= 50) {
+            /* taken before the write: never later than the PLC's
+             * confirmation, from which the machine times the release */
+            uint64_t t = gw_mono_ms();
             if (jog_write(h, m, js, dir, true, &err) == GW_OK)
-                js->last_write_ms = gw_mono_ms();
+                js->last_write_ms = t;
             else
                 jog_release_locked(h, mi, err.msg, true, true);
         }
     } else {
+        uint64_t t = gw_mono_ms();
         gw_err rc = jog_write(h, m, js, dir, true, &err);
         audit(h, &c->who, m->id, action, "pressed", rc == GW_OK ? "ok" : err.msg);
         if (rc == GW_OK) {
             js->owner = c->id;
             js->owner_c = c;
             js->dir = dir;
-            js->last_write_ms = gw_mono_ms();
+            js->last_write_ms = t;
             gw_log_info(h->log, "sio", "machine %s: jog %s by %s", m->id, dir_name(dir),
                         c->who.user_id ? c->who.name : "anonymous");
             jog_status(c, m, dir, true, "pressed");
@@ -443,6 +453,8 @@ static void subscribe(sio_client *c, const sio_packet *pk, json_t *args, bool on
 
 /* ---------------------------------------------------------------- packets */
 
+static void leave(sio_client *c, const char *why);
+
 static void protocol_close(sio_client *c, const char *why)
 {
     gw_log_write(c->hub->log, GW_LOG_DEBUG, "sio", "client %s: %s", eio_sid(c->s), why);
@@ -467,7 +479,7 @@ static void on_connect(sio_client *c, const sio_packet *pk, json_t *payload)
         send_packet(c, SIO_CONNECT_ERROR, pk->nsp, false, 0, invalid, sizeof(invalid) - 1);
         return;
     }
-    if (!h->test_mode) {
+    if (!h->test_mode && !(c->nsps & NSP_ROOT)) { /* who is decided once */
         api_credentials cr = {NULL, eio_cookies(c->s),
                               json_string_value(json_object_get(payload, "token")),
                               eio_remote_addr(c->s)};
@@ -589,6 +601,7 @@ static void release_attachments(sio_client *c)
     gw_free(c->pending);
     c->pending = NULL;
     c->pending_need = 0;
+    c->pending_bytes = 0;
 }
 
 static void on_packet(sio_client *c, const char *data, size_t len)
@@ -606,6 +619,8 @@ static void on_packet(sio_client *c, const char *data, size_t len)
         on_connect(c, &pk, j);
         break;
     case SIO_DISCONNECT:
+        if (bit == NSP_ROOT && (c->nsps & NSP_ROOT))
+            leave(c, "the client disconnected");
         pthread_mutex_lock(&c->hub->lock);
         c->nsps &= ~bit;
         pthread_mutex_unlock(&c->hub->lock);
@@ -632,11 +647,22 @@ static void on_message(void *ud, eio_session *s, const char *data, size_t len, b
             protocol_close(c, "a binary message without its packet");
             return;
         }
-        c->att[c->natt++] = eio_frame_new(true, data, len);
+        c->pending_bytes += len;
+        if (c->pending_bytes > SIO_MAX_ATTACHMENT_BYTES) {
+            protocol_close(c, "binary attachments over 1 MB");
+            return;
+        }
+        eio_frame *f = eio_frame_new(true, data, len);
+        if (!f) {
+            protocol_close(c, "out of memory");
+            return;
+        }
+        c->att[c->natt++] = f;
         if (c->natt < c->pending_need)
             return;
         on_packet(c, c->pending, c->pending_len);
-        release_attachments(c);
+        if (eio_user(s) == c) /* else on_packet closed the session and c is gone */
+            release_attachments(c);
         return;
     }
     if (c->pending_need) {
@@ -645,6 +671,11 @@ static void on_message(void *ud, eio_session *s, const char *data, size_t len, b
     }
     if (len && (data[0] == '5' || data[0] == '6')) {
         sio_packet pk;
+        if (!c->hub->test_mode) {
+            /* nothing here takes binary: closed before anything is buffered */
+            protocol_close(c, "binary packets are not served");
+            return;
+        }
         if (!sio_parse(data, len, &pk)) {
             protocol_close(c, "malformed Socket.IO packet");
             return;
@@ -679,29 +710,38 @@ static void on_open(void *ud, eio_session *s)
     pthread_mutex_unlock(&h->lock);
 }
 
+/* The client leaves "/": its jog is released, its subscriptions end. */
+static void leave(sio_client *c, const char *why)
+{
+    sio_hub *h = c->hub;
+    pthread_mutex_lock(&h->jog_lock);
+    for (size_t i = 0; i < h->cfg->nmachines; i++)
+        if (h->jog[i].owner == c->id)
+            jog_release_locked(h, i, why, false, true);
+    pthread_mutex_unlock(&h->jog_lock);
+    pthread_mutex_lock(&h->lock);
+    for (size_t i = 0; i < h->cfg->nmachines; i++)
+        if (c->live & (1ull << i))
+            h->subscribers[i]--;
+    c->live = 0;
+    pthread_mutex_unlock(&h->lock);
+}
+
 static void on_close(void *ud, eio_session *s, const char *reason)
 {
     sio_hub *h = ud;
     sio_client *c = eio_user(s);
     if (!c)
         return;
-    pthread_mutex_lock(&h->jog_lock);
-    for (size_t i = 0; i < h->cfg->nmachines; i++)
-        if (h->jog[i].owner == c->id) {
-            char why[96];
-            snprintf(why, sizeof(why), "the client went: %s", reason);
-            jog_release_locked(h, i, why, false, true);
-        }
-    pthread_mutex_unlock(&h->jog_lock);
+    char why[96];
+    snprintf(why, sizeof(why), "the client went: %s", reason);
+    leave(c, why);
     pthread_mutex_lock(&h->lock);
     for (sio_client **p = &h->clients; *p; p = &(*p)->next)
         if (*p == c) {
             *p = c->next;
             break;
         }
-    for (size_t i = 0; i < h->cfg->nmachines; i++)
-        if (c->live & (1ull << i))
-            h->subscribers[i]--;
     pthread_mutex_unlock(&h->lock);
     eio_set_user(s, NULL);
     release_attachments(c);
@@ -807,7 +847,8 @@ gw_err sio_hub_new(gw_api *api, const sio_opts *o, sio_hub **out, gw_error *err)
     }
     eio_opts eo = {o->protocol_test ? 300 : o->ping_interval_ms,
                    o->protocol_test ? 200 : o->ping_timeout_ms,
-                   1000000, o->max_clients, 2, o->protocol_test, h,
+                   /* the suites' 1,000,000; the live channel's messages are small */
+                   o->protocol_test ? 1000000 : API_MAX_BODY, o->max_clients, 4, o->protocol_test, h,
                    on_open, on_message, on_close, allow_ws, h->log};
     gw_err rc = eio_server_new(&eo, &h->eio, err);
     if (rc == GW_OK && o->protocol_test) {
@@ -875,14 +916,24 @@ void sio_hub_drain(sio_hub *h)
         eio_server_drain(h->bare);
 }
 
-void sio_hub_free(sio_hub *h)
+void sio_hub_close(sio_hub *h)
 {
     if (!h)
         return;
     atomic_store(&h->stop, true);
     if (h->ticker_started)
         pthread_join(h->ticker, NULL);
-    eio_server_free(h->eio); /* closes the sessions: releases any jog */
+    h->ticker_started = false;
+    eio_server_close_all(h->eio); /* releases any jog, through the engine */
+    eio_server_close_all(h->bare);
+}
+
+void sio_hub_free(sio_hub *h)
+{
+    if (!h)
+        return;
+    sio_hub_close(h);
+    eio_server_free(h->eio);
     eio_server_free(h->bare);
     pthread_mutex_destroy(&h->lock);
     pthread_mutex_destroy(&h->jog_lock);

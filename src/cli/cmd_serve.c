@@ -186,8 +186,9 @@ int cli_serve(int argc, char **argv)
     gw_log_info(log, "main", "stopping");
     rc = CLI_EXIT_OK;
 out:
+    gw_api_close(api);      /* live clients go while the engine runs */
+    gw_engine_free(engine); /* no more change events */
     gw_api_stop(api);
-    gw_engine_free(engine);
     gw_sim_control_stop(ctl);
     gw_sim_free(sim);
     gw_store_close(store);

@@ -320,6 +320,50 @@ test('a malformed frame closes only that client', async () => {
   b.disconnect();
 });
 
+// Raw Engine.IO long-polling, for what socket.io-client never sends.
+async function pollSession() {
+  const r = await fetch(`${URL}/socket.io/?EIO=4&transport=polling`);
+  return JSON.parse((await r.text()).slice(1)).sid;
+}
+function pollUrl(sid) { return `${URL}/socket.io/?EIO=4&transport=polling&sid=${sid}`; }
+
+test('a binary packet is refused at once, its attachments never buffered', async () => {
+  const sid = await pollSession();
+  await fetch(pollUrl(sid), { method: 'POST', body: '40' });
+  // a BINARY_EVENT whose JSON is broken, with its attachment in the same body
+  const r = await fetch(pollUrl(sid), { method: 'POST', body: '451-[\x1ebAQID' });
+  assert.strictEqual(r.status, 200);
+  await sleep(100);
+  assert.strictEqual((await fetch(pollUrl(sid))).status, 400, 'the session is closed');
+  const s = await connect({ transports: ['websocket'], auth: { token: VIEWER } });
+  assert.ok(s.connected, 'the gateway goes on');
+  s.disconnect();
+});
+
+test('a refused foreign-origin WebSocket, then a poll and a close at once', async () => {
+  const WebSocket = require('ws');
+  for (let i = 0; i < 3; i++) {
+    const sid = await pollSession();
+    const ws = new WebSocket(`${URL.replace('http', 'ws')}/socket.io/?EIO=4&transport=websocket&sid=${sid}`,
+      { origin: 'http://evil.example' });
+    const refused = await new Promise((resolve) => {
+      ws.on('unexpected-response', (req, res) => resolve(res.statusCode));
+      ws.on('open', () => resolve('open'));
+      ws.on('error', () => resolve('error'));
+    });
+    assert.notStrictEqual(refused, 'open', 'a foreign origin\'s WebSocket is refused');
+    const [get, post] = await Promise.all([
+      fetch(pollUrl(sid)),
+      sleep(20).then(() => fetch(pollUrl(sid), { method: 'POST', body: '1' })),
+    ]);
+    assert.ok([200, 400].includes(get.status), `poll: ${get.status}`);
+    assert.strictEqual(post.status, 200);
+  }
+  const s = await connect({ transports: ['websocket'], auth: { token: VIEWER } });
+  assert.ok(s.connected, 'the gateway goes on');
+  s.disconnect();
+});
+
 async function main() {
   if (!URL || !SIM || !OP || !OP2 || !VIEWER) {
     console.error('live.js: PLCGW_URL, SIM_URL, OP_TOKEN, OP2_TOKEN, VIEWER_TOKEN are needed');

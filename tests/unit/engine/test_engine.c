@@ -271,6 +271,50 @@ static void test_pulse(void **state)
     free(log);
 }
 
+/* A renewed hold (hold-to-run): writing the tag again with a release
+ * moves its one pending release; the bit drops once, hold_ms after the
+ * last write, not after the first. */
+static void test_renewed_hold(void **state)
+{
+    fixture *f = *state;
+    assert_true(wait_value(f, "rig", "Test_Status", GW_Q_GOOD, 0, 3000));
+    gw_write on, off;
+    prepare(f, "rig", "Jog_Forward", json_true(), &on);
+    prepare(f, "rig", "Jog_Forward", json_false(), &off);
+    gw_sim_write *log = calloc(64, sizeof(*log));
+    size_t before = gw_sim_writes(f->sim, 0, log, 64);
+    gw_error err;
+    for (int i = 0; i < 4; i++) { /* renewed every 100 ms, held 300 ms */
+        assert_int_equal(gw_engine_write(f->engine, "rig", &on, &off, 1, 300, false, 2000, &err),
+                         GW_OK);
+        sleep_ms(100);
+    }
+    uint64_t deadline = gw_mono_ms() + 2000;
+    size_t n = 0;
+    bool released = false;
+    while (!released && gw_mono_ms() < deadline) {
+        n = gw_sim_writes(f->sim, before, log, 64);
+        for (size_t i = 0; i < n; i++)
+            released = released || strcmp(log[i].after, "false") == 0;
+        sleep_ms(10);
+    }
+    sleep_ms(400); /* no second release comes */
+    n = gw_sim_writes(f->sim, before, log, 64);
+    size_t falses = 0, last_true = 0, first_false = 0;
+    for (size_t i = 0; i < n; i++) {
+        assert_string_equal(log[i].parameter, "Jog_Forward");
+        if (strcmp(log[i].after, "true") == 0)
+            last_true = i;
+        else if (falses++ == 0)
+            first_false = i;
+    }
+    assert_int_equal(falses, 1);
+    assert_true(first_false > last_true); /* never released while renewed */
+    uint64_t held = log[first_false].sim_ms - log[last_true].sim_ms;
+    assert_true(held >= 300 && held < 600);
+    free(log);
+}
+
 /* Change events: what a subscriber hears, on the machines' threads. */
 typedef struct {
     pthread_mutex_t lock;
@@ -358,6 +402,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_write_then_read, setup, teardown),
         cmocka_unit_test_setup_teardown(test_write_disconnected_and_timeout, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pulse, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_renewed_hold, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -208,24 +208,11 @@ static int post_command(api_req *req)
     return status;
 }
 
-/* Reads a number member; 0 when absent, -1 when not a number (answered). */
-static int take_number(api_req *req, json_t *body, const char *name, json_t *pairs,
-                       const char *tag, int *status)
-{
-    json_t *v = json_object_get(body, name);
-    if (!v)
-        return 0;
-    if (!json_is_number(v)) {
-        *status = api__problem(req, 422, "Unprocessable Content", "\"%s\" must be a number",
-                               name);
-        return -1;
-    }
-    json_object_set(pairs, tag, v);
-    return 1;
-}
-
-/* seed 000: POST /api/jog/speed {velocity} */
-static int post_jog_speed(api_req *req)
+/* A body of the seed's names ({name: number}) written as the rig's tags:
+ * names maps each accepted name to its tag; an unknown name or one that is
+ * not a number is 422, and so is a body without `required` (when given). */
+static int post_named(api_req *req, const char *const (*names)[2], size_t n,
+                      const char *required, const char *listed)
 {
     int status;
     const gw_machine_cfg *m = rig_machine(req, &status);
@@ -235,27 +222,46 @@ static int post_jog_speed(api_req *req)
     if (!body)
         return status;
     json_t *pairs = json_object();
-    int got = take_number(req, body, "velocity", pairs, "Jog_Velocity", &status);
-    if (got == 0)
-        status = api__problem(req, 422, "Unprocessable Content", "the body needs \"velocity\"");
-    else if (got > 0)
+    status = 0;
+    const char *key;
+    json_t *v;
+    json_object_foreach(body, key, v) {
+        size_t k = 0;
+        while (k < n && strcmp(names[k][0], key) != 0)
+            k++;
+        if (k == n) {
+            status = api__problem(req, 422, "Unprocessable Content", "unknown parameter \"%s\" "
+                                  "(%s)", key, listed);
+            break;
+        }
+        if (!json_is_number(v)) {
+            status = api__problem(req, 422, "Unprocessable Content", "\"%s\" must be a number",
+                                  key);
+            break;
+        }
+        json_object_set(pairs, names[k][1], v);
+    }
+    if (!status && required && !json_object_get(body, required))
+        status = api__problem(req, 422, "Unprocessable Content", "the body needs \"%s\"",
+                              required);
+    if (!status)
         status = api__write_tags(req, m, pairs, NULL, 0, false);
     json_decref(pairs);
     json_decref(body);
     return status;
 }
 
+/* seed 000: POST /api/jog/speed {velocity} */
+static int post_jog_speed(api_req *req)
+{
+    static const char *const names[][2] = {{"velocity", "Jog_Velocity"}};
+    return post_named(req, names, 1, "velocity", "velocity");
+}
+
 /* seed 000: POST /api/parameters; the GET's names, or set_parameters()'s
  * (diameter, length, deflection_pct) */
 static int post_parameters(api_req *req)
 {
-    int status;
-    const gw_machine_cfg *m = rig_machine(req, &status);
-    if (!m)
-        return status;
-    json_t *body = api__read_json(req, &status);
-    if (!body)
-        return status;
     static const char *const names[][2] = {
         {"pipe_diameter", "Pipe_Diameter"},   {"diameter", "Pipe_Diameter"},
         {"pipe_length", "Pipe_Length"},       {"length", "Pipe_Length"},
@@ -263,31 +269,9 @@ static int post_parameters(api_req *req)
         {"test_speed", "Test_Speed"},         {"max_stroke", "Max_Stroke"},
         {"max_force", "Max_Force"},
     };
-    json_t *pairs = json_object();
-    int bad = 0;
-    const char *key;
-    json_t *v;
-    json_object_foreach(body, key, v) {
-        size_t k = 0;
-        while (k < sizeof(names) / sizeof(names[0]) && strcmp(names[k][0], key) != 0)
-            k++;
-        if (k == sizeof(names) / sizeof(names[0])) {
-            status = api__problem(req, 422, "Unprocessable Content", "unknown parameter \"%s\" "
-                                  "(pipe_diameter, pipe_length, deflection_percent, test_speed, "
-                                  "max_stroke, max_force)", key);
-            bad = 1;
-            break;
-        }
-        if (take_number(req, body, key, pairs, names[k][1], &status) < 0) {
-            bad = 1;
-            break;
-        }
-    }
-    if (!bad)
-        status = api__write_tags(req, m, pairs, NULL, 0, false);
-    json_decref(pairs);
-    json_decref(body);
-    return status;
+    return post_named(req, names, sizeof(names) / sizeof(names[0]), NULL,
+                      "pipe_diameter, pipe_length, deflection_percent, test_speed, max_stroke, "
+                      "max_force");
 }
 
 /* ---------------------------------------------------------------- seed 004 */
@@ -353,7 +337,8 @@ static int modbus_write(api_req *req)
     ",\"length\":" NUM ",\"deflection_percent\":" NUM ",\"deflection_pct\":" NUM          \
     ",\"test_speed\":" NUM ",\"max_stroke\":" NUM ",\"max_force\":" NUM "}}"
 #define JOG_SPEED_SCHEMA                                                                     \
-    "{\"type\":\"object\",\"required\":[\"velocity\"],\"properties\":{\"velocity\":" NUM "}}"
+    "{\"type\":\"object\",\"required\":[\"velocity\"],\"additionalProperties\":false,"     \
+    "\"properties\":{\"velocity\":" NUM "}}"
 
 const api_route api__seed_routes[] = {
     RIG("GET", "status", GW_ROLE_VIEWER, "Live data of the rig (seed 000)",

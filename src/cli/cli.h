@@ -28,6 +28,10 @@ void cli_print_diag(const gw_diag *d);
 /* The demo configuration: ./config/demo.json, or next to the binary's
  * source tree (build/plcgw -> config/demo.json). */
 void cli_default_config(char *buf, size_t size);
+/* SIGINT and SIGTERM ask a running command to stop; SIGPIPE is ignored. */
+void cli_catch_stop_signals(void);
+/* Returns once one of them came. */
+void cli_wait_for_stop(void);
 /* The simulated machines of a gateway config (sim_setup.c). */
 struct gw_sim;
 struct gw_sim_control;

@@ -9,9 +9,7 @@
 #include <sodium.h>
 
 #include <getopt.h>
-#include <signal.h>
 #include <string.h>
-#include <time.h>
 
 static const char usage[] =
     "usage: plcgw serve [--config FILE] [--listen ADDR:PORT] [--db FILE] [--no-sim] [--debug]\n"
@@ -34,15 +32,6 @@ static const char help[] =
     "  -d, --debug             log debug messages\n"
     "      --log-level LEVEL   error, warn, info (default), debug or trace\n"
     "  -h, --help              show this help\n";
-
-/* The only globals: signal flags (STYLE.md section 5). */
-static volatile sig_atomic_t stop_requested;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    stop_requested = 1;
-}
 
 /* The first start on an empty database: an admin with a one-time
  * password, printed once (it is kept only as a hash). */
@@ -173,16 +162,8 @@ int cli_serve(int argc, char **argv)
         gw_log_error(log, "main", "engine: %s", err.msg[0] ? err.msg : "out of memory");
         goto out;
     }
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
-    while (!stop_requested) {
-        struct timespec ts = {0, 100 * 1000000L};
-        nanosleep(&ts, NULL);
-    }
+    cli_catch_stop_signals();
+    cli_wait_for_stop();
     gw_log_info(log, "main", "stopping");
     rc = CLI_EXIT_OK;
 out:

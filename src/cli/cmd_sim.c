@@ -11,10 +11,8 @@
 
 #include <getopt.h>
 #include <jansson.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 static const char usage[] =
     "usage: plcgw sim [--config FILE] [--device TYPE]... [--s7 ADDR:PORT]\n"
@@ -55,14 +53,6 @@ static const char help[] =
     "  writes [--since N]              the write log\n"
     "  clock [--time-scale X]          the simulation clock\n"
     "  frontend s7|modbus start|stop   start or stop a front-end\n";
-
-static volatile sig_atomic_t stop_requested;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    stop_requested = 1;
-}
 
 /* ---------------------------------------------------------------- commands */
 
@@ -389,12 +379,7 @@ int cli_sim(int argc, char **argv)
             gw_sim_control_start(sim, ctl_host, ctl_port, &ctl, &err) != GW_OK)
             goto out;
     }
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    cli_catch_stop_signals();
     static const gw_driver order[] = {GW_DRIVER_S7, GW_DRIVER_MODBUS};
     for (int k = 0; k < 2; k++) {
         gw_driver d = order[k];
@@ -405,10 +390,7 @@ int cli_sim(int argc, char **argv)
     }
     printf("READY control http://%s:%u\n", ctl_host, gw_sim_control_port(ctl));
     fflush(stdout);
-    while (!stop_requested) {
-        struct timespec ts = {0, 100 * 1000000L};
-        nanosleep(&ts, NULL);
-    }
+    cli_wait_for_stop();
     gw_log_info(log, "sim", "stopping");
     rc = CLI_EXIT_OK;
 out:

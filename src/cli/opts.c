@@ -4,6 +4,8 @@
 #include "cli.h"
 
 #include <limits.h>
+#include <signal.h>
+#include <time.h>
 #include <stdarg.h>
 #include <string.h>
 #include <unistd.h>
@@ -59,4 +61,32 @@ bool cli_parse_uint(const char *s, unsigned long max, unsigned long *out)
     }
     *out = v;
     return true;
+}
+
+/* The only globals: the stop flag of SIGINT and SIGTERM (STYLE.md
+ * section 5). */
+static volatile sig_atomic_t stop_requested;
+
+static void on_stop_signal(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+}
+
+void cli_catch_stop_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_stop_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+void cli_wait_for_stop(void)
+{
+    while (!stop_requested) {
+        struct timespec ts = {0, 100 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
 }

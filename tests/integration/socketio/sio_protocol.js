@@ -42,10 +42,11 @@
 'use strict';
 
 const assert = require('node:assert');
+const t = require('./suite.js')({ name: 'sio_protocol', path: '/socket.io/' });
 const {
-  URL, WS_URL, PING_INTERVAL, PING_TIMEOUT, describe, it, fetch, WebSocket, sleep, waitFor,
-  initLongPollingSession, assertAllKeys, assertStartsWith, assertErrorBody, main,
-} = require('./suite.js')({ name: 'sio_protocol', path: '/socket.io/' });
+  URL, WS_URL, describe, it, fetch, WebSocket, waitFor, initLongPollingSession, assertAllKeys,
+  assertStartsWith, assertErrorBody, main,
+} = t;
 
 const CONNECT_TIMEOUT = 1000;
 
@@ -91,206 +92,11 @@ function assertBinary(data, bytes) {
 }
 
 // ================================ socketio/socket.io-protocol test-suite.js
+// (its Engine.IO handshake, heartbeat and close tests are the Engine.IO
+// suite's, in engineio_transport.js, under that suite's names)
 
 describe('Engine.IO protocol', () => {
-  describe('handshake', () => {
-    describe('HTTP long-polling', () => {
-      it('should successfully open a session', async () => {
-        const response = await fetch(`${URL}/socket.io/?EIO=4&transport=polling`);
-
-        assert.strictEqual(response.status, 200);
-
-        const content = await response.text();
-
-        assertStartsWith(content, '0');
-
-        const value = JSON.parse(content.substring(1));
-
-        assertAllKeys(value, 'sid', 'upgrades', 'pingInterval', 'pingTimeout', 'maxPayload');
-        assert.strictEqual(typeof value.sid, 'string');
-        assert.deepStrictEqual(value.upgrades, ['websocket']);
-        assert.strictEqual(value.pingInterval, PING_INTERVAL);
-        assert.strictEqual(value.pingTimeout, PING_TIMEOUT);
-        assert.strictEqual(value.maxPayload, 1000000);
-      });
-
-      it("should fail with an invalid 'EIO' query parameter", async () => {
-        const response = await fetch(`${URL}/socket.io/?transport=polling`);
-
-        assert.strictEqual(response.status, 400);
-
-        const response2 = await fetch(`${URL}/socket.io/?EIO=abc&transport=polling`);
-
-        assert.strictEqual(response2.status, 400);
-      });
-
-      it("should fail with an invalid 'transport' query parameter", async () => {
-        const response = await fetch(`${URL}/socket.io/?EIO=4`);
-
-        assert.strictEqual(response.status, 400);
-
-        const response2 = await fetch(`${URL}/socket.io/?EIO=4&transport=abc`);
-
-        assert.strictEqual(response2.status, 400);
-      });
-
-      it('should fail with an invalid request method', async () => {
-        const response = await fetch(`${URL}/socket.io/?EIO=4&transport=polling`, {
-          method: 'post',
-        });
-
-        assert.strictEqual(response.status, 400);
-
-        const response2 = await fetch(`${URL}/socket.io/?EIO=4&transport=polling`, {
-          method: 'put',
-        });
-
-        assert.strictEqual(response2.status, 400);
-      });
-    });
-
-    describe('WebSocket', () => {
-      it('should successfully open a session', async () => {
-        const socket = new WebSocket(`${WS_URL}/socket.io/?EIO=4&transport=websocket`);
-
-        const { data } = await waitFor(socket, 'message');
-
-        assertStartsWith(data, '0');
-
-        const value = JSON.parse(data.substring(1));
-
-        assertAllKeys(value, 'sid', 'upgrades', 'pingInterval', 'pingTimeout', 'maxPayload');
-        assert.strictEqual(typeof value.sid, 'string');
-        assert.deepStrictEqual(value.upgrades, []);
-        assert.strictEqual(value.pingInterval, PING_INTERVAL);
-        assert.strictEqual(value.pingTimeout, PING_TIMEOUT);
-        assert.strictEqual(value.maxPayload, 1000000);
-
-        socket.close();
-      });
-
-      it("should fail with an invalid 'EIO' query parameter", async () => {
-        const socket = new WebSocket(`${WS_URL}/socket.io/?transport=websocket`);
-
-        const closed = waitFor(socket, 'close');
-
-        const socket2 = new WebSocket(`${WS_URL}/socket.io/?EIO=abc&transport=websocket`);
-
-        const closed2 = waitFor(socket2, 'close');
-
-        await Promise.all([closed, closed2]);
-      });
-
-      it("should fail with an invalid 'transport' query parameter", async () => {
-        const socket = new WebSocket(`${WS_URL}/socket.io/?EIO=4`);
-
-        const closed = waitFor(socket, 'close');
-
-        const socket2 = new WebSocket(`${WS_URL}/socket.io/?EIO=4&transport=abc`);
-
-        const closed2 = waitFor(socket2, 'close');
-
-        await Promise.all([closed, closed2]);
-      });
-    });
-  });
-
-  describe('heartbeat', () => {
-    describe('HTTP long-polling', () => {
-      it('should send ping/pong packets', async () => {
-        const sid = await initLongPollingSession();
-
-        for (let i = 0; i < 3; i++) {
-          const pollResponse = await fetch(`${URL}/socket.io/?EIO=4&transport=polling&sid=${sid}`);
-
-          assert.strictEqual(pollResponse.status, 200);
-
-          const pollContent = await pollResponse.text();
-
-          assert.strictEqual(pollContent, '2');
-
-          const pushResponse = await fetch(`${URL}/socket.io/?EIO=4&transport=polling&sid=${sid}`, {
-            method: 'post',
-            body: '3',
-          });
-
-          assert.strictEqual(pushResponse.status, 200);
-        }
-      });
-
-      it('should close the session upon ping timeout', async () => {
-        const sid = await initLongPollingSession();
-
-        await sleep(PING_INTERVAL + PING_TIMEOUT);
-
-        const pollResponse = await fetch(`${URL}/socket.io/?EIO=4&transport=polling&sid=${sid}`);
-
-        assert.strictEqual(pollResponse.status, 400);
-      });
-    });
-
-    describe('WebSocket', () => {
-      it('should send ping/pong packets', async () => {
-        const socket = new WebSocket(`${WS_URL}/socket.io/?EIO=4&transport=websocket`);
-
-        await waitFor(socket, 'message'); // handshake
-
-        for (let i = 0; i < 3; i++) {
-          const { data } = await waitFor(socket, 'message');
-
-          assert.strictEqual(data, '2');
-
-          socket.send('3');
-        }
-
-        socket.close();
-      });
-
-      it('should close the session upon ping timeout', async () => {
-        const socket = new WebSocket(`${WS_URL}/socket.io/?EIO=4&transport=websocket`);
-
-        await waitFor(socket, 'close'); // handshake
-      });
-    });
-  }, 5000);
-
-  describe('close', () => {
-    describe('HTTP long-polling', () => {
-      it('should forcefully close the session', async () => {
-        const sid = await initLongPollingSession();
-
-        const [pollResponse] = await Promise.all([
-          fetch(`${URL}/socket.io/?EIO=4&transport=polling&sid=${sid}`),
-          fetch(`${URL}/socket.io/?EIO=4&transport=polling&sid=${sid}`, {
-            method: 'post',
-            body: '1',
-          }),
-        ]);
-
-        assert.strictEqual(pollResponse.status, 200);
-
-        const pullContent = await pollResponse.text();
-
-        assert.strictEqual(pullContent, '6');
-
-        const pollResponse2 = await fetch(`${URL}/socket.io/?EIO=4&transport=polling&sid=${sid}`);
-
-        assert.strictEqual(pollResponse2.status, 400);
-      });
-    });
-
-    describe('WebSocket', () => {
-      it('should forcefully close the session', async () => {
-        const socket = new WebSocket(`${WS_URL}/socket.io/?EIO=4&transport=websocket`);
-
-        await waitFor(socket, 'message'); // handshake
-
-        socket.send('1');
-
-        await waitFor(socket, 'close');
-      });
-    });
-  });
+  require('./engineio_transport.js')(t); // handshake, heartbeat, close
 
   describe('upgrade', () => {
     it('should successfully upgrade from HTTP long-polling to WebSocket', async () => {

@@ -214,6 +214,7 @@ module.exports = function suite({ name, path }) {
   }
 
   return {
+    path,
     URL,
     WS_URL,
     PING_INTERVAL,

@@ -70,7 +70,6 @@ struct eio_server {
     bool hb_started;
     bool stop;
     bool draining;                 /* stopping: waiting polls return at once */
-    char path[64];
 };
 
 /* A condition whose timed waits run on CLOCK_MONOTONIC: a step of the
@@ -1020,7 +1019,6 @@ gw_err eio_server_new(const eio_opts *opts, eio_server **out, gw_error *err)
 
 void eio_server_attach(eio_server *srv, struct mg_context *ctx, const char *path)
 {
-    snprintf(srv->path, sizeof(srv->path), "%s", path);
     mg_set_websocket_handler(ctx, path, ws_connect, ws_ready, ws_data, ws_close, srv);
 }
 

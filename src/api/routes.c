@@ -391,9 +391,15 @@ static int get_me(api_req *req)
 static int get_health(api_req *req)
 {
     const gw_config *cfg = req->api->config;
-    json_t *j = json_pack("{s:s, s:s, s:I, s:i}", "status", "ok", "version", GW_VERSION,
-                          "uptime_s", (json_int_t)((gw_wall_ms() - req->api->started_ms) / 1000),
-                          "machines", (int)cfg->nmachines);
+    unsigned clients = 0;
+    unsigned long long ticks = 0, frames = 0;
+    if (req->api->sio)
+        sio_hub_stats(req->api->sio, &clients, &ticks, &frames);
+    json_t *j = json_pack("{s:s, s:s, s:I, s:i, s:{s:i, s:I, s:I}}", "status", "ok", "version",
+                          GW_VERSION, "uptime_s",
+                          (json_int_t)((gw_wall_ms() - req->api->started_ms) / 1000),
+                          "machines", (int)cfg->nmachines, "live", "clients", (int)clients,
+                          "ticks", (json_int_t)ticks, "live_data_sent", (json_int_t)frames);
     return api__send_json(req, 200, j);
 }
 
@@ -552,8 +558,8 @@ const api_route api__routes[] = {
      "{signed_out}", post_logout, NULL},
     {"GET", "/api/auth/me", GW_ROLE_PUBLIC, "Who this request is from (token, cookie or none)",
      "{user, role}", get_me, NULL},
-    {"GET", "/api/health", GW_ROLE_PUBLIC, "Liveness: version, uptime, machine count",
-     "{status, version, uptime_s, machines}", get_health, NULL},
+    {"GET", "/api/health", GW_ROLE_PUBLIC, "Liveness: version, uptime, machine count, live-channel clients",
+     "{status, version, uptime_s, machines, live: {clients, ticks, live_data_sent}}", get_health, NULL},
     {"GET", "/api/machines", GW_ROLE_VIEWER, "The machines this gateway serves",
      "list of {id, name, profile, driver, host, port, simulated, default, tags}", get_machines, NULL},
     {"GET", "/api/machines/{id}", GW_ROLE_VIEWER, "One machine with its tag map and scan groups",

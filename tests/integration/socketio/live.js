@@ -138,6 +138,8 @@ test('live_data: 10 ± 0.5 per second over 5 s, the seed\'s fields, the server\'
   const n = got.length - from;
   console.log(`#   live_data: ${n} in 5 s`);
   assert.ok(n >= 48 && n <= 52, `${n} live_data events in 5 s, expected 50 ± 2.5`);
+  const health = await (await fetch(`${URL}/api/health`)).json();
+  assert.ok(health.live.clients >= 1 && health.live.live_data_sent >= n, JSON.stringify(health.live));
   const d = got[got.length - 1].d;
   for (const k of ['actual_force', 'actual_deflection', 'actual_position', 'test_status',
     'servo_ready', 'connected', 'machine', 'ts']) assert.ok(k in d, `live_data lacks ${k}`);

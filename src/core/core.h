@@ -161,6 +161,20 @@ gw_err gw_file_read(const char *path, size_t max_bytes, char **out, size_t *len,
                     gw_error *err);
 
 /* ------------------------------------------------------------------------
+ * UTF-8 (RFC 3629): no overlong forms, no surrogates, nothing above
+ * U+10FFFF.
+ * --------------------------------------------------------------------- */
+
+bool gw_utf8_valid(const char *s, size_t len);
+/* The length of the longest prefix of s[0..len) of at most max bytes that
+ * does not cut a character in two. */
+size_t gw_utf8_prefix(const char *s, size_t len, size_t max);
+/* Copies in to out (NUL-terminated, at most size - 1 bytes, whole
+ * characters only), each ill-formed byte and NUL replaced by U+FFFD: a
+ * safe text to show from any bytes. Returns the length written. */
+size_t gw_utf8_sanitize(const char *in, size_t len, char *out, size_t size);
+
+/* ------------------------------------------------------------------------
  * TCP plumbing shared by the protocol servers and clients. Every wait has
  * a deadline (gw_mono_ms based); no call blocks without one.
  * --------------------------------------------------------------------- */
@@ -303,6 +317,15 @@ const gw_json_member *gw_json_member_get(const gw_json *obj, const char *key);
 /* Integer value (integral literal in range); false otherwise. */
 bool gw_json_i64(const gw_json *v, int64_t *out);
 bool gw_json_u64(const gw_json *v, uint64_t *out);
+
+/* Does text nest arrays and objects at most max_depth deep? When not,
+ * *at (may be NULL) is the bracket that goes too deep. */
+bool gw_json_nesting_ok(const char *text, size_t len, unsigned max_depth, gw_loc *at);
+/* jansson's json_loadb for text from outside (HTTP bodies, Socket.IO
+ * packets, the simulator's control API): a text nested deeper than
+ * GW_JSON_MAX_DEPTH is refused before jansson, which recurses, sees it.
+ * error is a json_error_t * (may be NULL); returns a json_t * or NULL. */
+void *gw_json_load_untrusted(const char *text, size_t len, size_t flags, void *error);
 
 /* Converts to a jansson value (json_t *, returned as void * so that this
  * header does not need jansson.h). NULL on allocation failure. */

@@ -33,7 +33,7 @@ build-asan: bootstrap
 # ThreadSanitizer over the threaded parts: the engine, the live channel
 build-tsan: bootstrap
 	@cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGW_SANITIZE=thread >/dev/null
-	@cmake --build build-tsan -j$(JOBS) --target plcgw engine_test_engine
+	@cmake --build build-tsan -j$(JOBS) --target plcgw engine_test_engine http_test_server
 
 build-fuzz: bootstrap
 	@CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DGW_FUZZ=ON >/dev/null
@@ -60,7 +60,7 @@ test: build build-asan build-tsan
 	ctest --test-dir build --output-on-failure -j$(JOBS)
 	$(SAN_ENV) ctest --test-dir build-asan --output-on-failure -j$(JOBS)
 	TSAN_OPTIONS="halt_on_error=1 suppressions=$(CURDIR)/tests/tsan.supp" \
-	  ctest --test-dir build-tsan --output-on-failure -R 'engine_test_engine|socketio'
+	  ctest --test-dir build-tsan --output-on-failure -R 'engine_test_engine|http_test_server|socketio'
 	@$(MAKE) --no-print-directory fuzz
 
 # Figures, not pass/fail: run on a quiet machine and compare runs.

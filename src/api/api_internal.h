@@ -7,7 +7,7 @@
 #include "api.h"
 #include "store/store.h"
 
-#include <civetweb.h>
+#include "http/http.h"
 #include <jansson.h>
 #include <pthread.h>
 
@@ -25,7 +25,7 @@
 typedef struct sio_hub sio_hub;
 
 struct gw_api {
-    struct mg_context *ctx;
+    gw_http *http;
     sio_hub *sio;
     bool closed;                /* gw_api_close has run */
     const gw_config *config;
@@ -44,10 +44,11 @@ struct gw_api {
 
 /* One request as a handler sees it: path parameters already extracted. */
 typedef struct {
-    struct mg_connection *conn;
+    gw_http_req *hr;
     gw_api *api;
     const char *method;
     const char *path;
+    char remote[48];     /* the client's address */
     char params[2][64];  /* {id}-style path parameters in order */
     char cors[256];      /* CORS header lines for an allowed origin, or "" */
     gw_principal who;    /* who is asking (user_id 0: anonymous) */
@@ -138,22 +139,24 @@ typedef struct {
     bool protocol_test;
     uint32_t live_interval_ms, jog_release_ms, max_clients;
     uint32_t ping_interval_ms, ping_timeout_ms;
+    uint32_t connect_timeout_ms;       /* a session's CONNECT, from its handshake */
+    uint32_t max_pending_per_address;  /* sessions not yet connected, per address */
 } sio_opts;
 
 gw_err sio_hub_new(gw_api *api, const sio_opts *o, sio_hub **out, gw_error *err);
-/* Its WebSocket handlers on ctx. */
-void sio_hub_attach(sio_hub *h, struct mg_context *ctx);
-/* Is path one of its endpoints; answer a polling request to it. */
+/* Is path one of its endpoints; answer a request to it (polling, or a
+ * WebSocket handshake): now, or later when a poll is parked. */
 bool sio_hub_path(const sio_hub *h, const char *path);
-int sio_hub_http(sio_hub *h, struct mg_connection *conn, const char *path, const char *cors);
+void sio_hub_http(sio_hub *h, gw_http_req *r, const char *path, const char *cors);
 /* CORS "*" and no origin checks (the protocol-test mode). */
 bool sio_hub_cors_any(const sio_hub *h);
 void sio_hub_stats(sio_hub *h, unsigned *clients, unsigned long long *ticks,
                    unsigned long long *frames);
-/* Before mg_stop: waiting polls return, so that the workers end. */
+/* Before the HTTP server stops: parked polls are answered. */
 void sio_hub_drain(sio_hub *h);
-/* After mg_stop, while the engine runs: the ticker stops, every client is
- * closed (a jog is released). The engine may call on_change until freed. */
+/* After the HTTP server, while the engine runs: the ticker stops, every
+ * client is closed (a jog is released). The engine may call on_change
+ * until freed. */
 void sio_hub_close(sio_hub *h);
 /* After the engine: frees (closing first if it was not). */
 void sio_hub_free(sio_hub *h);

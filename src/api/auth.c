@@ -6,7 +6,6 @@
  */
 #include "api_internal.h"
 
-#include <civetweb.h>
 #include <sodium.h>
 #include <string.h>
 #include <strings.h>
@@ -17,15 +16,39 @@ bool api__is_loopback(const char *addr)
                     strncmp(addr, "::ffff:127.", 11) == 0);
 }
 
+/* The value of cookie name in a Cookie header (RFC 6265 section 4.2:
+ * "a=1; b=2"): its length, -1 when absent or larger than size - 1. */
+static long cookie_value(const char *cookies, const char *name, char *out, size_t size)
+{
+    size_t nl = strlen(name);
+    for (const char *p = cookies; p && *p;) {
+        while (*p == ' ' || *p == ';')
+            p++;
+        const char *end = strchr(p, ';');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        if (len > nl && strncmp(p, name, nl) == 0 && p[nl] == '=') {
+            size_t vl = len - nl - 1;
+            while (vl && p[nl + 1 + vl - 1] == ' ')
+                vl--;
+            if (vl + 1 > size)
+                return -1;
+            memcpy(out, p + nl + 1, vl);
+            out[vl] = '\0';
+            return (long)vl;
+        }
+        p = end;
+    }
+    return -1;
+}
+
 static bool cookie_session(const char *cookies, char id[GW_TOKEN_LEN + 2])
 {
-    return cookies && mg_get_cookie(cookies, API_SESSION_COOKIE, id, GW_TOKEN_LEN + 2) ==
-                          GW_TOKEN_LEN;
+    return cookie_value(cookies, API_SESSION_COOKIE, id, GW_TOKEN_LEN + 2) == GW_TOKEN_LEN;
 }
 
 bool api__session_id(api_req *req, char id[GW_TOKEN_LEN + 2])
 {
-    return cookie_session(mg_get_header(req->conn, "Cookie"), id);
+    return cookie_session(gw_http_req_header(req->hr, "Cookie"), id);
 }
 
 api_cred api__identify(gw_store *store, const gw_config *cfg, const api_credentials *c,

@@ -1,17 +1,20 @@
 /*
- * eio.c - Engine.IO v4 over civetweb (see eio.h).
+ * eio.c - Engine.IO v4 on the http module (see eio.h).
  *
  * A session is polling until a WebSocket with its sid sends "2probe"; the
- * answer is "3probe", polls get a noop ("6") from then on so that the
- * client's last poll returns, and the client's "5" switches the session
- * to the WebSocket. Every packet to send is in the session's queue, which
- * either a poll or a writer thread drains, never both: nothing is lost or
- * sent twice across the switch.
+ * answer is "3probe", a parked poll is ended with a noop ("6"), and the
+ * client's "5" switches the session to the WebSocket: what was queued for
+ * polling goes out on it first, in order, under srv->mu, and everything
+ * after goes straight to the connection. Nothing is lost or sent twice
+ * across the switch.
  *
- * Locks: srv->mu guards the table, the queues and each session's state;
- * s->wmu guards writes to a session's WebSocket and its pointers (taken
- * before srv->mu, never after). civetweb runs a WebSocket's data and close
- * handlers on its one worker, so the connection cannot vanish under them.
+ * Locks: srv->mu guards the table and every session's state. It may be
+ * held while the http module queues output (its connection lock comes
+ * after ours and never calls back); callbacks run without it.
+ *
+ * References of a session: the table's (until on_close has run), one per
+ * WebSocket connection that carries it (until that connection's close),
+ * and a caller's while it works with it.
  */
 #include "eio.h"
 
@@ -19,33 +22,37 @@
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
-#define EIO_QUEUE 256        /* frames queued per session before it is closed */
-#define EIO_MAX_WRITERS 8
+#define EIO_QUEUE 256        /* frames queued per polling session before it is closed */
 #define EIO_SID_LEN 20
+#define PROBE_WAIT_MS 100    /* a poll during a probe waits this long for the switch */
+#define CLOSE_WAIT_MS 50     /* a client's close waits this long for its own poll */
 
 struct eio_session {
     eio_server *srv;
     char sid[EIO_SID_LEN + 1];
-    int refs;                      /* table, a poll, a writer, a WebSocket */
+    int refs;
     bool closed;
     bool websocket;                /* the transport is the WebSocket */
-    bool upgrading;                /* "3probe" sent: polls get a noop */
-    bool get_active, post_active;
-    bool in_ready, in_writer;
-    bool close_sent;               /* the WebSocket close went out */
+    bool upgrading;                /* "3probe" sent */
+    bool post_active;
     bool late;                     /* a request found it late: the heartbeat closes it */
-    bool client_closed;            /* the client sent "1": a pending poll gets a noop */
+    bool client_closed;            /* the client sent "1" */
+    const char *late_reason;
+    uint64_t created_ms;
     uint64_t probe_at_ms;          /* a WebSocket with its sid began its handshake */
-    struct mg_connection *ws;      /* the WebSocket transport (wmu) */
-    struct mg_connection *probe;   /* the WebSocket being upgraded to (wmu) */
+    uint64_t next_ping_ms, pong_deadline_ms, deadline_ms;
+    gw_http_conn *ws;              /* the WebSocket transport (borrowed until its close) */
+    gw_http_conn *probe;           /* the WebSocket being upgraded to (likewise) */
+    gw_http_req *poll;             /* a parked GET */
+    gw_http_req *close_post;       /* the client's close, answered when it is closed */
+    bool poll_probe;               /* parked during a probe */
+    uint64_t poll_deadline_ms;
+    char poll_cors[512];
     eio_frame *q[EIO_QUEUE];
     size_t qhead, qlen;
     eio_frame *latest[EIO_SLOTS];  /* the replaceable frames, after the queue */
-    const char *late_reason;
-    uint64_t next_ping_ms, pong_deadline_ms, deadline_ms;
-    pthread_cond_t cv;             /* a poll waits here */
-    pthread_mutex_t wmu;
     /* the callbacks of one session run one at a time (recursive: a
      * callback may close its session), and none after on_close */
     pthread_mutex_t cbmu;
@@ -53,27 +60,33 @@ struct eio_session {
     char remote[48];
     char cookies[1024];
     void *user;
-    eio_session *next;             /* the table */
-    eio_session *ready_next;       /* the writers' list */
+    eio_session *next;
 };
 
 struct eio_server {
     eio_opts o;
     pthread_mutex_t mu;
-    pthread_cond_t writers_cv, hb_cv;
+    pthread_cond_t hb_cv;
     eio_session *sessions;
-    unsigned nsessions;
-    eio_session *ready_head, *ready_tail;
-    pthread_t writers[EIO_MAX_WRITERS];
-    unsigned nwriters;
+    unsigned nsessions;            /* in the table or reserved */
     pthread_t hb;
     bool hb_started;
     bool stop;
-    bool draining;                 /* stopping: waiting polls return at once */
+    bool draining;
+    struct poll_answer *hb_polls;  /* the heartbeat's, HB_BATCH of them */
 };
 
-/* A condition whose timed waits run on CLOCK_MONOTONIC: a step of the
- * wall clock neither stalls nor hurries the heartbeat and the polls. */
+/* A parked poll taken out of its session, to answer without the lock. */
+typedef struct poll_answer {
+    gw_http_req *r;
+    eio_frame *frames[EIO_QUEUE + EIO_SLOTS];
+    size_t n;
+    int error;                     /* >= 0: the protocol error to answer */
+    bool close;                    /* a close packet after the frames */
+    char cors[512];
+    gw_http_req *ok;               /* a POST to answer "ok" (the client's close) */
+} poll_answer;
+
 static void monotonic_cond(pthread_cond_t *cv)
 {
     pthread_condattr_t a;
@@ -87,42 +100,119 @@ static void monotonic_cond(pthread_cond_t *cv)
 
 eio_frame *eio_frame_new(bool binary, const char *data, size_t len)
 {
-    eio_frame *f = gw_malloc(sizeof(*f) + len + 1);
-    if (!f)
-        return NULL;
-    atomic_init(&f->refs, 1);
-    f->binary = binary;
-    f->len = len;
-    if (len)
-        memcpy(f->data, data, len);
-    f->data[len] = '\0';
-    return f;
+    return gw_ws_msg_new(binary, data, len);
 }
 
 eio_frame *eio_frame_message(const char *text, size_t len)
 {
-    eio_frame *f = gw_malloc(sizeof(*f) + len + 2);
-    if (!f)
-        return NULL;
-    atomic_init(&f->refs, 1);
-    f->binary = false;
-    f->len = len + 1;
-    f->data[0] = '4';
-    memcpy(f->data + 1, text, len);
-    f->data[len + 1] = '\0';
+    eio_frame *f = gw_ws_msg_new(false, NULL, len + 1);
+    if (f) {
+        f->data[0] = '4';
+        memcpy(f->data + 1, text, len);
+    }
     return f;
 }
 
 eio_frame *eio_frame_retain(eio_frame *f)
 {
-    atomic_fetch_add(&f->refs, 1);
-    return f;
+    return gw_ws_msg_retain(f);
 }
 
 void eio_frame_release(eio_frame *f)
 {
-    if (f && atomic_fetch_sub(&f->refs, 1) == 1)
-        gw_free(f);
+    gw_ws_msg_release(f);
+}
+
+/* ---------------------------------------------------------------- answers */
+
+static void send_body(gw_http_req *r, int status, const char *type, const char *cors,
+                      const char *body, size_t len)
+{
+    char lines[1100];
+    snprintf(lines, sizeof(lines), "Cache-Control: no-store\r\n%s", cors ? cors : "");
+    gw_http_respond(r, status, type, lines, body, len);
+}
+
+enum { E_TRANSPORT, E_SID, E_METHOD, E_BAD, E_FORBIDDEN, E_VERSION };
+
+/* The protocol's 400 answers (engine.io's server: code and message). */
+static void send_error(gw_http_req *r, const char *cors, int code)
+{
+    static const char *const messages[] = {
+        "Transport unknown", "Session ID unknown", "Bad handshake method", "Bad request",
+        "Forbidden", "Unsupported protocol version",
+    };
+    char body[96];
+    int n = snprintf(body, sizeof(body), "{\"code\":%d,\"message\":\"%s\"}", code,
+                     messages[code]);
+    send_body(r, code == E_FORBIDDEN ? 403 : 400, "application/json", cors, body, (size_t)n);
+}
+
+/* A handshake over the session limit: 503, a problem naming the limit
+ * (with engine.io's "message" member, which its clients read). */
+static void send_full(eio_server *srv, gw_http_req *r, const char *cors)
+{
+    char detail[200], body[512];
+    snprintf(detail, sizeof(detail), "the live channel serves at most %u clients at once "
+             "(%s in the config)", srv->o.max_sessions,
+             srv->o.limit_config ? srv->o.limit_config : "its limit");
+    int n = snprintf(body, sizeof(body), "{\"type\":\"about:blank\",\"title\":\"Service "
+                     "Unavailable\",\"status\":503,\"detail\":\"%s\",\"message\":\"%s\"}",
+                     detail, detail);
+    char lines[1024];
+    snprintf(lines, sizeof(lines), "Retry-After: 5\r\n%s", cors ? cors : "");
+    send_body(r, 503, "application/problem+json", lines, body, (size_t)n);
+}
+
+static void base64_into(gw_buf *b, const char *data, size_t len)
+{
+    size_t cap = sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL);
+    char *tmp = gw_malloc(cap);
+    if (!tmp) {
+        b->failed = true;
+        return;
+    }
+    sodium_bin2base64(tmp, cap, (const unsigned char *)data, len, sodium_base64_VARIANT_ORIGINAL);
+    gw_buf_puts(b, tmp);
+    gw_free(tmp);
+}
+
+static void answer_poll(poll_answer *a)
+{
+    if (a->ok) {
+        send_body(a->ok, 200, "text/html", a->cors, "ok", 2);
+        a->ok = NULL;
+    }
+    if (!a->r)
+        return;
+    if (a->error >= 0) {
+        send_error(a->r, a->cors, a->error);
+        for (size_t i = 0; i < a->n; i++)
+            eio_frame_release(a->frames[i]);
+        return;
+    }
+    gw_buf b;
+    gw_buf_init(&b);
+    for (size_t i = 0; i < a->n; i++) {
+        if (i)
+            gw_buf_append(&b, "\x1e", 1);
+        if (a->frames[i]->binary) {
+            gw_buf_append(&b, "b", 1);
+            base64_into(&b, a->frames[i]->data, a->frames[i]->len);
+        } else {
+            gw_buf_append(&b, a->frames[i]->data, a->frames[i]->len);
+        }
+        eio_frame_release(a->frames[i]);
+    }
+    if (a->close)
+        gw_buf_puts(&b, a->n ? "\x1e" "1" : "1");
+    else if (a->n == 0)
+        gw_buf_append(&b, "6", 1); /* a noop: nothing within the wait */
+    if (b.failed)
+        gw_http_req_drop(a->r);
+    else
+        send_body(a->r, 200, "text/plain; charset=UTF-8", a->cors, gw_buf_cstr(&b), b.len);
+    gw_buf_clear(&b);
 }
 
 /* ---------------------------------------------------------------- sessions */
@@ -135,8 +225,6 @@ static void unref_locked(eio_session *s)
         eio_frame_release(s->q[(s->qhead + i) % EIO_QUEUE]);
     for (size_t i = 0; i < EIO_SLOTS; i++)
         eio_frame_release(s->latest[i]);
-    pthread_cond_destroy(&s->cv);
-    pthread_mutex_destroy(&s->wmu);
     pthread_mutex_destroy(&s->cbmu);
     gw_free(s);
 }
@@ -149,11 +237,9 @@ static eio_session *find_locked(eio_server *srv, const char *sid)
     return NULL;
 }
 
-static bool close_locked(eio_session *s);
-
 /* find_locked for a request: a session whose pong or deadline is late is
- * closed first (the heartbeat may not have come round to it yet), so that
- * the protocol's timings hold to the millisecond. */
+ * not found (the heartbeat closes it), so that the protocol's timings hold
+ * to the millisecond. */
 static eio_session *find_live_locked(eio_server *srv, const char *sid)
 {
     eio_session *s = find_locked(srv, sid);
@@ -162,35 +248,63 @@ static eio_session *find_live_locked(eio_server *srv, const char *sid)
     uint64_t now = gw_mono_ms();
     bool late = (s->deadline_ms && now >= s->deadline_ms) ||
                 (s->pong_deadline_ms && now >= s->pong_deadline_ms) ||
-                (!s->pong_deadline_ms && now >= s->next_ping_ms + srv->o.ping_timeout_ms);
+                (!s->pong_deadline_ms && now >= s->next_ping_ms + s->srv->o.ping_timeout_ms);
     if (late) {
-        /* on_close runs from the heartbeat, which still sees it late */
         s->late = true;
+        pthread_cond_signal(&s->srv->hb_cv);
         return NULL;
     }
     return s;
 }
 
-static void make_ready_locked(eio_session *s)
+static bool pending_locked(const eio_session *s)
 {
-    eio_server *srv = s->srv;
-    if (s->in_ready || s->in_writer || !s->websocket)
+    if (s->qlen)
+        return true;
+    for (size_t i = 0; i < EIO_SLOTS; i++)
+        if (s->latest[i])
+            return true;
+    return false;
+}
+
+/* Takes every queued frame (and the replaceable ones) into out. */
+static size_t take_locked(eio_session *s, eio_frame **out)
+{
+    size_t n = 0;
+    for (; s->qlen; s->qlen--, s->qhead = (s->qhead + 1) % EIO_QUEUE)
+        out[n++] = s->q[s->qhead];
+    for (size_t i = 0; i < EIO_SLOTS; i++)
+        if (s->latest[i]) {
+            out[n++] = s->latest[i];
+            s->latest[i] = NULL;
+        }
+    return n;
+}
+
+/* Detaches the parked poll with what it is to carry. */
+static void unpark_locked(eio_session *s, poll_answer *a, int error)
+{
+    a->r = s->poll;
+    a->n = 0;
+    a->error = error;
+    a->close = false;
+    a->ok = NULL;
+    if (!a->r)
         return;
-    s->in_ready = true;
-    s->refs++;
-    s->ready_next = NULL;
-    if (srv->ready_tail)
-        srv->ready_tail->ready_next = s;
-    else
-        srv->ready_head = s;
-    srv->ready_tail = s;
-    pthread_cond_signal(&srv->writers_cv);
+    s->poll = NULL;
+    memcpy(a->cors, s->poll_cors, sizeof(a->cors));
+    if (error < 0) {
+        a->n = s->websocket ? 0 : take_locked(s, a->frames);
+        a->close = s->closed && !s->client_closed;
+    }
 }
 
 /* Marks s closed and takes it out of the table; true for the caller that
- * closed it (who then calls on_close, without the lock). */
-static bool close_locked(eio_session *s)
+ * closed it (who then calls finish_close, without the lock). A parked
+ * poll is detached into a (answer it after the lock). */
+static bool close_locked(eio_session *s, poll_answer *a)
 {
+    a->r = NULL;
     if (s->closed)
         return false;
     s->closed = true;
@@ -201,16 +315,41 @@ static bool close_locked(eio_session *s)
             srv->nsessions--;
             break;
         }
-    pthread_cond_broadcast(&s->cv);
-    make_ready_locked(s); /* a WebSocket gets its close packet */
+    unpark_locked(s, a, -1);
+    a->ok = s->close_post;
+    s->close_post = NULL;
+    if (a->ok && !a->r)
+        memcpy(a->cors, s->poll_cors, sizeof(a->cors));
     return true;
 }
 
-static void finish_close(eio_session *s, bool closed_now, const char *reason)
+/* After a close: a close packet on the WebSocket, then on_close, then
+ * the table's reference goes. */
+static void finish_close(eio_session *s, bool closed_now, const char *reason, poll_answer *a)
 {
     eio_server *srv = s->srv;
+    answer_poll(a);
     if (!closed_now)
         return;
+    pthread_mutex_lock(&srv->mu);
+    gw_http_conn *ws = s->ws ? gw_http_conn_retain(s->ws) : NULL;
+    gw_http_conn *probe = s->probe ? gw_http_conn_retain(s->probe) : NULL;
+    bool by_client = s->client_closed;
+    pthread_mutex_unlock(&srv->mu);
+    if (ws) {
+        if (!by_client) {
+            eio_frame *f = eio_frame_new(false, "1", 1);
+            if (f)
+                gw_ws_send(ws, f, -1);
+            eio_frame_release(f);
+        }
+        gw_ws_close(ws, 1000, NULL);
+        gw_http_conn_release(ws);
+    }
+    if (probe) {
+        gw_ws_close(probe, 1000, NULL);
+        gw_http_conn_release(probe);
+    }
     gw_log_write(srv->o.log, GW_LOG_DEBUG, "eio", "session %s closed: %s", s->sid, reason);
     pthread_mutex_lock(&s->cbmu);
     s->gone = true;
@@ -224,45 +363,42 @@ static void finish_close(eio_session *s, bool closed_now, const char *reason)
 
 void eio_close(eio_session *s, const char *reason)
 {
+    poll_answer a;
     pthread_mutex_lock(&s->srv->mu);
-    bool now = close_locked(s);
+    bool now = close_locked(s, &a);
     pthread_mutex_unlock(&s->srv->mu);
-    finish_close(s, now, reason);
-}
-
-static bool pending_locked(const eio_session *s)
-{
-    if (s->qlen)
-        return true;
-    for (size_t i = 0; i < EIO_SLOTS; i++)
-        if (s->latest[i])
-            return true;
-    return false;
+    finish_close(s, now, reason, &a);
 }
 
 bool eio_send(eio_session *s, eio_frame *f, int slot)
 {
     eio_server *srv = s->srv;
+    poll_answer a = {0};
     pthread_mutex_lock(&srv->mu);
     bool ok = !s->closed && !s->late;
-    if (ok && slot >= 0 && slot < EIO_SLOTS) {
-        eio_frame_release(s->latest[slot]);
-        s->latest[slot] = eio_frame_retain(f);
-    } else if (ok && s->qlen == EIO_QUEUE) {
-        /* closed by the heartbeat: callers may hold their own locks */
-        s->late = true;
-        s->late_reason = "the client does not keep up (send queue full)";
-        ok = false;
-    } else if (ok) {
-        s->q[(s->qhead + s->qlen++) % EIO_QUEUE] = eio_frame_retain(f);
-    }
-    if (ok) {
-        if (s->websocket)
-            make_ready_locked(s);
-        else
-            pthread_cond_broadcast(&s->cv);
+    gw_http_conn *ws = ok && s->websocket && s->ws ? gw_http_conn_retain(s->ws) : NULL;
+    if (ok && !s->websocket) {
+        if (slot >= 0 && slot < EIO_SLOTS) {
+            eio_frame_release(s->latest[slot]);
+            s->latest[slot] = eio_frame_retain(f);
+        } else if (s->qlen == EIO_QUEUE) {
+            /* closed by the heartbeat: callers may hold their own locks */
+            s->late = true;
+            s->late_reason = "the client does not keep up (send queue full)";
+            pthread_cond_signal(&srv->hb_cv);
+            ok = false;
+        } else {
+            s->q[(s->qhead + s->qlen++) % EIO_QUEUE] = eio_frame_retain(f);
+        }
+        if (ok && s->poll && !s->poll_probe)
+            unpark_locked(s, &a, -1);
     }
     pthread_mutex_unlock(&srv->mu);
+    answer_poll(&a);
+    if (ws) {
+        ok = gw_ws_send(ws, f, slot);
+        gw_http_conn_release(ws);
+    }
     return ok;
 }
 
@@ -270,6 +406,7 @@ void eio_set_deadline(eio_session *s, uint64_t mono_ms)
 {
     pthread_mutex_lock(&s->srv->mu);
     s->deadline_ms = mono_ms;
+    pthread_cond_signal(&s->srv->hb_cv);
     pthread_mutex_unlock(&s->srv->mu);
 }
 
@@ -287,91 +424,99 @@ unsigned eio_count(eio_server *srv)
     return n;
 }
 
-/* Takes every queued frame (and the replaceable one) into out. */
-static size_t take_locked(eio_session *s, eio_frame **out)
-{
-    size_t n = 0;
-    for (; s->qlen; s->qlen--, s->qhead = (s->qhead + 1) % EIO_QUEUE)
-        out[n++] = s->q[s->qhead];
-    for (size_t i = 0; i < EIO_SLOTS; i++)
-        if (s->latest[i]) {
-            out[n++] = s->latest[i];
-            s->latest[i] = NULL;
-        }
-    return n;
-}
-
 /* "0{...}": the open packet. */
-static int open_packet(eio_server *srv, const eio_session *s, char *buf, size_t size)
+static int open_packet(eio_server *srv, const eio_session *s, bool websocket, char *buf,
+                       size_t size)
 {
     return snprintf(buf, size, "0{\"sid\":\"%s\",\"upgrades\":[%s],\"pingInterval\":%u,"
                     "\"pingTimeout\":%u,\"maxPayload\":%u}", s->sid,
-                    s->websocket ? "" : "\"websocket\"", srv->o.ping_interval_ms,
+                    websocket ? "" : "\"websocket\"", srv->o.ping_interval_ms,
                     srv->o.ping_timeout_ms, srv->o.max_payload);
 }
 
-static int ws_write(struct mg_connection *conn, int opcode, const char *data, size_t len)
+/* Makes room for a pending session from addr (srv->mu held): when the
+ * address has its most, its oldest pending session is detached for the
+ * caller to close. */
+static eio_session *evict_locked(eio_server *srv, const char *addr)
 {
-    return mg_websocket_write(conn, opcode, data, len);
+    if (!srv->o.max_pending_per_address)
+        return NULL;
+    unsigned n = 0;
+    eio_session *oldest = NULL;
+    for (eio_session *s = srv->sessions; s; s = s->next)
+        if (s->deadline_ms && !s->closed && strcmp(s->remote, addr) == 0) {
+            n++;
+            if (!oldest || s->created_ms <= oldest->created_ms)
+                oldest = s;
+        }
+    if (n < srv->o.max_pending_per_address || !oldest)
+        return NULL;
+    oldest->refs++;
+    return oldest;
 }
 
-/* A new session: on_open runs before any other thread can see it, then
- * it goes into the table with one reference for the table, and one for
- * the caller. NULL when the table is full. */
-static eio_session *create_session(eio_server *srv, struct mg_connection *conn, bool websocket)
+/* A new session: its place is reserved and checked against the limit in
+ * one step; on_open runs before any other thread can see it; then it goes
+ * into the table with a reference for the table and one for the caller.
+ * NULL when the table is full (*full) or out of memory. */
+static eio_session *create_session(eio_server *srv, const gw_http_req *r, bool *full)
 {
+    const char *remote = gw_http_req_remote(r);
     pthread_mutex_lock(&srv->mu);
-    bool full = srv->nsessions >= srv->o.max_sessions;
+    *full = srv->nsessions >= srv->o.max_sessions;
+    if (!*full)
+        srv->nsessions++; /* reserved */
+    eio_session *evict = *full ? NULL : evict_locked(srv, remote);
     pthread_mutex_unlock(&srv->mu);
-    eio_session *s = full ? NULL : gw_calloc(1, sizeof(*s));
-    if (!s)
+    if (evict) {
+        gw_log_write(srv->o.log, GW_LOG_INFO, "eio", "%s: session %s closed to make room: "
+                     "more than %u sessions from one address have not connected", remote,
+                     evict->sid, srv->o.max_pending_per_address);
+        eio_close(evict, "displaced by a newer handshake from its address");
+        pthread_mutex_lock(&srv->mu);
+        unref_locked(evict);
+        pthread_mutex_unlock(&srv->mu);
+    }
+    if (*full)
         return NULL;
+    eio_session *s = gw_calloc(1, sizeof(*s));
+    if (!s) {
+        pthread_mutex_lock(&srv->mu);
+        srv->nsessions--;
+        pthread_mutex_unlock(&srv->mu);
+        return NULL;
+    }
     s->srv = srv;
     unsigned char raw[15];
     randombytes_buf(raw, sizeof(raw));
     sodium_bin2base64(s->sid, sizeof(s->sid), raw, sizeof(raw),
                       sodium_base64_VARIANT_URLSAFE_NO_PADDING);
     s->refs = 2;
-    s->websocket = websocket;
-    s->ws = websocket ? conn : NULL;
-    monotonic_cond(&s->cv);
-    pthread_mutex_init(&s->wmu, NULL);
+    s->created_ms = gw_mono_ms();
     pthread_mutexattr_t ra;
     pthread_mutexattr_init(&ra);
     pthread_mutexattr_settype(&ra, PTHREAD_MUTEX_RECURSIVE);
     pthread_mutex_init(&s->cbmu, &ra);
     pthread_mutexattr_destroy(&ra);
-    const struct mg_request_info *ri = mg_get_request_info(conn);
-    snprintf(s->remote, sizeof(s->remote), "%s", ri->remote_addr);
-    const char *cookies = mg_get_header(conn, "Cookie");
+    snprintf(s->remote, sizeof(s->remote), "%s", remote);
+    const char *cookies = gw_http_req_header(r, "Cookie");
     if (cookies && strlen(cookies) < sizeof(s->cookies))
         snprintf(s->cookies, sizeof(s->cookies), "%s", cookies);
     if (srv->o.on_open)
         srv->o.on_open(srv->o.ud, s);
-    if (websocket) {
-        /* the open packet goes out before anything another thread queues */
-        char open[256];
-        int n = open_packet(srv, s, open, sizeof(open));
-        ws_write(conn, MG_WEBSOCKET_OPCODE_TEXT, open, (size_t)n);
-    }
-    pthread_mutex_lock(&s->wmu);
     pthread_mutex_lock(&srv->mu);
     if (s->closed) {
-        /* on_open gave up on it (out of memory): its close dropped the
-         * table's reference; no writer may use the connection */
-        s->ws = NULL;
-        pthread_mutex_unlock(&srv->mu);
-        pthread_mutex_unlock(&s->wmu);
-        pthread_mutex_lock(&srv->mu);
+        /* on_open gave up on it (out of memory): it never was in the table */
+        srv->nsessions--;
+        s->refs = 1;
         unref_locked(s);
         pthread_mutex_unlock(&srv->mu);
         return NULL;
     }
-    pthread_mutex_unlock(&s->wmu);
     s->next_ping_ms = gw_mono_ms() + srv->o.ping_interval_ms;
     s->next = srv->sessions;
     srv->sessions = s;
-    srv->nsessions++;
+    pthread_cond_signal(&srv->hb_cv);
     pthread_mutex_unlock(&srv->mu);
     return s;
 }
@@ -418,84 +563,50 @@ static in_result packet_in(eio_session *s, const char *p, size_t len, bool binar
     }
 }
 
-/* Waits on the session's condition for at most ms (srv->mu held). */
-static void wait_ms_locked(eio_session *s, unsigned ms)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts); /* the condition uses this clock */
-    long ns = ts.tv_nsec + (long)(ms % 1000) * 1000000L;
-    ts.tv_sec += (time_t)(ms / 1000) + ns / 1000000000L;
-    ts.tv_nsec = ns % 1000000000L;
-    pthread_cond_timedwait(&s->cv, &s->srv->mu, &ts);
-}
-
 /* ---------------------------------------------------------------- polling */
-
-static int send_body(struct mg_connection *conn, int status, const char *type,
-                     const char *cors, const char *body, size_t len)
-{
-    mg_response_header_start(conn, status);
-    mg_response_header_add(conn, "Content-Type", type, -1);
-    char n[24];
-    snprintf(n, sizeof(n), "%zu", len);
-    mg_response_header_add(conn, "Content-Length", n, -1);
-    mg_response_header_add(conn, "Cache-Control", "no-store", -1);
-    if (cors && cors[0])
-        mg_response_header_add_lines(conn, cors);
-    mg_response_header_send(conn);
-    if (len)
-        mg_write(conn, body, len);
-    return status;
-}
-
-/* The protocol's 400 answers (engine.io's server: code and message). */
-static int send_error(struct mg_connection *conn, const char *cors, int code)
-{
-    static const char *const messages[] = {
-        "Transport unknown", "Session ID unknown", "Bad handshake method", "Bad request",
-        "Forbidden", "Unsupported protocol version",
-    };
-    char body[96];
-    int n = snprintf(body, sizeof(body), "{\"code\":%d,\"message\":\"%s\"}", code,
-                     messages[code]);
-    return send_body(conn, code == 4 ? 403 : 400, "application/json", cors, body, (size_t)n);
-}
-
-enum { E_TRANSPORT, E_SID, E_METHOD, E_BAD, E_FORBIDDEN, E_VERSION };
 
 typedef struct {
     char eio[8], transport[16], sid[EIO_SID_LEN + 8];
     bool has_sid;
 } query;
 
-static void parse_query(const struct mg_request_info *ri, query *q)
+static void parse_query(const gw_http_req *r, query *q)
 {
     memset(q, 0, sizeof(*q));
-    const char *qs = ri->query_string ? ri->query_string : "";
-    size_t n = strlen(qs);
-    mg_get_var(qs, n, "EIO", q->eio, sizeof(q->eio));
-    mg_get_var(qs, n, "transport", q->transport, sizeof(q->transport));
-    /* present but too long (-2) is a sid too: an unknown one */
-    int r = mg_get_var(qs, n, "sid", q->sid, sizeof(q->sid));
-    q->has_sid = r != -1;
-    if (r < 0)
+    const char *qs = gw_http_req_query(r);
+    if (gw_http_query_param(qs, "EIO", q->eio, sizeof(q->eio)) < 0)
+        snprintf(q->eio, sizeof(q->eio), "?");
+    if (gw_http_query_param(qs, "transport", q->transport, sizeof(q->transport)) < 0)
+        snprintf(q->transport, sizeof(q->transport), "?");
+    /* present but too long or badly encoded is a sid too: an unknown one */
+    int rc = gw_http_query_param(qs, "sid", q->sid, sizeof(q->sid));
+    q->has_sid = rc != 0;
+    if (rc < 0)
         q->sid[0] = '\0';
 }
 
 /* The checks of engine.io's server, in its order: the transport, then the
  * sid (a session's transport), then the handshake's method and protocol
- * version. -1 when the request may go on, else the error code. */
-static int check_query(eio_server *srv, const query *q, const char *method, bool upgrade)
+ * version. -1 when the request may go on, else the error code. A
+ * WebSocket to a session that has one already is accepted, then closed
+ * (the reference server's onWebSocket): -1 and *stale. */
+static int check_query(eio_server *srv, const query *q, const char *method, bool upgrade,
+                       bool *stale)
 {
+    *stale = false;
     bool ws = strcmp(q->transport, "websocket") == 0;
     if (!ws && strcmp(q->transport, "polling") != 0)
         return E_TRANSPORT;
     if (q->has_sid) {
         pthread_mutex_lock(&srv->mu);
         eio_session *s = find_live_locked(srv, q->sid);
-        int e = !s ? E_SID
-                : upgrade ? (!ws || s->websocket || s->probe ? E_BAD : -1)
-                : (ws || s->websocket ? E_BAD : -1);
+        int e = -1;
+        if (!s)
+            e = E_SID;
+        else if (upgrade)
+            *stale = !ws || s->websocket || s->probe;
+        else if (ws || s->websocket)
+            e = E_BAD;
         pthread_mutex_unlock(&srv->mu);
         return e;
     }
@@ -508,90 +619,57 @@ static int check_query(eio_server *srv, const query *q, const char *method, bool
     return -1;
 }
 
-static void base64_into(gw_buf *b, const char *data, size_t len)
+static void poll_get(eio_server *srv, gw_http_req *r, const char *cors, const query *q)
 {
-    size_t cap = sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL);
-    char *tmp = gw_malloc(cap);
-    if (!tmp)
-        return;
-    sodium_bin2base64(tmp, cap, (const unsigned char *)data, len, sodium_base64_VARIANT_ORIGINAL);
-    gw_buf_puts(b, tmp);
-    gw_free(tmp);
-}
-
-static int poll_get(eio_server *srv, struct mg_connection *conn, const char *cors,
-                    const query *q)
-{
+    poll_answer a = {0};
+    a.error = -1;
     pthread_mutex_lock(&srv->mu);
     eio_session *s = find_live_locked(srv, q->sid);
-    if (!s) {
+    if (!s || s->websocket) {
         pthread_mutex_unlock(&srv->mu);
-        return send_error(conn, cors, E_SID);
+        send_error(r, cors, !s ? E_SID : E_BAD);
+        return;
     }
-    if (s->websocket) {
-        pthread_mutex_unlock(&srv->mu);
-        return send_error(conn, cors, E_BAD);
-    }
-    bool probing = s->upgrading || s->probe || gw_mono_ms() - s->probe_at_ms < 1000;
-    if (probing && !s->get_active) {
-        /* a poll sent while the client switches to its WebSocket: the
-         * reference server would have read the WebSocket's "5" first, so
-         * wait a moment for it; then it is refused, as after the switch */
-        s->refs++;
-        uint64_t until = gw_mono_ms() + 100;
-        while (!s->websocket && !s->closed && !pending_locked(s) && gw_mono_ms() < until)
-            wait_ms_locked(s, 5);
-        bool switched = s->websocket, closed = s->closed;
-        unref_locked(s); /* s is gone now unless it is still in the table (open) */
-        if (switched || closed) {
-            pthread_mutex_unlock(&srv->mu);
-            return send_error(conn, cors, switched ? E_BAD : E_SID);
-        }
-    }
-    if (s->get_active) {
+    if (s->poll) {
         /* two polls at once: the protocol closes the session */
-        bool now = close_locked(s);
+        bool now = close_locked(s, &a);
         pthread_mutex_unlock(&srv->mu);
-        finish_close(s, now, "overlapping polling requests");
-        return send_error(conn, cors, E_BAD);
+        finish_close(s, now, "overlapping polling requests", &a);
+        send_error(r, cors, E_BAD);
+        return;
     }
-    s->get_active = true;
-    s->refs++;
-    pthread_cond_broadcast(&s->cv); /* a close waiting for this poll */
-    uint64_t until = gw_mono_ms() + srv->o.ping_interval_ms + srv->o.ping_timeout_ms;
-    while (!s->closed && !s->websocket && !s->upgrading && !pending_locked(s) && !srv->draining) {
-        uint64_t now = gw_mono_ms();
-        if (now >= until)
-            break;
-        uint64_t wait = until - now;
-        wait_ms_locked(s, wait > 1000 ? 1000 : (unsigned)wait);
+    if (s->client_closed) {
+        /* its own close came first: this poll ends the session */
+        a.r = r;
+        snprintf(a.cors, sizeof(a.cors), "%s", cors);
+        poll_answer c;
+        bool now = close_locked(s, &c);
+        pthread_mutex_unlock(&srv->mu);
+        answer_poll(&a);
+        finish_close(s, now, "the client closed it", &c);
+        return;
     }
-    eio_frame *frames[EIO_QUEUE + EIO_SLOTS];
-    size_t n = s->websocket ? 0 : take_locked(s, frames);
-    bool closed = s->closed && !s->client_closed;
-    s->get_active = false;
-    unref_locked(s);
+    uint64_t now = gw_mono_ms();
+    bool probing = s->upgrading || s->probe || now - s->probe_at_ms < 1000;
+    s->poll = r;
+    snprintf(s->poll_cors, sizeof(s->poll_cors), "%s", cors);
+    if (srv->draining) {
+        unpark_locked(s, &a, -1);
+    } else if (probing) {
+        /* sent while the client switches to its WebSocket: the reference
+         * server would have read the WebSocket's "5" first; it waits for
+         * it a moment, then goes on as a poll during the upgrade */
+        s->poll_probe = true;
+        s->poll_deadline_ms = now + PROBE_WAIT_MS;
+    } else if (pending_locked(s)) {
+        unpark_locked(s, &a, -1);
+    } else {
+        s->poll_probe = false;
+        s->poll_deadline_ms = now + srv->o.ping_interval_ms + srv->o.ping_timeout_ms;
+    }
+    pthread_cond_signal(&srv->hb_cv);
     pthread_mutex_unlock(&srv->mu);
-    gw_buf b;
-    gw_buf_init(&b);
-    for (size_t i = 0; i < n; i++) {
-        if (i)
-            gw_buf_append(&b, "\x1e", 1);
-        if (frames[i]->binary) {
-            gw_buf_append(&b, "b", 1);
-            base64_into(&b, frames[i]->data, frames[i]->len);
-        } else {
-            gw_buf_append(&b, frames[i]->data, frames[i]->len);
-        }
-        eio_frame_release(frames[i]);
-    }
-    if (closed)
-        gw_buf_puts(&b, n ? "\x1e" "1" : "1");
-    else if (n == 0)
-        gw_buf_append(&b, "6", 1); /* upgrading, switched, or nothing within the wait */
-    int rc = send_body(conn, 200, "text/plain; charset=UTF-8", cors, gw_buf_cstr(&b), b.len);
-    gw_buf_clear(&b);
-    return rc;
+    answer_poll(&a);
 }
 
 bool eio_payload_each(const char *body, size_t len,
@@ -630,8 +708,7 @@ static bool post_packet(void *ud, const char *p, size_t n, bool binary)
     return c->r == IN_OK;
 }
 
-static int poll_post(eio_server *srv, struct mg_connection *conn, const char *cors,
-                     const query *q)
+static void poll_post(eio_server *srv, gw_http_req *r, const char *cors, const query *q)
 {
     pthread_mutex_lock(&srv->mu);
     eio_session *s = find_live_locked(srv, q->sid);
@@ -642,344 +719,403 @@ static int poll_post(eio_server *srv, struct mg_connection *conn, const char *co
         s->post_active = true;
     }
     pthread_mutex_unlock(&srv->mu);
-    if (e >= 0)
-        return send_error(conn, cors, e);
+    if (e >= 0) {
+        send_error(r, cors, e);
+        return;
+    }
     if (overlap) {
         /* two POSTs at once: the reference server closes the session */
         eio_close(s, "overlapping POST requests");
-        return send_error(conn, cors, E_BAD);
+        send_error(r, cors, E_BAD);
+        return;
     }
-    size_t cap = srv->o.max_payload + 1, len = 0;
-    char *body = gw_malloc(cap + 1);
-    int n = 0;
-    while (body && len < cap && (n = mg_read(conn, body + len, cap - len)) > 0)
-        len += (size_t)n;
-    int rc;
+    size_t len;
+    const char *body = gw_http_req_body(r, &len);
+    post_ctx pc = {s, IN_OK};
+    if (!eio_payload_each(body, len, post_packet, &pc) && pc.r == IN_OK)
+        pc.r = IN_BAD; /* base64 that does not decode */
     const char *why = NULL;
-    if (!body) {
-        rc = send_body(conn, 500, "text/plain", cors, "out of memory", 13);
-    } else if (len > srv->o.max_payload) {
-        why = "payload too large";
-        rc = send_body(conn, 413, "text/plain", cors, "Payload Too Large", 17);
-    } else {
-        post_ctx pc = {s, IN_OK};
-        if (!eio_payload_each(body, len, post_packet, &pc) && pc.r == IN_OK)
-            pc.r = IN_BAD; /* base64 that does not decode */
-        in_result r = pc.r;
-        if (r == IN_BAD) {
-            why = "malformed packet";
-            rc = send_error(conn, cors, E_BAD);
+    poll_answer a = {0};
+    bool parked = false;
+    if (pc.r == IN_BAD) {
+        why = "malformed packet";
+    } else if (pc.r == IN_CLOSE) {
+        pthread_mutex_lock(&srv->mu);
+        s->client_closed = true;
+        if (s->poll) {
+            /* its poll gets a noop, as from the reference server */
+            unpark_locked(s, &a, -1);
+            why = "the client closed it";
         } else {
-            if (r == IN_CLOSE) {
-                why = "the client closed it";
-                pthread_mutex_lock(&srv->mu);
-                s->client_closed = true;
-                /* a poll the client sent with its close gets its noop, as
-                 * from the reference server, which reads that poll first */
-                uint64_t until = gw_mono_ms() + 50;
-                while (!s->get_active && !s->closed && gw_mono_ms() < until)
-                    wait_ms_locked(s, 5);
-                pthread_mutex_unlock(&srv->mu);
-            }
-            rc = send_body(conn, 200, "text/html", cors, "ok", 2);
+            /* the reference reads a poll sent with the close first: one
+             * that comes within a moment gets its noop; the close is
+             * answered when the session is closed */
+            s->close_post = r;
+            snprintf(s->poll_cors, sizeof(s->poll_cors), "%s", cors);
+            s->deadline_ms = gw_mono_ms() + CLOSE_WAIT_MS;
+            pthread_cond_signal(&srv->hb_cv);
+            parked = true;
         }
+        pthread_mutex_unlock(&srv->mu);
     }
-    gw_free(body);
-    if (why)
-        eio_close(s, why);
+    /* done with it before the answer: the client's next POST may come at
+     * once, and must not look like one sent alongside this one */
     pthread_mutex_lock(&srv->mu);
     s->post_active = false;
-    unref_locked(s);
     pthread_mutex_unlock(&srv->mu);
-    return rc;
-}
-
-int eio_handle_http(eio_server *srv, struct mg_connection *conn, const char *cors)
-{
-    const struct mg_request_info *ri = mg_get_request_info(conn);
-    char cors_lines[512];
-    snprintf(cors_lines, sizeof(cors_lines), "%s", srv->o.cors_any ?
-             "Access-Control-Allow-Origin: *\r\n" : cors ? cors : "");
-    if (strcmp(ri->request_method, "OPTIONS") == 0) {
-        mg_response_header_start(conn, 204);
-        mg_response_header_add_lines(conn, "Access-Control-Allow-Methods: GET, POST, OPTIONS\r\n"
-                                           "Access-Control-Allow-Headers: Content-Type\r\n");
-        if (cors_lines[0])
-            mg_response_header_add_lines(conn, cors_lines);
-        mg_response_header_send(conn);
-        return 204;
-    }
-    query q;
-    parse_query(ri, &q);
-    int e = check_query(srv, &q, ri->request_method, false);
-    if (e >= 0)
-        return send_error(conn, cors_lines, e);
-    if (q.has_sid) {
-        if (strcmp(ri->request_method, "GET") == 0)
-            return poll_get(srv, conn, cors_lines, &q);
-        if (strcmp(ri->request_method, "POST") == 0)
-            return poll_post(srv, conn, cors_lines, &q);
-        return send_error(conn, cors_lines, E_BAD);
-    }
-    eio_session *s = create_session(srv, conn, false);
-    if (!s)
-        return send_error(conn, cors_lines, E_FORBIDDEN);
-    char open[256];
-    int n = open_packet(srv, s, open, sizeof(open));
-    int rc = send_body(conn, 200, "text/plain; charset=UTF-8", cors_lines, open, (size_t)n);
+    if (why)
+        eio_close(s, why);
+    if (pc.r == IN_BAD)
+        send_error(r, cors, E_BAD);
+    else if (!parked)
+        send_body(r, 200, "text/html", cors, "ok", 2);
+    answer_poll(&a);
     pthread_mutex_lock(&srv->mu);
     unref_locked(s);
     pthread_mutex_unlock(&srv->mu);
-    return rc;
 }
 
 /* ---------------------------------------------------------------- websocket */
 
-static int ws_connect(const struct mg_connection *cconn, void *cbdata)
+static void ws_message(void *user, gw_http_conn *c, bool binary, const char *data, size_t len);
+static void ws_closed(void *user, gw_http_conn *c, const char *reason);
+static const gw_ws_handler ws_handler = {ws_message, ws_closed};
+
+/* A WebSocket that carries no session (its sid's session has one): the
+ * reference server accepts it, then closes it. */
+static void stale_message(void *user, gw_http_conn *c, bool binary, const char *data,
+                          size_t len)
 {
-    eio_server *srv = cbdata;
-    struct mg_connection *conn = (struct mg_connection *)cconn;
-    query q;
-    parse_query(mg_get_request_info(conn), &q);
-    int e = check_query(srv, &q, "GET", true);
-    if (e < 0 && q.has_sid) {
-        pthread_mutex_lock(&srv->mu);
-        eio_session *s = find_locked(srv, q.sid);
-        if (s)
-            s->probe_at_ms = gw_mono_ms(); /* polls wait a moment for it (poll_get) */
-        pthread_mutex_unlock(&srv->mu);
-    }
-    if (e < 0 && ((!q.has_sid && eio_count(srv) >= srv->o.max_sessions) ||
-                  (srv->o.allow_ws && !srv->o.allow_ws(srv->o.ud, conn))))
-        e = E_FORBIDDEN;
-    if (e >= 0) {
-        send_error(conn, srv->o.cors_any ? "Access-Control-Allow-Origin: *\r\n" : "", e);
-        return 1; /* no handshake */
-    }
-    return 0;
+    (void)user, (void)c, (void)binary, (void)data, (void)len;
 }
 
-static void ws_ready(struct mg_connection *conn, void *cbdata)
+static void stale_closed(void *user, gw_http_conn *c, const char *reason)
 {
-    eio_server *srv = cbdata;
-    query q;
-    parse_query(mg_get_request_info(conn), &q);
-    if (q.has_sid) {
+    (void)user, (void)reason;
+    gw_http_conn_release(c);
+}
+
+static const gw_ws_handler stale_handler = {stale_message, stale_closed};
+
+/* The probe's messages: "2probe" then "5" (the switch). */
+static void probe_message(eio_session *s, gw_http_conn *c, bool binary, const char *data,
+                          size_t len)
+{
+    eio_server *srv = s->srv;
+    poll_answer a = {0};
+    a.error = -1;
+    if (!binary && len == 6 && memcmp(data, "2probe", 6) == 0) {
+        eio_frame *f = eio_frame_new(false, "3probe", 6);
+        if (f)
+            gw_ws_send(c, f, -1);
+        eio_frame_release(f);
         pthread_mutex_lock(&srv->mu);
-        eio_session *s = find_locked(srv, q.sid);
-        if (s)
-            s->refs++;
+        s->upgrading = true;
+        if (s->poll && !s->poll_probe)
+            unpark_locked(s, &a, -1); /* a noop ends it */
         pthread_mutex_unlock(&srv->mu);
-        if (!s) {
-            mg_set_user_connection_data(conn, NULL); /* closed at its first frame */
-            return;
-        }
-        /* checked and taken in one section: one probe per session */
-        pthread_mutex_lock(&s->wmu);
-        pthread_mutex_lock(&srv->mu);
-        bool ok = !s->websocket && !s->probe && !s->closed;
-        if (ok)
-            s->probe = conn; /* keeps the reference: the WebSocket's */
-        else
-            unref_locked(s);
-        pthread_mutex_unlock(&srv->mu);
-        pthread_mutex_unlock(&s->wmu); /* ok: s is referenced; else not touched again */
-        mg_set_user_connection_data(conn, ok ? s : NULL);
+        answer_poll(&a);
         return;
     }
-    /* the caller's reference is the WebSocket's */
-    mg_set_user_connection_data(conn, create_session(srv, conn, true));
+    if (!binary && len == 1 && data[0] == '5') {
+        pthread_mutex_lock(&srv->mu);
+        bool ok = s->upgrading && !s->closed && s->probe == c;
+        if (ok) {
+            /* what was queued for polling goes out first, in order */
+            eio_frame *frames[EIO_QUEUE + EIO_SLOTS];
+            size_t n = take_locked(s, frames);
+            for (size_t i = 0; i < n; i++) {
+                gw_ws_send(c, frames[i], -1);
+                eio_frame_release(frames[i]);
+            }
+            s->websocket = true;
+            s->ws = c;
+            s->probe = NULL;
+            s->upgrading = false;
+            if (s->poll)
+                unpark_locked(s, &a, s->poll_probe ? E_BAD : -1);
+        }
+        pthread_mutex_unlock(&srv->mu);
+        answer_poll(&a);
+        if (ok)
+            return;
+    }
+    gw_ws_close(c, 1002, "expected 2probe, then 5");
 }
 
-static int ws_data(struct mg_connection *conn, int bits, char *data, size_t len, void *cbdata)
+static void ws_message(void *user, gw_http_conn *c, bool binary, const char *data, size_t len)
 {
-    eio_server *srv = cbdata;
-    eio_session *s = mg_get_user_connection_data(conn);
-    int op = bits & 0x0f;
-    if (!s || op == MG_WEBSOCKET_OPCODE_CONNECTION_CLOSE)
-        return 0;
-    if (op == MG_WEBSOCKET_OPCODE_PING) {
-        pthread_mutex_lock(&s->wmu);
-        ws_write(conn, MG_WEBSOCKET_OPCODE_PONG, data, len <= 125 ? len : 125);
-        pthread_mutex_unlock(&s->wmu);
-        return 1;
-    }
-    if (op == MG_WEBSOCKET_OPCODE_PONG)
-        return 1;
-    /* no fragments, nothing over the limit */
-    if (!(bits & 0x80) || op == MG_WEBSOCKET_OPCODE_CONTINUATION || len > srv->o.max_payload)
-        return 0;
-    bool binary = op == MG_WEBSOCKET_OPCODE_BINARY;
-    if (!binary && op != MG_WEBSOCKET_OPCODE_TEXT)
-        return 0;
+    eio_session *s = user;
+    eio_server *srv = s->srv;
     pthread_mutex_lock(&srv->mu);
-    bool is_probe = s->probe == conn && !s->websocket;
-    bool closed = s->closed;
+    bool is_probe = s->probe == c && !s->websocket, is_ws = s->ws == c, closed = s->closed;
     pthread_mutex_unlock(&srv->mu);
     if (closed)
-        return 0;
+        return;
     if (is_probe) {
-        if (!binary && len == 6 && memcmp(data, "2probe", 6) == 0) {
-            pthread_mutex_lock(&s->wmu);
-            ws_write(conn, MG_WEBSOCKET_OPCODE_TEXT, "3probe", 6);
-            pthread_mutex_unlock(&s->wmu);
-            pthread_mutex_lock(&srv->mu);
-            s->upgrading = true;
-            pthread_cond_broadcast(&s->cv); /* the poll returns a noop */
-            pthread_mutex_unlock(&srv->mu);
-            return 1;
-        }
-        if (!binary && len == 1 && data[0] == '5') {
-            pthread_mutex_lock(&s->wmu);
-            pthread_mutex_lock(&srv->mu);
-            bool ok = s->upgrading && !s->closed;
-            if (ok) {
-                s->websocket = true;
-                s->ws = conn;
-                s->probe = NULL;
-                s->upgrading = false;
-                pthread_cond_broadcast(&s->cv);
-                if (pending_locked(s))
-                    make_ready_locked(s);
-            }
-            pthread_mutex_unlock(&srv->mu);
-            pthread_mutex_unlock(&s->wmu);
-            return ok;
-        }
-        return 0;
+        probe_message(s, c, binary, data, len);
+        return;
     }
+    if (!is_ws)
+        return;
     in_result r = packet_in(s, data, len, binary);
-    if (r != IN_OK)
+    if (r != IN_OK) {
         gw_log_write(srv->o.log, GW_LOG_DEBUG, "eio", "session %s: %s", s->sid,
                      r == IN_CLOSE ? "closed by the client" : "malformed packet");
-    return r == IN_OK;
+        if (r == IN_CLOSE) {
+            pthread_mutex_lock(&srv->mu);
+            s->client_closed = true;
+            pthread_mutex_unlock(&srv->mu);
+        }
+        eio_close(s, r == IN_CLOSE ? "the client closed it" : "malformed packet");
+    }
 }
 
-static void ws_close(const struct mg_connection *cconn, void *cbdata)
+static void ws_closed(void *user, gw_http_conn *c, const char *reason)
 {
-    eio_server *srv = cbdata;
-    struct mg_connection *conn = (struct mg_connection *)cconn;
-    eio_session *s = mg_get_user_connection_data(conn);
-    if (!s)
-        return;
-    pthread_mutex_lock(&s->wmu);
+    (void)reason;
+    eio_session *s = user;
+    eio_server *srv = s->srv;
+    poll_answer a = {0};
     pthread_mutex_lock(&srv->mu);
     bool now = false;
-    if (s->probe == conn) {
+    if (s->probe == c) {
         s->probe = NULL;
         s->upgrading = false;
-    } else if (s->ws == conn) {
+    } else if (s->ws == c) {
         s->ws = NULL;
-        now = close_locked(s);
+        now = close_locked(s, &a);
     }
     pthread_mutex_unlock(&srv->mu);
-    pthread_mutex_unlock(&s->wmu);
-    finish_close(s, now, "transport close");
+    finish_close(s, now, "transport close", &a);
+    gw_http_conn_release(c); /* the upgrade's */
     pthread_mutex_lock(&srv->mu);
-    unref_locked(s); /* the WebSocket's */
+    unref_locked(s); /* the connection's */
     pthread_mutex_unlock(&srv->mu);
 }
 
-/* ---------------------------------------------------------------- threads */
-
-static void *writer_main(void *arg)
+static void ws_handshake(eio_server *srv, gw_http_req *r, const char *cors, const query *q)
 {
-    eio_server *srv = arg;
+    bool stale;
+    int e = check_query(srv, q, "GET", true, &stale);
+    if (e < 0 && srv->o.allow_ws && !srv->o.allow_ws(srv->o.ud, r))
+        e = E_FORBIDDEN;
+    if (e >= 0) {
+        send_error(r, cors, e);
+        return;
+    }
+    if (stale) {
+        gw_http_conn *c = gw_http_upgrade(r, &stale_handler, NULL, NULL);
+        if (c)
+            gw_ws_close(c, 1000, "the session has a WebSocket already");
+        return;
+    }
+    if (q->has_sid) {
+        pthread_mutex_lock(&srv->mu);
+        eio_session *s = find_live_locked(srv, q->sid);
+        bool ok = s && !s->websocket && !s->probe && !s->closed;
+        if (ok) {
+            s->probe = gw_http_req_conn(r); /* one probe per session */
+            s->probe_at_ms = gw_mono_ms();
+            s->refs++; /* the connection's */
+        }
+        pthread_mutex_unlock(&srv->mu);
+        if (!ok) {
+            send_error(r, cors, s ? E_BAD : E_SID);
+            return;
+        }
+        if (!gw_http_upgrade(r, &ws_handler, s, NULL)) {
+            pthread_mutex_lock(&srv->mu);
+            s->probe = NULL;
+            unref_locked(s);
+            pthread_mutex_unlock(&srv->mu);
+        }
+        return;
+    }
+    bool full;
+    eio_session *s = create_session(srv, r, &full);
+    if (!s) {
+        if (full)
+            send_full(srv, r, cors);
+        else
+            send_body(r, 503, "text/plain", cors, "out of memory", 13);
+        return;
+    }
+    gw_http_conn *c = gw_http_req_conn(r);
     pthread_mutex_lock(&srv->mu);
-    while (!srv->stop) {
-        eio_session *s = srv->ready_head;
-        if (!s) {
-            pthread_cond_wait(&srv->writers_cv, &srv->mu);
+    s->websocket = true;
+    s->ws = c;
+    s->refs++; /* the connection's */
+    pthread_mutex_unlock(&srv->mu);
+    gw_http_conn_retain(c); /* ours, until the open packet is queued */
+    if (!gw_http_upgrade(r, &ws_handler, s, NULL)) {
+        gw_http_conn_release(c);
+        pthread_mutex_lock(&srv->mu);
+        s->ws = NULL;
+        s->refs--;
+        pthread_mutex_unlock(&srv->mu);
+        eio_close(s, "the WebSocket handshake failed");
+    } else {
+        char open[256];
+        int n = open_packet(srv, s, true, open, sizeof(open));
+        eio_frame *f = eio_frame_new(false, open, (size_t)n);
+        if (f)
+            gw_ws_send(c, f, -1);
+        eio_frame_release(f);
+        gw_http_conn_release(c);
+    }
+    pthread_mutex_lock(&srv->mu);
+    unref_locked(s); /* the creator's */
+    pthread_mutex_unlock(&srv->mu);
+}
+
+void eio_handle_http(eio_server *srv, gw_http_req *r, const char *cors)
+{
+    char cors_lines[512];
+    snprintf(cors_lines, sizeof(cors_lines), "%s", srv->o.cors_any ?
+             "Access-Control-Allow-Origin: *\r\n" : cors ? cors : "");
+    const char *method = gw_http_req_method(r);
+    if (strcmp(method, "OPTIONS") == 0) {
+        char lines[700];
+        snprintf(lines, sizeof(lines), "Access-Control-Allow-Methods: GET, POST, OPTIONS\r\n"
+                 "Access-Control-Allow-Headers: Content-Type\r\n%s", cors_lines);
+        gw_http_respond(r, 204, NULL, lines, NULL, 0);
+        return;
+    }
+    query q;
+    parse_query(r, &q);
+    if (gw_http_req_is_upgrade(r)) {
+        ws_handshake(srv, r, cors_lines, &q);
+        return;
+    }
+    bool stale;
+    int e = check_query(srv, &q, method, false, &stale);
+    if (e >= 0) {
+        send_error(r, cors_lines, e);
+        return;
+    }
+    if (q.has_sid) {
+        if (strcmp(method, "GET") == 0)
+            poll_get(srv, r, cors_lines, &q);
+        else if (strcmp(method, "POST") == 0)
+            poll_post(srv, r, cors_lines, &q);
+        else
+            send_error(r, cors_lines, E_BAD);
+        return;
+    }
+    bool full;
+    eio_session *s = create_session(srv, r, &full);
+    if (!s) {
+        if (full)
+            send_full(srv, r, cors_lines);
+        else
+            send_body(r, 503, "text/plain", cors_lines, "out of memory", 13);
+        return;
+    }
+    char open[256];
+    int n = open_packet(srv, s, false, open, sizeof(open));
+    send_body(r, 200, "text/plain; charset=UTF-8", cors_lines, open, (size_t)n);
+    pthread_mutex_lock(&srv->mu);
+    unref_locked(s);
+    pthread_mutex_unlock(&srv->mu);
+}
+
+/* ---------------------------------------------------------------- heartbeat */
+
+#define HB_BATCH 64
+
+/* One pass over the sessions (srv->mu held): what is late, pings due,
+ * polls whose time is up. Returns when the next thing is due. */
+static uint64_t heartbeat_pass(eio_server *srv, uint64_t now, eio_session **late,
+                               const char **why, size_t *nlate, gw_http_conn **ping_ws,
+                               size_t *nping, poll_answer *polls, size_t *npolls,
+                               eio_frame *ping)
+{
+    uint64_t next = now + 1000;
+#define DUE(t) do { if ((t) && (t) < next) next = (t); } while (0)
+    for (eio_session *s = srv->sessions; s; s = s->next) {
+        const char *reason = NULL;
+        if (s->deadline_ms && now >= s->deadline_ms)
+            reason = s->client_closed ? "the client closed it" : "connect timeout";
+        else if ((s->pong_deadline_ms && now >= s->pong_deadline_ms) || s->late)
+            reason = s->late_reason ? s->late_reason : "ping timeout";
+        if (reason) {
+            if (*nlate < HB_BATCH) {
+                s->refs++;
+                late[*nlate] = s;
+                why[(*nlate)++] = reason;
+            }
             continue;
         }
-        srv->ready_head = s->ready_next;
-        if (!srv->ready_head)
-            srv->ready_tail = NULL;
-        s->in_ready = false;
-        s->in_writer = true;
-        eio_frame *frames[EIO_QUEUE + EIO_SLOTS];
-        size_t n = take_locked(s, frames);
-        bool send_close = s->closed && !s->close_sent;
-        s->close_sent = s->close_sent || send_close;
-        pthread_mutex_unlock(&srv->mu);
-        pthread_mutex_lock(&s->wmu);
-        bool failed = false;
-        for (size_t i = 0; i < n; i++) {
-            /* a write that fails or times out (civetweb's send timeout):
-             * the client does not read; nothing more is tried on it */
-            if (s->ws && !failed)
-                failed = ws_write(s->ws, frames[i]->binary ? MG_WEBSOCKET_OPCODE_BINARY
-                                                           : MG_WEBSOCKET_OPCODE_TEXT,
-                                  frames[i]->data, frames[i]->len) <= 0;
-            eio_frame_release(frames[i]);
+        if (!s->pong_deadline_ms && now >= s->next_ping_ms && ping) {
+            if (s->websocket && s->ws && *nping < HB_BATCH) {
+                ping_ws[(*nping)++] = gw_http_conn_retain(s->ws);
+            } else if (!s->websocket && s->qlen < EIO_QUEUE) {
+                s->q[(s->qhead + s->qlen++) % EIO_QUEUE] = eio_frame_retain(ping);
+                if (s->poll && !s->poll_probe && *npolls < HB_BATCH)
+                    unpark_locked(s, &polls[(*npolls)++], -1);
+            } else if (s->websocket) {
+                continue; /* the next pass */
+            }
+            /* from when it was due, not from when this pass came round */
+            s->pong_deadline_ms = s->next_ping_ms + srv->o.ping_timeout_ms;
         }
-        if (send_close && s->ws && !failed) {
-            ws_write(s->ws, MG_WEBSOCKET_OPCODE_TEXT, "1", 1);
-            ws_write(s->ws, MG_WEBSOCKET_OPCODE_CONNECTION_CLOSE, "\x03\xe8", 2);
+        if (s->poll && now >= s->poll_deadline_ms && *npolls < HB_BATCH) {
+            unpark_locked(s, &polls[(*npolls)++], -1);
         }
-        pthread_mutex_unlock(&s->wmu);
-        pthread_mutex_lock(&srv->mu);
-        s->in_writer = false;
-        if (failed && !s->closed) {
-            s->late = true; /* the heartbeat closes it */
-            s->late_reason = "the client does not read";
-        }
-        if ((!s->closed && !failed && pending_locked(s)) || (s->closed && !s->close_sent))
-            make_ready_locked(s);
-        unref_locked(s); /* the ready list's */
+        DUE(s->deadline_ms);
+        DUE(s->pong_deadline_ms ? s->pong_deadline_ms : s->next_ping_ms);
+        if (s->poll)
+            DUE(s->poll_deadline_ms);
     }
-    pthread_mutex_unlock(&srv->mu);
-    return NULL;
+#undef DUE
+    return next;
 }
 
 static void *heartbeat_main(void *arg)
 {
     eio_server *srv = arg;
     eio_frame *ping = eio_frame_new(false, "2", 1);
+    poll_answer *polls = srv->hb_polls;
     pthread_mutex_lock(&srv->mu);
     while (!srv->stop) {
         uint64_t now = gw_mono_ms();
-        eio_session *late[64];
-        const char *why[64];
-        size_t nlate = 0;
-        for (eio_session *s = srv->sessions; s && nlate < 64; s = s->next) {
-            const char *reason = NULL;
-            if (s->deadline_ms && now >= s->deadline_ms)
-                reason = "connect timeout";
-            else if ((s->pong_deadline_ms && now >= s->pong_deadline_ms) || s->late)
-                reason = s->late_reason ? s->late_reason : "ping timeout";
-            if (reason) {
-                s->refs++;
-                late[nlate] = s;
-                why[nlate++] = reason;
-            } else if (!s->pong_deadline_ms && now >= s->next_ping_ms && ping) {
-                if (s->qlen < EIO_QUEUE) {
-                    s->q[(s->qhead + s->qlen++) % EIO_QUEUE] = eio_frame_retain(ping);
-                    if (s->websocket)
-                        make_ready_locked(s);
-                    else
-                        pthread_cond_broadcast(&s->cv);
-                }
-                /* from when it was due, not from when this pass came round */
-                s->pong_deadline_ms = s->next_ping_ms + srv->o.ping_timeout_ms;
-            }
+        eio_session *late[HB_BATCH];
+        const char *why[HB_BATCH];
+        gw_http_conn *ping_ws[HB_BATCH];
+        size_t nlate = 0, nping = 0, npolls = 0;
+        uint64_t next = heartbeat_pass(srv, now, late, why, &nlate, ping_ws, &nping, polls,
+                                       &npolls, ping);
+        pthread_mutex_unlock(&srv->mu);
+        for (size_t i = 0; i < npolls; i++)
+            answer_poll(&polls[i]);
+        for (size_t i = 0; i < nping; i++) {
+            gw_ws_send(ping_ws[i], ping, -1);
+            gw_http_conn_release(ping_ws[i]);
         }
         for (size_t i = 0; i < nlate; i++) {
-            bool closed_now = close_locked(late[i]);
+            poll_answer a;
+            pthread_mutex_lock(&srv->mu);
+            bool closed_now = close_locked(late[i], &a);
             pthread_mutex_unlock(&srv->mu);
-            finish_close(late[i], closed_now, why[i]);
+            finish_close(late[i], closed_now, why[i], &a);
             pthread_mutex_lock(&srv->mu);
             unref_locked(late[i]);
+            pthread_mutex_unlock(&srv->mu);
         }
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        ts.tv_nsec += 5 * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
-        if (!srv->stop)
+        pthread_mutex_lock(&srv->mu);
+        if (nlate == HB_BATCH || npolls == HB_BATCH || nping == HB_BATCH || srv->stop)
+            continue; /* more of them: at once */
+        now = gw_mono_ms();
+        if (next > now) {
+            struct timespec ts;
+            clock_gettime(CLOCK_MONOTONIC, &ts);
+            uint64_t wait = next - now;
+            long ns = ts.tv_nsec + (long)(wait % 1000) * 1000000L;
+            ts.tv_sec += (time_t)(wait / 1000) + ns / 1000000000L;
+            ts.tv_nsec = ns % 1000000000L;
             pthread_cond_timedwait(&srv->hb_cv, &srv->mu, &ts);
+        }
     }
     pthread_mutex_unlock(&srv->mu);
     eio_frame_release(ping);
@@ -996,19 +1132,11 @@ gw_err eio_server_new(const eio_opts *opts, eio_server **out, gw_error *err)
         srv->o.max_sessions = 256;
     if (!srv->o.max_payload)
         srv->o.max_payload = 1000000;
-    srv->nwriters = opts->writers ? opts->writers : 2;
-    if (srv->nwriters > EIO_MAX_WRITERS)
-        srv->nwriters = EIO_MAX_WRITERS;
     pthread_mutex_init(&srv->mu, NULL);
-    pthread_cond_init(&srv->writers_cv, NULL);
     monotonic_cond(&srv->hb_cv);
-    for (unsigned i = 0; i < srv->nwriters; i++)
-        if (pthread_create(&srv->writers[i], NULL, writer_main, srv) != 0) {
-            srv->nwriters = i;
-            eio_server_free(srv);
-            return gw_error_set(err, GW_E_NOMEM, "cannot start the Socket.IO writers");
-        }
-    if (pthread_create(&srv->hb, NULL, heartbeat_main, srv) != 0) {
+    /* off the stack: a heartbeat pass detaches up to HB_BATCH polls */
+    srv->hb_polls = gw_calloc(HB_BATCH, sizeof(*srv->hb_polls));
+    if (!srv->hb_polls || pthread_create(&srv->hb, NULL, heartbeat_main, srv) != 0) {
         eio_server_free(srv);
         return gw_error_set(err, GW_E_NOMEM, "cannot start the Socket.IO heartbeat");
     }
@@ -1017,18 +1145,24 @@ gw_err eio_server_new(const eio_opts *opts, eio_server **out, gw_error *err)
     return GW_OK;
 }
 
-void eio_server_attach(eio_server *srv, struct mg_context *ctx, const char *path)
-{
-    mg_set_websocket_handler(ctx, path, ws_connect, ws_ready, ws_data, ws_close, srv);
-}
-
 void eio_server_drain(eio_server *srv)
 {
-    pthread_mutex_lock(&srv->mu);
-    srv->draining = true;
-    for (eio_session *s = srv->sessions; s; s = s->next)
-        pthread_cond_broadcast(&s->cv);
-    pthread_mutex_unlock(&srv->mu);
+    if (!srv)
+        return;
+    for (;;) {
+        poll_answer a = {0};
+        pthread_mutex_lock(&srv->mu);
+        srv->draining = true;
+        eio_session *s = srv->sessions;
+        while (s && !s->poll)
+            s = s->next;
+        if (s)
+            unpark_locked(s, &a, -1);
+        pthread_mutex_unlock(&srv->mu);
+        if (!a.r)
+            break;
+        answer_poll(&a);
+    }
 }
 
 void eio_server_close_all(eio_server *srv)
@@ -1036,13 +1170,14 @@ void eio_server_close_all(eio_server *srv)
     if (!srv)
         return;
     for (;;) {
+        poll_answer a;
         pthread_mutex_lock(&srv->mu);
         eio_session *s = srv->sessions;
-        bool now = s && close_locked(s);
+        bool now = s && close_locked(s, &a);
         pthread_mutex_unlock(&srv->mu);
         if (!s)
             break;
-        finish_close(s, now, "the gateway is stopping");
+        finish_close(s, now, "the gateway is stopping", &a);
     }
 }
 
@@ -1053,21 +1188,12 @@ void eio_server_free(eio_server *srv)
     eio_server_close_all(srv);
     pthread_mutex_lock(&srv->mu);
     srv->stop = true;
-    pthread_cond_broadcast(&srv->writers_cv);
     pthread_cond_broadcast(&srv->hb_cv);
     pthread_mutex_unlock(&srv->mu);
-    for (unsigned i = 0; i < srv->nwriters; i++)
-        pthread_join(srv->writers[i], NULL);
     if (srv->hb_started)
         pthread_join(srv->hb, NULL);
-    /* what the writers did not take */
-    while (srv->ready_head) {
-        eio_session *s = srv->ready_head;
-        srv->ready_head = s->ready_next;
-        unref_locked(s);
-    }
-    pthread_cond_destroy(&srv->writers_cv);
     pthread_cond_destroy(&srv->hb_cv);
     pthread_mutex_destroy(&srv->mu);
+    gw_free(srv->hb_polls);
     gw_free(srv);
 }

@@ -1,7 +1,7 @@
 /*
- * http.c - civetweb set-up and the request dispatcher.
+ * http.c - the HTTP server's set-up and the request dispatcher.
  *
- * One civetweb handler receives every request and matches it against the
+ * One handler receives every request and matches it against the
  * route table: an unknown path is 404, a known path with another method is
  * 405 with an Allow header. Every response carries its length, a content
  * type, and nosniff; errors are application/problem+json (RFC 9457).
@@ -15,32 +15,33 @@
 
 #include <stdarg.h>
 #include <string.h>
+#include <strings.h>
 
-static int send_headers(api_req *req, int status, const char *type, size_t len,
-                        const char *extra)
+/* The header lines every answer carries, then the caller's. */
+static void header_lines(const api_req *req, const char *extra, char *out, size_t size)
 {
-    mg_response_header_start(req->conn, status);
-    mg_response_header_add(req->conn, "Content-Type", type, -1);
-    char n[24];
-    snprintf(n, sizeof(n), "%zu", len);
-    mg_response_header_add(req->conn, "Content-Length", n, -1);
-    mg_response_header_add(req->conn, "X-Content-Type-Options", "nosniff", -1);
-    mg_response_header_add(req->conn, "Cache-Control", "no-store", -1);
-    if (extra)
-        mg_response_header_add_lines(req->conn, extra);
-    if (req->cors[0])
-        mg_response_header_add_lines(req->conn, req->cors);
-    if (req->headers[0])
-        mg_response_header_add_lines(req->conn, req->headers);
-    return mg_response_header_send(req->conn);
+    snprintf(out, size, "X-Content-Type-Options: nosniff\r\nCache-Control: no-store\r\n%s%s%s",
+             extra ? extra : "", req->cors, req->headers);
 }
 
 int api__send_text(api_req *req, int status, const char *type, const char *body, size_t len)
 {
-    send_headers(req, status, type, len, NULL);
-    if (strcmp(req->method, "HEAD") != 0 && len)
-        mg_write(req->conn, body, len);
+    char lines[1024];
+    header_lines(req, NULL, lines, sizeof(lines));
+    gw_http_respond(req->hr, status, type, lines, body, len);
+    req->hr = NULL;
     return status;
+}
+
+static int send_oom(api_req *req)
+{
+    static const char oom[] = "{\"type\":\"about:blank\",\"title\":\"Internal Server Error\","
+                              "\"status\":500,\"detail\":\"out of memory\"}";
+    char lines[1024];
+    header_lines(req, NULL, lines, sizeof(lines));
+    gw_http_respond(req->hr, 500, "application/problem+json", lines, oom, sizeof(oom) - 1);
+    req->hr = NULL;
+    return 500;
 }
 
 int api__send_json(api_req *req, int status, json_t *body)
@@ -48,11 +49,8 @@ int api__send_json(api_req *req, int status, json_t *body)
     /* 15 significant digits: see docs/mapping.md, "Output records" */
     char *s = body ? json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(15)) : NULL;
     json_decref(body);
-    if (!s) {
-        static const char oom[] = "{\"type\":\"about:blank\",\"title\":\"Internal Server Error\","
-                                  "\"status\":500,\"detail\":\"out of memory\"}";
-        return api__send_text(req, 500, "application/problem+json", oom, sizeof(oom) - 1);
-    }
+    if (!s)
+        return send_oom(req);
     api__send_text(req, status, "application/json", s, strlen(s));
     free(s);
     return status;
@@ -61,49 +59,57 @@ int api__send_json(api_req *req, int status, json_t *body)
 static int send_problem_json(api_req *req, int status, const char *title, const char *detail,
                              const char *extra_headers)
 {
+    /* every text in it is valid UTF-8 (api__problem makes the detail so),
+     * so that a failure here is an allocation's */
     json_t *p = json_pack("{s:s, s:s, s:i, s:s, s:s}", "type", "about:blank", "title", title,
                           "status", status, "detail", detail, "instance", req->path);
     char *s = p ? json_dumps(p, JSON_COMPACT) : NULL;
     json_decref(p);
     if (!s)
-        return api__send_text(req, 500, "text/plain", "out of memory\n", 14);
-    send_headers(req, status, "application/problem+json", strlen(s), extra_headers);
-    if (strcmp(req->method, "HEAD") != 0)
-        mg_write(req->conn, s, strlen(s));
+        return send_oom(req);
+    char lines[1024];
+    header_lines(req, extra_headers, lines, sizeof(lines));
+    gw_http_respond(req->hr, status, "application/problem+json", lines, s, strlen(s));
+    req->hr = NULL;
     free(s);
     return status;
 }
 
 int api__problem(api_req *req, int status, const char *title, const char *fmt, ...)
 {
-    char detail[512];
+    char text[1024], detail[512];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(detail, sizeof(detail), fmt, ap);
+    int n = vsnprintf(text, sizeof(text), fmt, ap);
     va_end(ap);
+    size_t len = n < 0 ? 0 : (size_t)n < sizeof(text) ? (size_t)n : sizeof(text) - 1;
+    /* a detail may quote what the client sent: cut on a character, and
+     * never a byte that is not UTF-8 */
+    gw_utf8_sanitize(text, gw_utf8_prefix(text, len, sizeof(detail) - 1), detail,
+                     sizeof(detail));
     return send_problem_json(req, status, title, detail, NULL);
+}
+
+/* Is the request's Content-Type application/json (parameters allowed)? */
+static bool is_json_type(const char *type)
+{
+    if (!type)
+        return false;
+    size_t n = strcspn(type, "; \t");
+    return n == 16 && strncasecmp(type, "application/json", 16) == 0;
 }
 
 json_t *api__read_json(api_req *req, int *status)
 {
-    char *buf = gw_malloc(API_MAX_BODY + 1);
-    if (!buf) {
-        *status = api__problem(req, 500, "Internal Server Error", "out of memory");
-        return NULL;
-    }
-    size_t len = 0;
-    int n;
-    while (len < API_MAX_BODY && (n = mg_read(req->conn, buf + len, API_MAX_BODY - len)) > 0)
-        len += (size_t)n;
-    if (len == API_MAX_BODY && mg_read(req->conn, buf, 1) > 0) {
-        gw_free(buf);
-        *status = api__problem(req, 413, "Payload Too Large", "request bodies are limited to %u "
-                               "bytes", API_MAX_BODY);
+    size_t len;
+    const char *buf = gw_http_req_body(req->hr, &len);
+    if (!is_json_type(gw_http_req_header(req->hr, "Content-Type"))) {
+        *status = api__problem(req, 415, "Unsupported Media Type", "%s %s takes a JSON body: send "
+                               "\"Content-Type: application/json\"", req->method, req->path);
         return NULL;
     }
     json_error_t e;
-    json_t *j = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &e);
-    gw_free(buf);
+    json_t *j = gw_json_load_untrusted(buf, len, JSON_REJECT_DUPLICATES, &e);
     if (!j || !json_is_object(j)) {
         *status = j ? api__problem(req, 400, "Bad Request", "the body must be a JSON object")
                     : api__problem(req, 400, "Bad Request", "malformed JSON at line %d, column "
@@ -112,6 +118,29 @@ json_t *api__read_json(api_req *req, int *status)
         return NULL;
     }
     return j;
+}
+
+/* A route that takes no body: none, or an empty JSON object. 0, or the
+ * refusal it answered. */
+static int check_no_body(api_req *req)
+{
+    size_t len;
+    gw_http_req_body(req->hr, &len);
+    if (len == 0)
+        return 0;
+    if (strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0 ||
+        strcmp(req->method, "OPTIONS") == 0)
+        return api__problem(req, 400, "Bad Request", "a %s takes no body", req->method);
+    int status;
+    json_t *j = api__read_json(req, &status);
+    if (!j)
+        return status;
+    size_t members = json_object_size(j);
+    json_decref(j);
+    if (members)
+        return api__problem(req, 422, "Unprocessable Content", "%s %s takes no parameters; "
+                            "send no body or {}", req->method, req->path);
+    return 0;
 }
 
 /* Matches "/api/machines/{id}" against a path; fills params. Parameters
@@ -169,17 +198,15 @@ static bool same_origin(const char *origin, const char *host)
  * preflight answer. */
 static int send_options(api_req *req, const char *allow)
 {
-    char lines[400];
+    char lines[800];
     int n = snprintf(lines, sizeof(lines), "Allow: %s, OPTIONS\r\n", allow);
     if (req->cors[0])
         snprintf(lines + n, sizeof(lines) - (size_t)n,
                  "Access-Control-Allow-Methods: %s\r\nAccess-Control-Allow-Headers: "
-                 "Content-Type, Authorization\r\nAccess-Control-Max-Age: 600\r\n", allow);
-    mg_response_header_start(req->conn, 204);
-    mg_response_header_add_lines(req->conn, lines);
-    if (req->cors[0])
-        mg_response_header_add_lines(req->conn, req->cors);
-    mg_response_header_send(req->conn);
+                 "Content-Type, Authorization\r\nAccess-Control-Max-Age: 600\r\n%s", allow,
+                 req->cors);
+    gw_http_respond(req->hr, 204, NULL, lines, NULL, 0);
+    req->hr = NULL;
     return 204;
 }
 
@@ -189,14 +216,14 @@ static int send_options(api_req *req, const char *allow)
 static int authorize(api_req *req, const api_route *r)
 {
     static const char challenge[] = "WWW-Authenticate: Bearer realm=\"plcgw\"\r\n";
-    const struct mg_request_info *ri = mg_get_request_info(req->conn);
-    api_credentials c = {mg_get_header(req->conn, "Authorization"),
-                         mg_get_header(req->conn, "Cookie"), NULL, ri->remote_addr};
+    const char *remote = req->remote;
+    api_credentials c = {gw_http_req_header(req->hr, "Authorization"),
+                         gw_http_req_header(req->hr, "Cookie"), NULL, remote};
     gw_error err;
     api_cred cred = api__identify(req->api->store, req->api->config, &c, &req->who, &err);
     if (cred == API_CRED_BAD_TOKEN || (cred == API_CRED_BAD_SESSION && r->role > GW_ROLE_PUBLIC)) {
         gw_log_write(req->api->log, GW_LOG_WARN, "http", "%s %s from %s: %s", req->method,
-                     req->path, ri->remote_addr, err.msg);
+                     req->path, remote, err.msg);
         return send_problem_json(req, 401, "Unauthorized", err.msg, challenge);
     }
     if (r->role <= req->who.role)
@@ -213,72 +240,91 @@ static int authorize(api_req *req, const api_route *r)
                         gw_role_name(req->who.role));
 }
 
-static int dispatch(struct mg_connection *conn, void *cbdata)
+/* The route for the request, answered; the status sent (0: parked). */
+static int route(api_req *req)
 {
-    gw_api *api = cbdata;
-    const struct mg_request_info *ri = mg_get_request_info(conn);
-    api_req req;
-    memset(&req, 0, sizeof(req));
-    req.conn = conn;
-    req.api = api;
-    req.method = ri->request_method;
-    req.path = ri->local_uri ? ri->local_uri : "/";
-    if (api->sio && sio_hub_cors_any(api->sio) && sio_hub_path(api->sio, req.path))
-        return sio_hub_http(api->sio, conn, req.path, NULL);
-    const char *origin = mg_get_header(conn, "Origin");
-    bool safe = strcmp(req.method, "GET") == 0 || strcmp(req.method, "HEAD") == 0 ||
-                strcmp(req.method, "OPTIONS") == 0;
+    gw_api *api = req->api;
+    gw_http_req *hr = req->hr;
+    if (api->sio && sio_hub_cors_any(api->sio) && sio_hub_path(api->sio, req->path)) {
+        sio_hub_http(api->sio, hr, req->path, NULL);
+        return 0;
+    }
+    if (strcmp(req->path, "*") == 0) {
+        /* OPTIONS *: what the server as a whole allows (RFC 9110 9.3.7) */
+        gw_http_respond(hr, 204, NULL, "Allow: GET, HEAD, POST, PUT, OPTIONS\r\n", NULL, 0);
+        return 204;
+    }
+    const char *origin = gw_http_req_header(hr, "Origin");
+    bool safe = strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0 ||
+                strcmp(req->method, "OPTIONS") == 0;
     if (origin && origin_allowed(api->config, origin))
-        snprintf(req.cors, sizeof(req.cors), "Access-Control-Allow-Origin: %s\r\n"
+        snprintf(req->cors, sizeof(req->cors), "Access-Control-Allow-Origin: %s\r\n"
                  "Access-Control-Allow-Credentials: true\r\nVary: Origin\r\n", origin);
-    else if (origin && !safe && !same_origin(origin, mg_get_header(conn, "Host")))
-        return api__problem(&req, 403, "Forbidden", "%s from the web origin %s is refused: it "
-                            "is not in the config's \"cors_origins\"", req.method, origin);
+    else if (origin && !safe && !same_origin(origin, gw_http_req_header(hr, "Host")))
+        return api__problem(req, 403, "Forbidden", "%s from the web origin %s is refused: it "
+                            "is not in the config's \"cors_origins\"", req->method, origin);
     /* the live channel answers in its own protocol, its limits its own */
-    if (api->sio && sio_hub_path(api->sio, req.path))
-        return sio_hub_http(api->sio, conn, req.path, req.cors);
-    if (ri->content_length > (long long)API_MAX_BODY)
-        return api__problem(&req, 413, "Payload Too Large", "request bodies are limited to %u bytes",
-                            API_MAX_BODY);
+    if (api->sio && sio_hub_path(api->sio, req->path)) {
+        sio_hub_http(api->sio, hr, req->path, req->cors);
+        return 0;
+    }
+    if (gw_http_req_is_upgrade(hr))
+        return api__problem(req, 404, "Not Found", "no WebSocket at %s; the live channel is "
+                            "/socket.io/", req->path);
     bool path_known = false;
     char allow[128] = "";
     const api_route *r;
     for (size_t i = 0; (r = api__route(i)) != NULL; i++) {
-        if (!match(r->pattern, req.path, &req))
+        if (!match(r->pattern, req->path, req))
             continue;
         path_known = true;
-        bool head_ok = strcmp(req.method, "HEAD") == 0 && strcmp(r->method, "GET") == 0;
-        if (strcmp(r->method, req.method) == 0 || head_ok) {
-            int status = authorize(&req, r);
-            if (status)
-                return status;
-            status = r->handler(&req);
-            gw_log_write(api->log, GW_LOG_DEBUG, "http", "%s %s -> %d", req.method, req.path,
-                         status);
-            return status;
+        bool head_ok = strcmp(req->method, "HEAD") == 0 && strcmp(r->method, "GET") == 0;
+        if (strcmp(r->method, req->method) == 0 || head_ok) {
+            int status = authorize(req, r);
+            if (!status && !r->request)
+                status = check_no_body(req);
+            return status ? status : r->handler(req);
         }
         size_t used = strlen(allow);
         snprintf(allow + used, sizeof(allow) - used, "%s%s", used ? ", " : "", r->method);
     }
     if (!path_known)
-        return api__problem(&req, 404, "Not Found", "no resource at %s; see /docs for the API",
-                            req.path);
-    if (strcmp(req.method, "OPTIONS") == 0)
-        return send_options(&req, allow);
+        return api__problem(req, 404, "Not Found", "no resource at %s; see /docs for the API",
+                            req->path);
+    if (strcmp(req->method, "OPTIONS") == 0)
+        return send_options(req, allow);
     char hdr[160];
     snprintf(hdr, sizeof(hdr), "Allow: %s\r\n", allow);
     char detail[200];
-    snprintf(detail, sizeof(detail), "%s is not allowed on %s; allowed: %s", req.method, req.path,
+    snprintf(detail, sizeof(detail), "%s is not allowed on %s; allowed: %s", req->method, req->path,
              allow);
-    return send_problem_json(&req, 405, "Method Not Allowed", detail, hdr);
+    return send_problem_json(req, 405, "Method Not Allowed", detail, hdr);
 }
 
-static int log_message(const struct mg_connection *conn, const char *message)
+/* Every request, on an http worker. */
+static void dispatch(void *ud, gw_http_req *hr)
 {
-    const struct mg_context *ctx = mg_get_context(conn);
-    gw_api *api = ctx ? mg_get_user_data(ctx) : NULL;
-    gw_log_write(api ? api->log : NULL, GW_LOG_WARN, "http", "%s", message);
-    return 1;
+    gw_api *api = ud;
+    api_req req;
+    memset(&req, 0, sizeof(req));
+    req.hr = hr;
+    req.api = api;
+    req.method = gw_http_req_method(hr);
+    req.path = gw_http_req_path(hr);
+    /* kept: hr (and these texts with it) goes when it is answered */
+    char method[33], path[512];
+    snprintf(method, sizeof(method), "%s", req.method);
+    snprintf(path, sizeof(path), "%s", req.path);
+    req.method = method;
+    req.path = path;
+    snprintf(req.remote, sizeof(req.remote), "%s", gw_http_req_remote(hr));
+    int status = route(&req);
+    if (req.hr && status != 0) {
+        /* a handler that returned without answering: a bug, never a hang */
+        gw_log_error(api->log, "http", "%s %s: no answer from its handler", method, path);
+        send_oom(&req);
+    }
+    gw_log_write(api->log, GW_LOG_DEBUG, "http", "%s %s -> %d", method, path, status);
 }
 
 gw_err gw_api_start(const gw_api_opts *opts, gw_api **out, gw_error *err)
@@ -287,70 +333,49 @@ gw_err gw_api_start(const gw_api_opts *opts, gw_api **out, gw_error *err)
     gw_api *api = gw_calloc(1, sizeof(*api));
     if (!api)
         return gw_error_set(err, GW_E_NOMEM, "out of memory");
-    api->config = opts->config;
+    const gw_config *cfg = opts->config;
+    api->config = cfg;
     api->engine = opts->engine;
     api->store = opts->store;
     api->log = opts->log;
     api->started_ms = gw_wall_ms();
     pthread_mutex_init(&api->login_lock, NULL);
-    const char *host = opts->listen_host ? opts->listen_host : opts->config->listen_host;
-    uint16_t port = opts->listen_host ? opts->listen_port : opts->config->listen_port;
-    char ports[300], threads[16], ws_timeout[16];
-    snprintf(ports, sizeof(ports), "%s:%u", host, port);
-    /* a WebSocket or a waiting poll holds a worker: one per live client */
-    snprintf(threads, sizeof(threads), "%u", (opts->threads ? opts->threads : 8u) +
-             opts->config->live_max_clients);
-    /* civetweb's read of a WebSocket outlasts the Engine.IO heartbeat */
-    snprintf(ws_timeout, sizeof(ws_timeout), "%u", opts->config->ping_interval_ms +
-             opts->config->ping_timeout_ms + 5000);
-    const char *options[] = {
-        "listening_ports", ports,
-        "num_threads", threads,
-        /* also the longest a write to a client that does not read blocks a
-         * live-channel writer thread: then that client is closed */
-        "request_timeout_ms", "5000",
-        "enable_keep_alive", "yes",
-        /* small answers go out at once: without it a keep-alive client
-         * waits out the peer's delayed ACK, 40 ms a request */
-        "tcp_nodelay", "1",
-        /* civetweb answers preflights itself with "*" unless told not to;
-         * the allow-list is ours (dispatch) */
-        "access_control_allow_origin", "",
-        "websocket_timeout_ms", ws_timeout,
-        NULL,
-    };
-    struct mg_callbacks cb;
-    memset(&cb, 0, sizeof(cb));
-    cb.log_message = log_message;
-    struct mg_init_data init = {&cb, api, options};
-    char text[256] = "";
-    unsigned code = 0;
-    struct mg_error_data error = {&code, text, sizeof(text)};
-    mg_init_library(0);
-    api->ctx = mg_start2(&init, &error);
-    if (!api->ctx) {
-        gw_free(api);
-        mg_exit_library();
-        gw_error_set(err, GW_E_IO, "cannot listen on %s: %s", ports, text[0] ? text : "unknown error");
-        gw_error_hint(err, "is another plcgw running there? choose another with --listen ADDR:PORT");
-        return GW_E_IO;
-    }
-    sio_opts so = {opts->protocol_test, opts->config->live_interval_ms,
-                   opts->config->jog_release_ms, opts->config->live_max_clients,
-                   opts->config->ping_interval_ms, opts->config->ping_timeout_ms};
+    sio_opts so = {opts->protocol_test, cfg->live_interval_ms, cfg->jog_release_ms,
+                   cfg->live_max_clients, cfg->ping_interval_ms, cfg->ping_timeout_ms,
+                   cfg->live_connect_timeout_ms, cfg->live_max_unconnected};
     if (sio_hub_new(api, &so, &api->sio, err) != GW_OK) {
-        mg_stop(api->ctx);
-        mg_exit_library();
         pthread_mutex_destroy(&api->login_lock);
         gw_free(api);
-        return err->code;
+        return err ? err->code : GW_E_NOMEM;
     }
-    sio_hub_attach(api->sio, api->ctx);
-    mg_set_request_handler(api->ctx, "/", dispatch, api);
-    struct mg_server_port sp[4];
-    int n = mg_get_server_ports(api->ctx, 4, sp);
-    api->port = n > 0 ? (uint16_t)sp[0].port : port;
-    gw_log_info(api->log, "http", "listening on http://%s:%u", host, api->port);
+    gw_http_opts ho;
+    gw_http_opts_default(&ho);
+    ho.host = opts->listen_host ? opts->listen_host : cfg->listen_host;
+    ho.port = opts->listen_host ? opts->listen_port : cfg->listen_port;
+    ho.workers = opts->threads ? opts->threads : cfg->http_workers;
+    ho.max_connections = cfg->http_max_connections;
+    ho.max_per_address = cfg->http_max_per_address;
+    ho.limit_loopback = cfg->http_limit_loopback;
+    ho.header_timeout_ms = cfg->http_header_timeout_ms;
+    ho.body_timeout_ms = cfg->http_body_timeout_ms;
+    ho.idle_timeout_ms = cfg->http_idle_timeout_ms;
+    ho.send_timeout_ms = cfg->http_send_timeout_ms;
+    /* the protocol suites' Engine.IO payloads are up to 1,000,000 bytes */
+    ho.max_body = opts->protocol_test ? 1000000 : API_MAX_BODY;
+    ho.max_message = ho.max_body;
+    ho.handler = dispatch;
+    ho.ud = api;
+    ho.log = opts->log;
+    if (gw_http_start(&ho, &api->http, err) != GW_OK) {
+        sio_hub_free(api->sio);
+        pthread_mutex_destroy(&api->login_lock);
+        gw_free(api);
+        gw_error_hint(err, "is another plcgw running there? choose another with --listen "
+                      "ADDR:PORT");
+        return err ? err->code : GW_E_IO;
+    }
+    api->port = gw_http_port(api->http);
+    gw_log_info(api->log, "http", "listening on http://%s:%u", ho.host, api->port);
     *out = api;
     return GW_OK;
 }
@@ -360,8 +385,8 @@ void gw_api_close(gw_api *api)
     if (!api || api->closed)
         return;
     api->closed = true;
-    sio_hub_drain(api->sio);
-    mg_stop(api->ctx); /* the WebSockets close first */
+    sio_hub_drain(api->sio);   /* parked polls are answered */
+    gw_http_close(api->http);  /* the WebSockets close first */
     sio_hub_close(api->sio);
 }
 
@@ -371,7 +396,7 @@ void gw_api_stop(gw_api *api)
         return;
     gw_api_close(api);
     sio_hub_free(api->sio);
-    mg_exit_library();
+    gw_http_free(api->http);
     pthread_mutex_destroy(&api->login_lock);
     gw_free(api);
 }

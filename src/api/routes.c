@@ -317,7 +317,7 @@ static int post_login(api_req *req)
     if (!store)
         return api__problem(req, 503, "Service Unavailable", "this gateway runs without a user "
                             "database");
-    const char *addr = mg_get_request_info(req->conn)->remote_addr;
+    const char *addr = req->remote;
     int retry = 0;
     if (!login_allowed(req->api, addr, &retry)) {
         snprintf(req->headers, sizeof(req->headers), "Retry-After: %d\r\n", retry);

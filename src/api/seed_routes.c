@@ -239,6 +239,13 @@ static int post_named(api_req *req, const char *const (*names)[2], size_t n,
                                   key);
             break;
         }
+        if (json_object_get(pairs, names[k][1])) {
+            /* two names of one tag: which value was meant? */
+            status = api__problem(req, 422, "Unprocessable Content", "\"%s\" names %s, which "
+                                  "another member of the body names too: send one of them",
+                                  key, names[k][1]);
+            break;
+        }
         json_object_set(pairs, names[k][1], v);
     }
     if (!status && required && !json_object_get(body, required))

@@ -805,16 +805,16 @@ static void on_change(void *ud, const gw_change *ch)
 /* A browser's WebSocket from another site's page is refused, as the HTTP
  * dispatcher refuses its writes: the Origin must be this host or in
  * "cors_origins". Clients that are not browsers send no Origin. */
-static bool allow_ws(void *ud, const struct mg_connection *conn)
+static bool allow_ws(void *ud, const gw_http_req *r)
 {
     sio_hub *h = ud;
-    const char *origin = mg_get_header(conn, "Origin");
+    const char *origin = gw_http_req_header(r, "Origin");
     if (!origin || h->test_mode)
         return true;
     for (size_t i = 0; i < h->cfg->ncors_origins; i++)
         if (strcmp(h->cfg->cors_origins[i], origin) == 0)
             return true;
-    const char *host = mg_get_header(conn, "Host");
+    const char *host = gw_http_req_header(r, "Host");
     const char *o = strncmp(origin, "http://", 7) == 0 ? origin + 7
                     : strncmp(origin, "https://", 8) == 0 ? origin + 8 : NULL;
     if (o && host && strcmp(o, host) == 0)
@@ -837,7 +837,8 @@ gw_err sio_hub_new(gw_api *api, const sio_opts *o, sio_hub **out, gw_error *err)
     h->test_mode = o->protocol_test;
     h->interval_ms = o->live_interval_ms ? o->live_interval_ms : 100;
     h->jog_release_ms = o->jog_release_ms ? o->jog_release_ms : 500;
-    h->connect_timeout_ms = o->protocol_test ? 1000 : 45000;
+    h->connect_timeout_ms = o->protocol_test ? 1000
+                            : o->connect_timeout_ms ? o->connect_timeout_ms : 5000;
     pthread_mutex_init(&h->lock, NULL);
     pthread_mutex_init(&h->jog_lock, NULL);
     for (size_t i = 0; i < h->cfg->nmachines; i++) {
@@ -845,11 +846,22 @@ gw_err sio_hub_new(gw_api *api, const sio_opts *o, sio_hub **out, gw_error *err)
         h->jog[i].tag[DIR_FWD] = gw_tagmap_find(m->tags, "Jog_Forward");
         h->jog[i].tag[DIR_BACK] = gw_tagmap_find(m->tags, "Jog_Backward");
     }
-    eio_opts eo = {o->protocol_test ? 300 : o->ping_interval_ms,
-                   o->protocol_test ? 200 : o->ping_timeout_ms,
-                   /* the suites' 1,000,000; the live channel's messages are small */
-                   o->protocol_test ? 1000000 : API_MAX_BODY, o->max_clients, 4, o->protocol_test, h,
-                   on_open, on_message, on_close, allow_ws, h->log};
+    eio_opts eo;
+    memset(&eo, 0, sizeof(eo));
+    eo.ping_interval_ms = o->protocol_test ? 300 : o->ping_interval_ms;
+    eo.ping_timeout_ms = o->protocol_test ? 200 : o->ping_timeout_ms;
+    /* the suites' 1,000,000; the live channel's messages are small */
+    eo.max_payload = o->protocol_test ? 1000000 : API_MAX_BODY;
+    eo.max_sessions = o->max_clients;
+    eo.max_pending_per_address = o->protocol_test ? 0 : o->max_pending_per_address;
+    eo.limit_config = "live.max_clients";
+    eo.cors_any = o->protocol_test;
+    eo.ud = h;
+    eo.on_open = on_open;
+    eo.on_message = on_message;
+    eo.on_close = on_close;
+    eo.allow_ws = allow_ws;
+    eo.log = h->log;
     gw_err rc = eio_server_new(&eo, &h->eio, err);
     if (rc == GW_OK && o->protocol_test) {
         eio_opts bare = eo;
@@ -875,18 +887,12 @@ gw_err sio_hub_new(gw_api *api, const sio_opts *o, sio_hub **out, gw_error *err)
     return GW_OK;
 }
 
-void sio_hub_attach(sio_hub *h, struct mg_context *ctx)
-{
-    eio_server_attach(h->eio, ctx, "/socket.io/");
-    if (h->bare)
-        eio_server_attach(h->bare, ctx, "/engine.io/");
-}
-
-int sio_hub_http(sio_hub *h, struct mg_connection *conn, const char *path, const char *cors)
+void sio_hub_http(sio_hub *h, gw_http_req *r, const char *path, const char *cors)
 {
     if (h->bare && strcmp(path, "/engine.io/") == 0)
-        return eio_handle_http(h->bare, conn, cors);
-    return eio_handle_http(h->eio, conn, cors);
+        eio_handle_http(h->bare, r, cors);
+    else
+        eio_handle_http(h->eio, r, cors);
 }
 
 bool sio_hub_path(const sio_hub *h, const char *path)

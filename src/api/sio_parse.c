@@ -80,7 +80,8 @@ void *sio_check(const sio_packet *pk, bool *ok)
     json_t *j = NULL;
     if (pk->data) {
         json_error_t e;
-        j = json_loadb(pk->data, pk->len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &e);
+        /* nested at most GW_JSON_MAX_DEPTH: deeper is malformed here */
+        j = gw_json_load_untrusted(pk->data, pk->len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &e);
         if (!j)
             return NULL;
     }

@@ -537,7 +537,8 @@ int cli_write(int argc, char **argv)
     if (rc)
         return rc < 0 ? CLI_EXIT_OK : rc;
     json_error_t jerr;
-    json_t *payload = json_loads(o.payload, JSON_REJECT_DUPLICATES, &jerr);
+    json_t *payload = gw_json_load_untrusted(o.payload, strlen(o.payload), JSON_REJECT_DUPLICATES,
+                                             &jerr);
     if (!payload) {
         fprintf(stderr, "--payload:%d:%d: error: %s\n", jerr.line, jerr.column, jerr.text);
         return CLI_EXIT_USAGE;

@@ -84,7 +84,7 @@ static int request(const char *host, uint16_t port, const char *method, const ch
         fprintf(stderr, "plcgw sim: control API %s:%u: %s\n", host, port, err.msg);
         return CLI_EXIT_RUNTIME;
     }
-    json_t *j = json_loads(text, JSON_DECODE_ANY, NULL);
+    json_t *j = gw_json_load_untrusted(text, strlen(text), JSON_DECODE_ANY, NULL);
     if (status >= 400) {
         const char *detail = json_string_value(json_object_get(j, "detail"));
         fprintf(stderr, "plcgw sim: %s\n", detail ? detail : text);
@@ -169,7 +169,7 @@ static int run_command(int argc, char **argv)
                  strcmp(cmd, "io") == 0 ? "ios" : "properties", a2);
         if (nargs == 2)
             return request(host, port, "GET", path, NULL);
-        json_t *v = json_loads(arg[2], JSON_DECODE_ANY, NULL);
+        json_t *v = gw_json_load_untrusted(arg[2], strlen(arg[2]), JSON_DECODE_ANY, NULL);
         if (!v)
             v = json_string(arg[2]); /* a bare word is a string */
         json_t *b = json_pack("{s:o}", "value", v);

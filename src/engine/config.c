@@ -18,6 +18,7 @@ static const gw_field top_fields[] = {
     {"simulator", GW_KINDS_OBJECT, false, false, false, 0, 0, "the built-in simulator"},
     {"auth", GW_KINDS_OBJECT, false, false, false, 0, 0, "authentication settings"},
     {"live", GW_KINDS_OBJECT, false, false, false, 0, 0, "the live channel (Socket.IO)"},
+    {"http", GW_KINDS_OBJECT, false, false, false, 0, 0, "the HTTP server's limits"},
     {"cors_origins", GW_KINDS_ARRAY, false, false, false, 0, 0,
      "a list of origins such as \"http://192.168.1.20:3000\""},
 };
@@ -72,7 +73,44 @@ static const gw_field live_fields[] = {
      "Engine.IO ping interval in milliseconds"},
     {"ping_timeout_ms", GW_KINDS_NUMBER, false, true, true, 100, 300000,
      "Engine.IO ping timeout in milliseconds"},
+    {"connect_timeout_ms", GW_KINDS_NUMBER, false, true, true, 100, 60000,
+     "milliseconds a client has from its handshake to its CONNECT"},
+    {"max_unconnected_per_address", GW_KINDS_NUMBER, false, true, true, 1, 5000,
+     "handshakes without a CONNECT that one address may hold"},
 };
+
+static const gw_field http_fields[] = {
+    {"workers", GW_KINDS_NUMBER, false, true, true, 1, 256, "handler threads"},
+    {"max_connections", GW_KINDS_NUMBER, false, true, true, 16, 100000,
+     "connections open at once"},
+    {"max_connections_per_address", GW_KINDS_NUMBER, false, true, true, 0, 100000,
+     "connections open at once from one address (0: no limit)"},
+    {"limit_loopback", GW_KINDS_BOOL, false, false, false, 0, 0,
+     "true applies the per-address limit to 127.0.0.0/8 and ::1 too"},
+    {"header_timeout_ms", GW_KINDS_NUMBER, false, true, true, 100, 600000,
+     "milliseconds for a request head, from its first byte"},
+    {"body_timeout_ms", GW_KINDS_NUMBER, false, true, true, 100, 600000,
+     "milliseconds for a request body, from the end of its head"},
+    {"idle_timeout_ms", GW_KINDS_NUMBER, false, true, true, 100, 3600000,
+     "milliseconds a connection may wait for its next request"},
+    {"send_timeout_ms", GW_KINDS_NUMBER, false, true, true, 100, 600000,
+     "milliseconds queued output may wait for the client to read"},
+};
+
+/* Sets each member of obj that is present into its uint32_t. */
+typedef struct {
+    const char *name;
+    uint32_t *to;
+} num_member;
+
+static void load_nums(const gw_json *obj, const num_member *nums, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        const gw_json *v = gw_json_get(obj, nums[i].name);
+        if (v)
+            *nums[i].to = (uint32_t)v->u.num.d;
+    }
+}
 
 static const gw_field sim_fields[] = {
     {"control", GW_KINDS_STRING, false, false, false, 0, 0, "ADDR:PORT of its control API"},
@@ -323,26 +361,46 @@ gw_err gw_config_load(const char *path, gw_config **out, gw_diag *diag)
     }
     cfg->live_interval_ms = 100;
     cfg->jog_release_ms = 500;
-    cfg->live_max_clients = 200;
+    cfg->live_max_clients = 1000;
     cfg->ping_interval_ms = 25000;
     cfg->ping_timeout_ms = 20000;
+    cfg->live_connect_timeout_ms = 5000;
+    cfg->live_max_unconnected = 32;
     const gw_json *live = gw_json_get(root, "live");
     if (live && gw_schema_check(diag, live, live_fields,
                                 sizeof(live_fields) / sizeof(live_fields[0]), GW_UNKNOWN_ERROR,
                                 "\"live\"")) {
-        const struct {
-            const char *name;
-            uint32_t *to;
-        } nums[] = {
+        const num_member nums[] = {
             {"interval_ms", &cfg->live_interval_ms}, {"jog_release_ms", &cfg->jog_release_ms},
             {"max_clients", &cfg->live_max_clients}, {"ping_interval_ms", &cfg->ping_interval_ms},
             {"ping_timeout_ms", &cfg->ping_timeout_ms},
+            {"connect_timeout_ms", &cfg->live_connect_timeout_ms},
+            {"max_unconnected_per_address", &cfg->live_max_unconnected},
         };
-        for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
-            const gw_json *v = gw_json_get(live, nums[i].name);
-            if (v)
-                *nums[i].to = (uint32_t)v->u.num.d;
-        }
+        load_nums(live, nums, sizeof(nums) / sizeof(nums[0]));
+    }
+    cfg->http_workers = 16;
+    cfg->http_max_connections = 4096;
+    cfg->http_max_per_address = 64;
+    cfg->http_header_timeout_ms = 5000;
+    cfg->http_body_timeout_ms = 10000;
+    cfg->http_idle_timeout_ms = 30000;
+    cfg->http_send_timeout_ms = 10000;
+    const gw_json *http = gw_json_get(root, "http");
+    if (http && gw_schema_check(diag, http, http_fields,
+                                sizeof(http_fields) / sizeof(http_fields[0]), GW_UNKNOWN_ERROR,
+                                "\"http\"")) {
+        const num_member nums[] = {
+            {"workers", &cfg->http_workers}, {"max_connections", &cfg->http_max_connections},
+            {"max_connections_per_address", &cfg->http_max_per_address},
+            {"header_timeout_ms", &cfg->http_header_timeout_ms},
+            {"body_timeout_ms", &cfg->http_body_timeout_ms},
+            {"idle_timeout_ms", &cfg->http_idle_timeout_ms},
+            {"send_timeout_ms", &cfg->http_send_timeout_ms},
+        };
+        load_nums(http, nums, sizeof(nums) / sizeof(nums[0]));
+        const gw_json *ll = gw_json_get(http, "limit_loopback");
+        cfg->http_limit_loopback = ll && ll->u.b;
     }
     const gw_json *cors = gw_json_get(root, "cors_origins");
     if (cors)

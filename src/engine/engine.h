@@ -57,6 +57,15 @@ typedef struct {
      * after its last renewal, clients at once, Engine.IO heartbeat */
     uint32_t live_interval_ms, jog_release_ms, live_max_clients;
     uint32_t ping_interval_ms, ping_timeout_ms;
+    /* a client's CONNECT within this of its handshake; unconnected
+     * sessions per address */
+    uint32_t live_connect_timeout_ms, live_max_unconnected;
+    /* the HTTP server: worker threads, connections at once (in all and
+     * from one address; loopback exempt unless limit_loopback), timeouts */
+    uint32_t http_workers, http_max_connections, http_max_per_address;
+    bool http_limit_loopback;
+    uint32_t http_header_timeout_ms, http_body_timeout_ms, http_idle_timeout_ms,
+        http_send_timeout_ms;
     /* the built-in simulator (machines with "simulate") */
     char sim_control_host[256];
     uint16_t sim_control_port;   /* 0 = any free port */

@@ -918,6 +918,14 @@ void gw_http_free(gw_http *srv)
     if (!srv)
         return;
     gw_http_close(srv);
+    /* wakes that came after the loop ended (an answer to a request the
+     * loop had closed) hold references */
+    while (srv->wake_head) {
+        gw_http_conn *c = srv->wake_head;
+        srv->wake_head = c->wake_next;
+        c->in_wake = false;
+        gw_http_conn_release(c);
+    }
     if (srv->listen_fd >= 0)
         close(srv->listen_fd);
     if (srv->epfd >= 0)

@@ -20,9 +20,11 @@
  */
 #include "sim_internal.h"
 
-#include <civetweb.h>
+#include "http/http.h"
+
 #include <jansson.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -109,73 +111,76 @@ void *gw_sim_describe(gw_sim *s)
 
 struct gw_sim_control {
     gw_sim *sim;
-    struct mg_context *ctx;
+    gw_http *http;
     uint16_t port;
 };
 
-static int send_json(struct mg_connection *c, int status, json_t *body)
+static int send_json(gw_http_req *c, int status, json_t *body)
 {
     char *s = body ? json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(15)) : NULL;
     json_decref(body);
-    if (!s)
-        s = strdup("{\"error\":\"out of memory\"}");
-    mg_response_header_start(c, status);
-    mg_response_header_add(c, "Content-Type", status < 400 ? "application/json"
-                                                            : "application/problem+json", -1);
-    char n[24];
-    snprintf(n, sizeof(n), "%zu", strlen(s));
-    mg_response_header_add(c, "Content-Length", n, -1);
-    mg_response_header_send(c);
-    mg_write(c, s, strlen(s));
+    if (!s) {
+        static const char oom[] = "{\"type\":\"about:blank\",\"status\":500,\"detail\":"
+                                  "\"out of memory\"}";
+        gw_http_respond(c, 500, "application/problem+json", NULL, oom, sizeof(oom) - 1);
+        return 500;
+    }
+    gw_http_respond(c, status, status < 400 ? "application/json" : "application/problem+json",
+                    "Cache-Control: no-store\r\n", s, strlen(s));
     free(s);
     return status;
 }
 
-static int problem(struct mg_connection *c, int status, const char *fmt, ...) GW_PRINTF(3, 4);
+static int problem(gw_http_req *c, int status, const char *fmt, ...) GW_PRINTF(3, 4);
 
-static int problem(struct mg_connection *c, int status, const char *fmt, ...)
+static int problem(gw_http_req *c, int status, const char *fmt, ...)
 {
-    char detail[400];
+    char text[400], detail[400];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(detail, sizeof(detail), fmt, ap);
+    int n = vsnprintf(text, sizeof(text), fmt, ap);
     va_end(ap);
+    size_t len = n < 0 ? 0 : (size_t)n < sizeof(text) ? (size_t)n : sizeof(text) - 1;
+    /* details quote names from the request: whole characters, valid UTF-8 */
+    gw_utf8_sanitize(text, gw_utf8_prefix(text, len, sizeof(detail) - 1), detail, sizeof(detail));
     return send_json(c, status, json_pack("{s:s, s:i, s:s}", "type", "about:blank", "status",
                                           status, "detail", detail));
 }
 
 /* The request body as JSON (an object), or an answered 400. */
-static json_t *read_body(struct mg_connection *c)
+static json_t *read_body(gw_http_req *c)
 {
-    char buf[8192];
-    size_t len = 0;
-    int n;
-    while (len < sizeof(buf) - 1 && (n = mg_read(c, buf + len, sizeof(buf) - 1 - len)) > 0)
-        len += (size_t)n;
+    size_t len;
+    const char *buf = gw_http_req_body(c, &len);
     json_error_t e;
-    json_t *j = json_loadb(buf, len, 0, &e);
+    json_t *j = gw_json_load_untrusted(buf, len, JSON_REJECT_DUPLICATES, &e);
     if (!j || !json_is_object(j)) {
-        problem(c, 400, "the body must be a JSON object: %s", j ? "got another kind" : e.text);
+        if (j)
+            problem(c, 400, "the body must be a JSON object: got another kind");
+        else
+            problem(c, 400, "the body must be a JSON object: line %d, column %d: %s", e.line,
+                    e.column, e.text);
         json_decref(j);
         return NULL;
     }
     return j;
 }
 
-/* Splits "/sim/devices/a%20b/properties/x" into decoded segments. */
-static size_t segments(const char *uri, char seg[6][128])
+/* Splits the decoded path "/sim/devices/a b/properties/x" into segments;
+ * more than 6, or one longer than 127 bytes, makes no route. */
+static size_t segments(const char *path, char seg[6][128])
 {
     size_t n = 0;
-    const char *p = uri;
+    const char *p = path;
     while (*p == '/')
         p++;
-    while (*p && n < 6) {
+    while (*p) {
         const char *e = strchr(p, '/');
         size_t len = e ? (size_t)(e - p) : strlen(p);
-        char raw[256];
-        snprintf(raw, sizeof(raw), "%.*s", (int)(len < 255 ? len : 255), p);
-        if (mg_url_decode(raw, (int)strlen(raw), seg[n], 128, 0) < 0)
-            seg[n][0] = '\0';
+        if (n == 6 || len >= 128)
+            return 0;
+        memcpy(seg[n], p, len);
+        seg[n][len] = '\0';
         n++;
         p += len;
         while (*p == '/')
@@ -184,7 +189,7 @@ static size_t segments(const char *uri, char seg[6][128])
     return n;
 }
 
-static int device_route(struct mg_connection *c, gw_sim *s, const char *method, char seg[6][128],
+static int device_route(gw_http_req *c, gw_sim *s, const char *method, char seg[6][128],
                         size_t n)
 {
     gw_sim_device *d = gw_sim_device_find(s, seg[2]);
@@ -252,7 +257,7 @@ static bool driver_of(const char *name, gw_driver *d)
     return true;
 }
 
-static int faults_route(struct mg_connection *c, gw_sim *s, const char *method)
+static int faults_route(gw_http_req *c, gw_sim *s, const char *method)
 {
     if (strcmp(method, "GET") == 0)
         return send_json(c, 200, json_pack("{s:o, s:o}", "s7", frontend_json(s, GW_DRIVER_S7),
@@ -308,12 +313,11 @@ static int faults_route(struct mg_connection *c, gw_sim *s, const char *method)
     return status;
 }
 
-static int writes_route(struct mg_connection *c, gw_sim *s)
+static int writes_route(gw_http_req *c, gw_sim *s)
 {
-    const struct mg_request_info *ri = mg_get_request_info(c);
     char since_s[32] = "0";
-    if (ri->query_string)
-        mg_get_var(ri->query_string, strlen(ri->query_string), "since", since_s, sizeof(since_s));
+    if (gw_http_query_param(gw_http_req_query(c), "since", since_s, sizeof(since_s)) < 0)
+        return problem(c, 400, "\"since\" must be a sequence number");
     uint64_t since = strtoull(since_s, NULL, 10);
     enum { MAX = 512 };
     gw_sim_write *w = gw_malloc(MAX * sizeof(*w));
@@ -338,14 +342,12 @@ static int writes_route(struct mg_connection *c, gw_sim *s)
     return send_json(c, 200, arr);
 }
 
-static int dispatch(struct mg_connection *c, void *cbdata)
+static int route(gw_http_req *c, gw_sim_control *ctl)
 {
-    gw_sim_control *ctl = cbdata;
     gw_sim *s = ctl->sim;
-    const struct mg_request_info *ri = mg_get_request_info(c);
-    const char *m = ri->request_method;
+    const char *m = gw_http_req_method(c);
     char seg[6][128];
-    size_t n = segments(ri->local_uri ? ri->local_uri : "/", seg);
+    size_t n = segments(gw_http_req_path(c), seg);
     if (n == 0 || strcmp(seg[0], "sim") != 0)
         return problem(c, 404, "the control API lives under /sim");
     if (n == 1)
@@ -402,6 +404,11 @@ static int dispatch(struct mg_connection *c, void *cbdata)
     return problem(c, 404, "no such resource");
 }
 
+static void dispatch(void *ud, gw_http_req *c)
+{
+    route(c, ud);
+}
+
 gw_err gw_sim_control_start(gw_sim *s, const char *host, uint16_t port, gw_sim_control **out,
                             gw_error *err)
 {
@@ -410,25 +417,22 @@ gw_err gw_sim_control_start(gw_sim *s, const char *host, uint16_t port, gw_sim_c
     if (!ctl)
         return gw_error_set(err, GW_E_NOMEM, "out of memory");
     ctl->sim = s;
-    char ports[300];
-    snprintf(ports, sizeof(ports), "%s:%u", host, port);
-    const char *options[] = {"listening_ports", ports, "num_threads", "4", NULL};
-    struct mg_callbacks cb;
-    memset(&cb, 0, sizeof(cb));
-    struct mg_init_data init = {&cb, ctl, options};
-    char text[256] = "";
-    unsigned code = 0;
-    struct mg_error_data error = {&code, text, sizeof(text)};
-    mg_init_library(0);
-    ctl->ctx = mg_start2(&init, &error);
-    if (!ctl->ctx) {
+    gw_http_opts o;
+    gw_http_opts_default(&o);
+    o.host = host;
+    o.port = port;
+    o.workers = 2;
+    o.max_connections = 256;
+    o.max_body = 8192;
+    o.handler = dispatch;
+    o.ud = ctl;
+    o.log = s->log;
+    o.log_category = "sim";
+    if (gw_http_start(&o, &ctl->http, err) != GW_OK) {
         gw_free(ctl);
-        mg_exit_library();
-        return gw_error_set(err, GW_E_IO, "sim control: cannot listen on %s: %s", ports, text);
+        return err ? err->code : GW_E_IO;
     }
-    mg_set_request_handler(ctl->ctx, "/", dispatch, ctl);
-    struct mg_server_port sp[2];
-    ctl->port = mg_get_server_ports(ctl->ctx, 2, sp) > 0 ? (uint16_t)sp[0].port : port;
+    ctl->port = gw_http_port(ctl->http);
     gw_log_write(s->log, GW_LOG_INFO, "sim", "control API on http://%s:%u/sim", host, ctl->port);
     *out = ctl;
     return GW_OK;
@@ -443,7 +447,6 @@ void gw_sim_control_stop(gw_sim_control *c)
 {
     if (!c)
         return;
-    mg_stop(c->ctx);
-    mg_exit_library();
+    gw_http_free(c->http);
     gw_free(c);
 }

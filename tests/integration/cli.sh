@@ -201,15 +201,15 @@ else
   check "engine: live value with quality" "$tags" '"parameter":"System Mode","value":2,"value_alt":"Home/Standby".*"quality":"good"'
   # a write through the engine: answered after the PLC confirmed it
   put=$(curl -s -w ' %{http_code}' --max-time 10 "${auth[@]}" -X PUT "http://127.0.0.1:$port/api/machines/watermaker/tags" \
-        -d '{"System Mode": 34}')
+        -H 'Content-Type: application/json' -d '{"System Mode": 34}')
   check "PUT tags written" "$put" '"written":\["System Mode"\]\} 200$'
   tags=$(curl -s --max-time 5 "http://127.0.0.1:$port/api/machines/watermaker/tags")
   check "PUT tags visible at once" "$tags" '"parameter":"System Mode","value":34,"value_alt":"DTS Request"'
   bad=$(curl -s -w ' %{http_code}' --max-time 5 "${auth[@]}" -X PUT "http://127.0.0.1:$port/api/machines/watermaker/tags" \
-        -d '{"Feed Pressure": 3}')
+        -H 'Content-Type: application/json' -d '{"Feed Pressure": 3}')
   check "PUT read-only tag is 422" "$bad" 'read-only.* 422$'
   bad=$(curl -s -w ' %{http_code}' --max-time 5 "${auth[@]}" -X PUT "http://127.0.0.1:$port/api/machines/watermaker/tags" \
-        -d '{"System Mode": ')
+        -H 'Content-Type: application/json' -d '{"System Mode": ')
   check "PUT malformed JSON is 400" "$bad" 'malformed JSON.* 400$'
   # who may do what: loopback reads anonymously (demo config), commands
   # need an operator's token
@@ -242,7 +242,7 @@ else
   # browser login: a session cookie, then logout ends it; failures are
   # rate-limited per address
   login=$(curl -s -D - --max-time 10 -X POST "http://127.0.0.1:$port/api/auth/login" \
-          -d '{"username": "op", "password": "op-pass-123"}' | tr -d '\r')
+          -H 'Content-Type: application/json' -d '{"username": "op", "password": "op-pass-123"}' | tr -d '\r')
   check "login sets the cookie" "$login" '^Set-Cookie: plcgw_session=plcgw_[A-Za-z0-9_-]{43}; Path=/; HttpOnly; SameSite=Strict; Max-Age=43200$'
   check "login answers who" "$login" '"user":"op","role":"operator"'
   sid=$(printf '%s' "$login" | grep -oE 'plcgw_session=plcgw_[A-Za-z0-9_-]{43}' | cut -d= -f2)
@@ -253,7 +253,7 @@ else
   check "logout ends the session" "$no" 'session ended or expired.* 401$'
   codes=""
   for _ in 1 2 3 4 5 6; do
-    codes="$codes $(curl -s -o /dev/null -w '%{http_code}' --max-time 10 -X POST "http://127.0.0.1:$port/api/auth/login" -d '{"username": "op", "password": "wrong-pass"}')"
+    codes="$codes $(curl -s -o /dev/null -w '%{http_code}' --max-time 10 -X POST "http://127.0.0.1:$port/api/auth/login" -H 'Content-Type: application/json' -d '{"username": "op", "password": "wrong-pass"}')"
   done
   check "logins rate-limited" "$codes" '^ 401 401 401 401 401 429$'
   # the specifications' endpoints on the default machine (the rig)
@@ -274,22 +274,22 @@ if len(w) >= 2:
     sleep 0.1
   done
   check "seed stop pulse" "$pulse" '^DB3.DBX0.4 True False True$'
-  bad=$(curl -s -w ' %{http_code}' --max-time 5 "${auth[@]}" -X POST "http://127.0.0.1:$port/api/jog/speed" -d '{"velocity": "x"}')
+  bad=$(curl -s -w ' %{http_code}' --max-time 5 "${auth[@]}" -X POST "http://127.0.0.1:$port/api/jog/speed" -H 'Content-Type: application/json' -d '{"velocity": "x"}')
   check "seed jog speed not a number" "$bad" 'must be a number.* 422$'
-  ok=$(curl -s -w ' %{http_code}' --max-time 10 "${auth[@]}" -X POST "http://127.0.0.1:$port/api/jog/speed" -d '{"velocity": 12.5}')
+  ok=$(curl -s -w ' %{http_code}' --max-time 10 "${auth[@]}" -X POST "http://127.0.0.1:$port/api/jog/speed" -H 'Content-Type: application/json' -d '{"velocity": 12.5}')
   check "seed jog speed" "$ok" '"written":\["Jog_Velocity"\]\} 200$'
   ok=$(curl -s -w ' %{http_code}' --max-time 10 "${auth[@]}" -X POST "http://127.0.0.1:$port/api/parameters" \
-       -d '{"diameter": 315, "pipe_length": 300}')
+       -H 'Content-Type: application/json' -d '{"diameter": 315, "pipe_length": 300}')
   check "seed set parameters" "$ok" '"written":\["Pipe_Diameter","Pipe_Length"\]\} 200$'
   params=$(curl -s --max-time 5 "http://127.0.0.1:$port/api/machines/rig/parameters")
   check "seed parameters read back" "$params" '"pipe_diameter":315(\.0)?,"pipe_length":300(\.0)?'
-  bad=$(curl -s -w ' %{http_code}' --max-time 5 "${auth[@]}" -X POST "http://127.0.0.1:$port/api/parameters" -d '{"colour": 1}')
+  bad=$(curl -s -w ' %{http_code}' --max-time 5 "${auth[@]}" -X POST "http://127.0.0.1:$port/api/parameters" -H 'Content-Type: application/json' -d '{"colour": 1}')
   check "seed unknown parameter" "$bad" 'unknown parameter \\"colour\\".* 422$'
   bad=$(curl -s -w ' %{http_code}' --max-time 5 "http://127.0.0.1:$port/api/machines/watermaker/status")
   check "seed rig endpoint on the watermaker" "$bad" 'not a ring-stiffness rig.* 404$'
   mb=$(curl -s --max-time 5 "http://127.0.0.1:$port/modbus/read/watermaker")
   check "seed modbus read" "$mb" '"parameter":"System Mode","value":34'
-  ok=$(curl -s -w ' %{http_code}' --max-time 10 "${auth[@]}" -X PUT "http://127.0.0.1:$port/modbus/write/watermaker" -d '{"System Mode": 2}')
+  ok=$(curl -s -w ' %{http_code}' --max-time 10 "${auth[@]}" -X PUT "http://127.0.0.1:$port/modbus/write/watermaker" -H 'Content-Type: application/json' -d '{"System Mode": 2}')
   check "seed modbus write" "$ok" '"written":\["System Mode"\]\} 200$'
   api=$(curl -s --max-time 5 "http://127.0.0.1:$port/openapi.json")
   check "seed routes documented" "$api" '"/api/command/stop":\{"post"'
@@ -297,7 +297,7 @@ if len(w) >= 2:
   # and the gateway reconnects by itself once the PLC is back
   writes_before=$(curl -s --max-time 5 "http://127.0.0.1:$p_ctl/sim/writes" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
   curl -s --max-time 5 -X POST "http://127.0.0.1:$p_ctl/sim/faults" \
-       -d '{"frontend": "s7", "fault": "drop", "duration_ms": 1500}' >/dev/null
+       -H 'Content-Type: application/json' -d '{"frontend": "s7", "fault": "drop", "duration_ms": 1500}' >/dev/null
   conn=""
   conn=$(poll_for "http://127.0.0.1:$port/api/status/connection" '"connected":false' 30)
   check "fault: connection lost" "$conn" '"connected":false.*"error":"plc 127.0.0.1:[0-9]+: '

@@ -191,7 +191,7 @@ test('unauthenticated and viewer clients', async () => {
 
 test('a browser\'s session cookie signs the client in (operator: may jog)', async () => {
   const r = await fetch(`${URL}/api/auth/login`, {
-    method: 'POST', body: JSON.stringify({ username: 'op2', password: 'op2-pass-123' }),
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'op2', password: 'op2-pass-123' }),
   });
   assert.strictEqual(r.status, 200);
   const cookie = r.headers.get('set-cookie').split(';')[0];

@@ -252,6 +252,7 @@ static int route(api_req *req)
     if (strcmp(req->path, "*") == 0) {
         /* OPTIONS *: what the server as a whole allows (RFC 9110 9.3.7) */
         gw_http_respond(hr, 204, NULL, "Allow: GET, HEAD, POST, PUT, OPTIONS\r\n", NULL, 0);
+        req->hr = NULL;
         return 204;
     }
     const char *origin = gw_http_req_header(hr, "Origin");
@@ -312,13 +313,19 @@ static void dispatch(void *ud, gw_http_req *hr)
     req.method = gw_http_req_method(hr);
     req.path = gw_http_req_path(hr);
     /* kept: hr (and these texts with it) goes when it is answered */
-    char method[33], path[512];
+    char method[33], path[2048];
     snprintf(method, sizeof(method), "%s", req.method);
-    snprintf(path, sizeof(path), "%s", req.path);
+    /* no route is that long; the instance of the answer is cut on a
+     * character (it goes into JSON) */
+    size_t full = strlen(req.path), plen = gw_utf8_prefix(req.path, full, sizeof(path) - 1);
+    memcpy(path, req.path, plen);
+    path[plen] = '\0';
     req.method = method;
     req.path = path;
     snprintf(req.remote, sizeof(req.remote), "%s", gw_http_req_remote(hr));
-    int status = route(&req);
+    int status = plen < full ? api__problem(&req, 414, "URI Too Long", "no resource has a path "
+                                            "of %zu bytes", full)
+                             : route(&req);
     if (req.hr && status != 0) {
         /* a handler that returned without answering: a bug, never a hang */
         gw_log_error(api->log, "http", "%s %s: no answer from its handler", method, path);

@@ -10,6 +10,7 @@
 
 #include <getopt.h>
 #include <string.h>
+#include <sys/resource.h>
 
 static const char usage[] =
     "usage: plcgw serve [--config FILE] [--listen ADDR:PORT] [--db FILE] [--no-sim] [--debug]\n"
@@ -56,6 +57,27 @@ static gw_err first_admin(gw_store *store, gw_log *log, const char *config_path)
     }
     sodium_memzero(pw, sizeof(pw));
     return rc;
+}
+
+/* Every connection is a descriptor: the soft limit (often 1,024) is
+ * raised to the hard one, and a config that needs more than that is told. */
+static void raise_fd_limit(const gw_config *cfg, gw_log *log)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return;
+    if (rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+    /* sockets of the machines, the simulator, the database, some spare */
+    rlim_t need = (rlim_t)cfg->http_max_connections + 64 + 4 * cfg->nmachines;
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need)
+        gw_log_warn(log, "main", "the descriptor limit is %llu, below the %llu that "
+                    "http.max_connections %u needs: connections beyond it wait in the listen "
+                    "queue (raise it with ulimit -n or LimitNOFILE=)",
+                    (unsigned long long)rl.rlim_cur, (unsigned long long)need,
+                    cfg->http_max_connections);
 }
 
 int cli_serve(int argc, char **argv)
@@ -123,6 +145,7 @@ int cli_serve(int argc, char **argv)
     gw_log *log = gw_log_new(stderr, level);
     gw_log_info(log, "main", "plcgw %s starting with %s (%zu machine%s)", GW_VERSION, config_path,
                 cfg->nmachines, cfg->nmachines == 1 ? "" : "s");
+    raise_fd_limit(cfg, log);
     gw_error err;
     gw_error_clear(&err);
     gw_sim *sim = NULL;

@@ -13,7 +13,7 @@ CONFIG     ?= config/demo.json
 # Sanitizer runs stop at the first finding and print a stack trace.
 SAN_ENV     = ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1 \
               UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-FUZZERS     = json addr tagmap write s7_server s7_client sio
+FUZZERS     = json addr tagmap write s7_server s7_client sio http ws
 
 .PHONY: all run test bench bootstrap build build-asan build-tsan build-fuzz fuzz clean
 

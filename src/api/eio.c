@@ -434,25 +434,40 @@ static int open_packet(eio_server *srv, const eio_session *s, bool websocket, ch
                     srv->o.ping_timeout_ms, srv->o.max_payload);
 }
 
-/* Makes room for a pending session from addr (srv->mu held): when the
- * address has its most, its oldest pending session is detached for the
- * caller to close. */
+/* Makes room for a pending session from addr (srv->mu held). A client
+ * connects within a round trip of its handshake, so only sessions pending
+ * longer than PENDING_GRACE_MS count: when the address holds its most of
+ * those, its oldest is detached for the caller to close. A burst of
+ * clients from one address (a test bench, a proxy) is never displaced;
+ * a flood of handshakes keeps at most the limit beyond its last second. */
+#define PENDING_GRACE_MS 1000
+
 static eio_session *evict_locked(eio_server *srv, const char *addr)
 {
-    if (!srv->o.max_pending_per_address)
+    bool full = srv->nsessions >= srv->o.max_sessions;
+    if (!srv->o.max_pending_per_address && !full)
         return NULL;
+    uint64_t now = gw_mono_ms();
     unsigned n = 0;
-    eio_session *oldest = NULL;
-    for (eio_session *s = srv->sessions; s; s = s->next)
-        if (s->deadline_ms && !s->closed && strcmp(s->remote, addr) == 0) {
+    eio_session *oldest = NULL, *oldest_any = NULL;
+    for (eio_session *s = srv->sessions; s; s = s->next) {
+        if (!s->deadline_ms || s->closed || s->client_closed ||
+            now - s->created_ms < PENDING_GRACE_MS)
+            continue;
+        if (!oldest_any || s->created_ms <= oldest_any->created_ms)
+            oldest_any = s;
+        if (strcmp(s->remote, addr) == 0) {
             n++;
             if (!oldest || s->created_ms <= oldest->created_ms)
                 oldest = s;
         }
-    if (n < srv->o.max_pending_per_address || !oldest)
-        return NULL;
-    oldest->refs++;
-    return oldest;
+    }
+    /* the address's own first; a full table takes one from anyone */
+    eio_session *e = srv->o.max_pending_per_address && n >= srv->o.max_pending_per_address
+                         ? oldest : full ? oldest_any : NULL;
+    if (e)
+        e->refs++;
+    return e;
 }
 
 /* A new session: its place is reserved and checked against the limit in
@@ -462,21 +477,25 @@ static eio_session *evict_locked(eio_server *srv, const char *addr)
 static eio_session *create_session(eio_server *srv, const gw_http_req *r, bool *full)
 {
     const char *remote = gw_http_req_remote(r);
-    pthread_mutex_lock(&srv->mu);
-    *full = srv->nsessions >= srv->o.max_sessions;
-    if (!*full)
-        srv->nsessions++; /* reserved */
-    eio_session *evict = *full ? NULL : evict_locked(srv, remote);
-    pthread_mutex_unlock(&srv->mu);
-    if (evict) {
-        gw_log_write(srv->o.log, GW_LOG_INFO, "eio", "%s: session %s closed to make room: "
-                     "more than %u sessions from one address have not connected", remote,
-                     evict->sid, srv->o.max_pending_per_address);
+    for (int i = 0; i < 64; i++) {
+        pthread_mutex_lock(&srv->mu);
+        eio_session *evict = evict_locked(srv, remote);
+        pthread_mutex_unlock(&srv->mu);
+        if (!evict)
+            break;
+        gw_log_write(srv->o.log, i ? GW_LOG_DEBUG : GW_LOG_INFO, "eio", "%s: session %s "
+                     "closed to make room: %u sessions from this address have not connected "
+                     "for a second", remote, evict->sid, srv->o.max_pending_per_address);
         eio_close(evict, "displaced by a newer handshake from its address");
         pthread_mutex_lock(&srv->mu);
         unref_locked(evict);
         pthread_mutex_unlock(&srv->mu);
     }
+    pthread_mutex_lock(&srv->mu);
+    *full = srv->nsessions >= srv->o.max_sessions;
+    if (!*full)
+        srv->nsessions++; /* reserved: checked and taken in one step */
+    pthread_mutex_unlock(&srv->mu);
     if (*full)
         return NULL;
     eio_session *s = gw_calloc(1, sizeof(*s));

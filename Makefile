@@ -60,7 +60,7 @@ test: build build-asan build-tsan
 	ctest --test-dir build --output-on-failure -j$(JOBS)
 	$(SAN_ENV) ctest --test-dir build-asan --output-on-failure -j$(JOBS)
 	TSAN_OPTIONS="halt_on_error=1 suppressions=$(CURDIR)/tests/tsan.supp" \
-	  ctest --test-dir build-tsan --output-on-failure -R 'engine_test_engine|http_test_server|socketio'
+	  ctest --test-dir build-tsan --output-on-failure -R 'engine_test_engine|http_test_server|socketio|hostile'
 	@$(MAKE) --no-print-directory fuzz
 
 # Figures, not pass/fail: run on a quiet machine and compare runs.
@@ -68,7 +68,8 @@ bench: build
 	build/bench_s7_live 2000
 	build/bench_modbus_scan 1000
 	bench/api_status.sh build 10
-	bench/live_fanout.sh build 15 10 100 500 1000
+	bench/idle_conns.sh build 10
+	bench/live_fanout.sh build 15 10 100 1000
 
 clean:
 	rm -rf build build-asan build-tsan build-fuzz

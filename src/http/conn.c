@@ -385,15 +385,18 @@ gw_http_conn *gw_http_upgrade(gw_http_req *r, const gw_ws_handler *h, void *user
     c->wsuser = user;
     c->is_ws = true;
     c->keep_alive = true;
-    if (c->fd >= 0)
+    bool gone = c->fd < 0;
+    if (!gone)
         http__queue_locked(c, it);
-    else {
+    pthread_mutex_unlock(&c->mu);
+    if (gone) {
         gw_ws_msg_release(m);
         gw_free(it);
     }
-    pthread_mutex_unlock(&c->mu);
     gw_http_conn_retain(c);
     atomic_fetch_add(&c->srv->nws, 1);
+    if (gone) /* closed while its handshake was handled: on_close all the same */
+        http__ws_deliver_close(c, "the client went away");
     http__wake(c, W_DONE);
     http__req_free(r);
     return c;

@@ -2,9 +2,10 @@
 #
 #   make run    install what is missing, build, start the gateway on the demo
 #               config (http://127.0.0.1:8000)
-#   make test   install, build the normal, sanitizer and fuzz builds, run every
-#               test on the normal and ASan+UBSan builds, the threaded parts
-#               (engine, live channel) under TSan, and each fuzzer briefly
+#   make test   install, build the normal, sanitizer, hardened Release and fuzz
+#               builds, run every test on the normal and ASan+UBSan builds, the
+#               unit tests on Release, the threaded parts (engine, HTTP server,
+#               live channel) under TSan, and each fuzzer briefly
 
 MAKEFLAGS  += --no-print-directory
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
@@ -15,7 +16,7 @@ SAN_ENV     = ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=
               UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 FUZZERS     = json addr tagmap write s7_server s7_client sio http ws
 
-.PHONY: all run test bench bootstrap build build-asan build-tsan build-fuzz fuzz clean
+.PHONY: all run test bench bootstrap build build-asan build-tsan build-release build-fuzz fuzz clean
 
 all: build
 
@@ -34,6 +35,15 @@ build-asan: bootstrap
 build-tsan: bootstrap
 	@cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGW_SANITIZE=thread >/dev/null
 	@cmake --build build-tsan -j$(JOBS) --target plcgw engine_test_engine http_test_server
+
+# What a packager builds: Release (-O3) with Debian's hardening flags
+# (dpkg-buildflags: _FORTIFY_SOURCE=2, stack protector, format security);
+# it must build without a warning. The benchmarks run this build.
+build-release: bootstrap
+	@CFLAGS="$$(dpkg-buildflags --get CFLAGS) $$(dpkg-buildflags --get CPPFLAGS)" \
+	  LDFLAGS="$$(dpkg-buildflags --get LDFLAGS)" \
+	  cmake -S . -B build-release -DCMAKE_BUILD_TYPE=Release >/dev/null
+	@cmake --build build-release -j$(JOBS)
 
 build-fuzz: bootstrap
 	@CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DGW_FUZZ=ON >/dev/null
@@ -56,20 +66,21 @@ fuzz: build-fuzz
 	  grep -E 'stat::number_of_executed_units|stat::peak_rss_mb' build-fuzz/fuzz_$$f.log; \
 	done
 
-test: build build-asan build-tsan
+test: build build-asan build-tsan build-release
 	ctest --test-dir build --output-on-failure -j$(JOBS)
+	ctest --test-dir build-release --output-on-failure -j$(JOBS) -L unit
 	$(SAN_ENV) ctest --test-dir build-asan --output-on-failure -j$(JOBS)
 	TSAN_OPTIONS="halt_on_error=1 suppressions=$(CURDIR)/tests/tsan.supp" \
 	  ctest --test-dir build-tsan --output-on-failure -R 'engine_test_engine|http_test_server|socketio|hostile'
 	@$(MAKE) --no-print-directory fuzz
 
 # Figures, not pass/fail: run on a quiet machine and compare runs.
-bench: build
-	build/bench_s7_live 2000
-	build/bench_modbus_scan 1000
-	bench/api_status.sh build 10
-	bench/idle_conns.sh build 10
-	bench/live_fanout.sh build 15 10 100 1000
+bench: build-release
+	build-release/bench_s7_live 2000
+	build-release/bench_modbus_scan 1000
+	bench/api_status.sh build-release 10
+	bench/idle_conns.sh build-release 10
+	bench/live_fanout.sh build-release 15 10 100 1000
 
 clean:
-	rm -rf build build-asan build-tsan build-fuzz
+	rm -rf build build-asan build-tsan build-release build-fuzz

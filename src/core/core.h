@@ -327,6 +327,15 @@ bool gw_json_nesting_ok(const char *text, size_t len, unsigned max_depth, gw_loc
  * error is a json_error_t * (may be NULL); returns a json_t * or NULL. */
 void *gw_json_load_untrusted(const char *text, size_t len, size_t flags, void *error);
 
+/* JSON text of a jansson value (json_t *): compact when indent is 0,
+ * else indented by that many spaces. Reals are the shortest decimal that
+ * reads back as the same double (68.4, 0.10000000149011612), exact and
+ * never rounded for display. Release with gw_free; NULL when out of
+ * memory. */
+char *gw_json_dumps(const void *json, unsigned indent);
+/* A real as gw_json_dumps prints it, into buf (at least 32 bytes). */
+void gw_json_format_real(double d, char *buf, size_t size);
+
 /* Converts to a jansson value (json_t *, returned as void * so that this
  * header does not need jansson.h). NULL on allocation failure. */
 void *gw_json_to_jansson(const gw_json *v);

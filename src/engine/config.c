@@ -172,9 +172,20 @@ bool gw_parse_host_port(const char *text, bool allow_zero, char *host, size_t ho
     return true;
 }
 
-static void copy_str(char *dst, size_t size, const gw_json *v, const char *fallback)
+/* Copies v's string (or fallback) into dst; one that does not fit is an
+ * error at v, never a string cut short. */
+static void copy_str(gw_diag *d, const char *what, char *dst, size_t size, const gw_json *v,
+                     const char *fallback)
 {
-    snprintf(dst, size, "%s", v && v->kind == GW_JSON_STRING ? v->u.str.s : fallback);
+    const char *s = v && v->kind == GW_JSON_STRING ? v->u.str.s : fallback;
+    size_t n = strlen(s);
+    if (n >= size) {
+        gw_diag_error(d, v ? v->loc : (gw_loc){1, 1}, "\"%s\" is %zu bytes long; at most %zu",
+                      what, n, size - 1);
+        n = 0;
+    }
+    memcpy(dst, s, n);
+    dst[n] = '\0';
 }
 
 static bool valid_id(const char *id)
@@ -190,15 +201,22 @@ static bool valid_id(const char *id)
     return true;
 }
 
-static void resolve_path(char *out, size_t size, const char *base_file, const char *rel)
+/* rel against the folder of base_file into out: false when it does not
+ * fit (the caller reports it; a path is never cut short). */
+static bool resolve_path(char *out, size_t size, const char *base_file, const char *rel)
 {
+    int n;
     if (rel[0] == '/') {
-        snprintf(out, size, "%s", rel);
-        return;
+        n = snprintf(out, size, "%s", rel);
+    } else {
+        char tmp[512];
+        size_t bl = strlen(base_file);
+        if (bl >= sizeof(tmp))
+            return false;
+        memcpy(tmp, base_file, bl + 1);
+        n = snprintf(out, size, "%s/%s", dirname(tmp), rel);
     }
-    char tmp[512];
-    snprintf(tmp, sizeof(tmp), "%s", base_file);
-    snprintf(out, size, "%s/%s", dirname(tmp), rel);
+    return n >= 0 && (size_t)n < size;
 }
 
 static uint32_t num_u32(const gw_json *obj, const char *name, uint32_t fallback)
@@ -253,10 +271,10 @@ static void load_machine(gw_config *cfg, gw_diag *d, const gw_json *mj)
             return;
         }
     }
-    copy_str(m->id, sizeof(m->id), id, "");
-    copy_str(m->name, sizeof(m->name), gw_json_get(mj, "name"), m->id);
+    copy_str(d, "id", m->id, sizeof(m->id), id, "");
+    copy_str(d, "name", m->name, sizeof(m->name), gw_json_get(mj, "name"), m->id);
     const gw_json *prof = gw_json_get(mj, "profile");
-    copy_str(m->profile, sizeof(m->profile), prof, "generic");
+    copy_str(d, "profile", m->profile, sizeof(m->profile), prof, "generic");
     bool known = false;
     for (size_t i = 0; i < sizeof(profiles) / sizeof(profiles[0]); i++)
         known |= strcmp(profiles[i], m->profile) == 0;
@@ -274,7 +292,7 @@ static void load_machine(gw_config *cfg, gw_diag *d, const gw_json *mj)
                       m->id, drv->u.str.s);
         return;
     }
-    copy_str(m->host, sizeof(m->host), gw_json_get(mj, "host"), "127.0.0.1");
+    copy_str(d, "host", m->host, sizeof(m->host), gw_json_get(mj, "host"), "127.0.0.1");
     /* ISO-on-TCP port 102 (RFC 1006), Modbus TCP port 502 (Modbus
      * Messaging on TCP/IP Implementation Guide V1.0b, 4.1) */
     m->port = (uint16_t)num_u32(mj, "port", m->driver == GW_DRIVER_S7 ? 102 : 502);
@@ -286,9 +304,11 @@ static void load_machine(gw_config *cfg, gw_diag *d, const gw_json *mj)
     m->simulate = sim && sim->u.b;
     load_groups(d, gw_json_get(mj, "scan"), m);
     const gw_json *tags = gw_json_get(mj, "tags");
-    resolve_path(m->tags_path, sizeof(m->tags_path), cfg->path, tags->u.str.s);
     gw_diag md;
-    if (gw_tagmap_load_file(m->tags_path, &m->tags, &md) != GW_OK) {
+    if (!resolve_path(m->tags_path, sizeof(m->tags_path), cfg->path, tags->u.str.s)) {
+        gw_diag_error(d, tags->loc, "machine \"%s\": the tag map's path, with the config's "
+                      "folder, is longer than %zu bytes", m->id, sizeof(m->tags_path) - 1);
+    } else if (gw_tagmap_load_file(m->tags_path, &m->tags, &md) != GW_OK) {
         char first[300];
         gw_diag_first(&md, first, sizeof(first));
         gw_diag_error(d, tags->loc, "machine \"%s\": tag map does not load: %s", m->id, first);
@@ -323,7 +343,14 @@ gw_err gw_config_load(const char *path, gw_config **out, gw_diag *diag)
         gw_json_doc_free(doc);
         return GW_E_NOMEM;
     }
-    snprintf(cfg->path, sizeof(cfg->path), "%s", path);
+    if (strlen(path) >= sizeof(cfg->path)) {
+        gw_diag_error(diag, (gw_loc){1, 1}, "the config file's path is longer than %zu bytes",
+                      sizeof(cfg->path) - 1);
+        gw_json_doc_free(doc);
+        gw_free(cfg);
+        return GW_E_CONFIG;
+    }
+    memcpy(cfg->path, path, strlen(path) + 1);
     snprintf(cfg->listen_host, sizeof(cfg->listen_host), "127.0.0.1");
     cfg->listen_port = 8000;
     if (!gw_schema_check(diag, root, top_fields, sizeof(top_fields) / sizeof(top_fields[0]),
@@ -336,8 +363,12 @@ gw_err gw_config_load(const char *path, gw_config **out, gw_diag *diag)
                                       sizeof(why)))
         gw_diag_error(diag, listen->loc, "\"listen\": %s, got \"%s\"", why, listen->u.str.s);
     char dbname[sizeof(cfg->database)];
-    copy_str(dbname, sizeof(dbname), gw_json_get(root, "database"), "plcgw.db");
-    resolve_path(cfg->database, sizeof(cfg->database), cfg->path, dbname);
+    copy_str(diag, "database", dbname, sizeof(dbname), gw_json_get(root, "database"), "plcgw.db");
+    if (!resolve_path(cfg->database, sizeof(cfg->database), cfg->path, dbname)) {
+        const gw_json *db = gw_json_get(root, "database");
+        gw_diag_error(diag, db ? db->loc : (gw_loc){1, 1}, "\"database\": the path, with the "
+                      "config's folder, is longer than %zu bytes", sizeof(cfg->database) - 1);
+    }
     snprintf(cfg->sim_control_host, sizeof(cfg->sim_control_host), "127.0.0.1");
     cfg->sim_time_scale = 1.0;
     const gw_json *sim = gw_json_get(root, "simulator");
@@ -412,7 +443,8 @@ gw_err gw_config_load(const char *path, gw_config **out, gw_diag *diag)
         gw_diag_error(diag, machines->loc, "\"machines\" is empty: a gateway needs a machine");
     const gw_json *def = gw_json_get(root, "default_machine");
     if (def) {
-        copy_str(cfg->default_machine, sizeof(cfg->default_machine), def, "");
+        copy_str(diag, "default_machine", cfg->default_machine, sizeof(cfg->default_machine), def,
+                 "");
         if (!gw_config_machine(cfg, cfg->default_machine))
             gw_diag_error(diag, def->loc, "\"default_machine\": no machine has the id \"%s\"",
                           def->u.str.s);

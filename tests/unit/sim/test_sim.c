@@ -486,7 +486,7 @@ static void test_set_property(void **state)
     assert_int_not_equal(gw_tag_prepare_write(wmap, pt, x, &w, &err), GW_OK);
     assert_int_equal(gw_sim_set_property(wm, "DTS Priming Timer", x, &err), GW_OK);
     json_decref(x);
-    double d;
+    double d = 0;
     assert_int_equal(mb_read_tag(mc, wmap, "DTS Priming Timer", &d, &err), GW_OK);
     assert_true(fabs(d - 123.4) < 1e-9);
 

@@ -46,13 +46,13 @@ static int send_oom(api_req *req)
 
 int api__send_json(api_req *req, int status, json_t *body)
 {
-    /* 15 significant digits: see docs/mapping.md, "Output records" */
-    char *s = body ? json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(15)) : NULL;
+    /* exact numbers: see docs/mapping.md, "Output records" */
+    char *s = body ? gw_json_dumps(body, 0) : NULL;
     json_decref(body);
     if (!s)
         return send_oom(req);
     api__send_text(req, status, "application/json", s, strlen(s));
-    free(s);
+    gw_free(s);
     return status;
 }
 

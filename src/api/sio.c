@@ -120,11 +120,11 @@ static void send_packet(sio_client *c, int type, const char *nsp, bool has_id, u
 static void emit(sio_client *c, const char *event, json_t *payload)
 {
     json_t *a = json_pack("[s, o]", event, payload ? payload : json_object());
-    char *s = a ? json_dumps(a, JSON_COMPACT | JSON_REAL_PRECISION(15)) : NULL;
+    char *s = a ? gw_json_dumps(a, 0) : NULL;
     json_decref(a);
     if (s)
         send_packet(c, SIO_EVENT, "/", false, 0, s, strlen(s));
-    free(s);
+    gw_free(s);
 }
 
 /* ack(id, [payload]); payload is taken */
@@ -147,7 +147,7 @@ static void ack(sio_client *c, const sio_packet *pk, json_t *payload)
 static void broadcast(sio_hub *h, const char *event, json_t *payload)
 {
     json_t *a = json_pack("[s, o]", event, payload);
-    char *s = a ? json_dumps(a, JSON_COMPACT | JSON_REAL_PRECISION(15)) : NULL;
+    char *s = a ? gw_json_dumps(a, 0) : NULL;
     json_decref(a);
     if (!s)
         return;
@@ -165,7 +165,7 @@ static void broadcast(sio_hub *h, const char *event, json_t *payload)
         eio_frame_release(f);
         gw_free(text);
     }
-    free(s);
+    gw_free(s);
 }
 
 /* ---------------------------------------------------------------- jog */
@@ -390,7 +390,7 @@ static void *ticker_main(void *arg)
             /* the server's time when it goes out: receivers measure latency */
             json_object_set_new(o, "ts", json_integer(gw_wall_ms()));
             json_t *a = json_pack("[s, o]", "live_data", o);
-            char *text = a ? json_dumps(a, JSON_COMPACT | JSON_REAL_PRECISION(15)) : NULL;
+            char *text = a ? gw_json_dumps(a, 0) : NULL;
             json_decref(a);
             if (!text)
                 continue;
@@ -412,7 +412,7 @@ static void *ticker_main(void *arg)
                 atomic_fetch_add(&h->frames_sent, sent);
                 eio_frame_release(f);
             }
-            free(text);
+            gw_free(text);
         }
     }
     return NULL;

@@ -172,10 +172,10 @@ static gw_tagmap *load_map(io_opts *o)
 static void print_records(const io_opts *o, json_t *records)
 {
     if (o->json) {
-        char *text = json_dumps(records, JSON_INDENT(2) | JSON_REAL_PRECISION(15));
+        char *text = gw_json_dumps(records, 2);
         if (text)
             puts(text);
-        free(text);
+        gw_free(text);
         return;
     }
     size_t i;
@@ -185,13 +185,12 @@ static void print_records(const io_opts *o, json_t *records)
         const char *alt = json_string_value(json_object_get(r, "parameter_alt"));
         const char *unit = json_string_value(json_object_get(r, "unit"));
         const char *valt = json_string_value(json_object_get(r, "value_alt"));
-        char *value = json_dumps(json_object_get(r, "value"),
-                                 JSON_ENCODE_ANY | JSON_COMPACT | JSON_REAL_PRECISION(15));
+        char *value = gw_json_dumps(json_object_get(r, "value"), 0);
         char name[160];
         snprintf(name, sizeof(name), "%s%s%s", param, alt ? "." : "", alt ? alt : "");
         printf("%-32s %s%s%s%s%s\n", name, value ? value : "?", unit ? " " : "", unit ? unit : "",
                valt ? "  " : "", valt ? valt : "");
-        free(value);
+        gw_free(value);
     }
 }
 

@@ -89,9 +89,9 @@ static int request(const char *host, uint16_t port, const char *method, const ch
         const char *detail = json_string_value(json_object_get(j, "detail"));
         fprintf(stderr, "plcgw sim: %s\n", detail ? detail : text);
     } else if (j) {
-        char *pretty = json_dumps(j, JSON_INDENT(2) | JSON_ENCODE_ANY | JSON_REAL_PRECISION(15));
+        char *pretty = gw_json_dumps(j, 2);
         puts(pretty ? pretty : text);
-        free(pretty);
+        gw_free(pretty);
     } else {
         puts(text);
     }

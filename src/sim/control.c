@@ -117,7 +117,7 @@ struct gw_sim_control {
 
 static int send_json(gw_http_req *c, int status, json_t *body)
 {
-    char *s = body ? json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(15)) : NULL;
+    char *s = body ? gw_json_dumps(body, 0) : NULL;
     json_decref(body);
     if (!s) {
         static const char oom[] = "{\"type\":\"about:blank\",\"status\":500,\"detail\":"
@@ -127,7 +127,7 @@ static int send_json(gw_http_req *c, int status, json_t *body)
     }
     gw_http_respond(c, status, status < 400 ? "application/json" : "application/problem+json",
                     "Cache-Control: no-store\r\n", s, strlen(s));
-    free(s);
+    gw_free(s);
     return status;
 }
 

@@ -211,10 +211,9 @@ static void push_event(gw_sim *s, sim_event ev)
 static void value_text(const gw_tag *t, const gw_value *v, char *buf, size_t size)
 {
     json_t *val = gw_tag_value_json(t, v);
-    char *txt = val ? json_dumps(val, JSON_ENCODE_ANY | JSON_COMPACT | JSON_REAL_PRECISION(15))
-                    : NULL;
+    char *txt = gw_json_dumps(val, 0);
     snprintf(buf, size, "%s", txt ? txt : "null");
-    free(txt);
+    gw_free(txt);
     json_decref(val);
 }
 

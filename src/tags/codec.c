@@ -46,34 +46,6 @@ void tags__apply_order(uint16_t *regs, size_t n, gw_order byteorder, gw_order wo
         }
 }
 
-double tags__pretty_f32(float f)
-{
-    if (!isfinite(f))
-        return (double)f;
-    char buf[32];
-    for (int prec = 6; prec <= 9; prec++) {
-        snprintf(buf, sizeof(buf), "%.*g", prec, (double)f);
-        if (strtof(buf, NULL) == f)
-            return strtod(buf, NULL);
-    }
-    return (double)f;
-}
-
-double tags__pretty_f16(uint16_t h)
-{
-    double d = gw_half_to_double(h);
-    if (!isfinite(d))
-        return d;
-    char buf[32];
-    for (int prec = 3; prec <= 6; prec++) {
-        snprintf(buf, sizeof(buf), "%.*g", prec, d);
-        double back = strtod(buf, NULL);
-        if (gw_half_from_double(back) == h)
-            return back;
-    }
-    return d;
-}
-
 static void set_int(gw_value *out, int64_t i)
 {
     out->kind = GW_V_INT;

@@ -28,8 +28,4 @@ struct gw_tagmap {
  * list when wordorder is '<'. */
 void tags__apply_order(uint16_t *regs, size_t n, gw_order byteorder, gw_order wordorder);
 
-/* Shortest decimal that reads back as the same float / half, as a double. */
-double tags__pretty_f32(float f);
-double tags__pretty_f16(uint16_t h);
-
 #endif

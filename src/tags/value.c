@@ -46,20 +46,6 @@ static unsigned list_bit(unsigned index, unsigned nbits)
     return index;
 }
 
-/* Single and half precision values print as the shortest decimal that
- * reads back as the same float: 0.1, not 0.100000001490116. The value
- * itself stays exact. */
-static double display_double(const gw_tag *t, double d)
-{
-    if (t->scaled)
-        return d;
-    if (t->type == GW_T_F32)
-        return tags__pretty_f32((float)d);
-    if (t->type == GW_T_F16)
-        return tags__pretty_f16(gw_half_from_double(d));
-    return d;
-}
-
 static json_t *value_json(const gw_tag *t, const gw_value *v)
 {
     char buf[24];
@@ -70,7 +56,7 @@ static json_t *value_json(const gw_tag *t, const gw_value *v)
         /* above INT64_MAX: jansson integers are signed, so exact digits as a string */
         snprintf(buf, sizeof(buf), "%llu", (unsigned long long)v->v.u);
         return json_string(buf);
-    case GW_V_DOUBLE: return number_json(display_double(t, v->v.d));
+    case GW_V_DOUBLE: return number_json(v->v.d); /* exact: no rounding for display */
     case GW_V_STRING: return json_stringn(v->v.str.s, v->v.str.len);
     case GW_V_BITS: {
         json_t *a = json_array();

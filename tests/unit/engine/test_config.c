@@ -140,6 +140,19 @@ static void test_errors(void **state)
                  "\"tags\": \"map.json\"}]}", 1, 21, "no machine has the id \"b\"");
     expect_error("{\"machines\": [{\"id\": \"a\", \"driver\": \"modbus\", \"Tags\": \"map.json\"}]}",
                  1, 47, "unknown member \"Tags\"");
+    /* a path that does not fit is an error naming its member, never cut */
+    char long_path[700], text[900];
+    memset(long_path, 'x', 600);
+    long_path[600] = '\0';
+    snprintf(text, sizeof(text), "{\"database\": \"%s\", \"machines\": [{\"id\": \"a\", "
+             "\"driver\": \"modbus\", \"tags\": \"map.json\"}]}", long_path);
+    expect_error(text, 1, 14, "\"database\" is 600 bytes long");
+    snprintf(text, sizeof(text), "{\"machines\": [{\"id\": \"a\", \"driver\": \"modbus\", "
+             "\"tags\": \"%.490s\"}]}", long_path);
+    expect_error(text, 1, 55, "longer than 511 bytes");
+    snprintf(text, sizeof(text), "{\"machines\": [{\"id\": \"a\", \"driver\": \"modbus\", "
+             "\"host\": \"%.300s\", \"tags\": \"map.json\"}]}", long_path);
+    expect_error(text, 1, 55, "\"host\" is 300 bytes long");
 }
 
 static void test_host_port(void **state)

@@ -849,6 +849,44 @@ static void test_diag_limits(void **state)
     free(out);
 }
 
+/* gw_json_dumps: jansson's text, with every real exact and shortest. */
+static void test_dumps_exact(void **state)
+{
+    (void)state;
+    struct {
+        double d;
+        const char *want;
+    } reals[] = {
+        {68.4, "68.4"}, {0.1, "0.1"}, {(double)0.1f, "0.10000000149011612"},
+        {-0.333251953125, "-0.333251953125"}, {24.0, "24.0"}, {1e300, "1e+300"},
+        {0.1 + 0.2, "0.30000000000000004"}, {-0.0, "-0.0"}, {5e-324, "4.94065645841247e-324"},
+    };
+    for (size_t i = 0; i < sizeof(reals) / sizeof(reals[0]); i++) {
+        json_t *r = json_real(reals[i].d);
+        char *s = gw_json_dumps(r, 0);
+        assert_string_equal(s, reals[i].want);
+        assert_true(strtod(s, NULL) == reals[i].d); /* reads back the same */
+        gw_free(s);
+        json_decref(r);
+    }
+    json_t *j = json_pack("{s:s, s:i, s:b, s:n, s:[s, f], s:{}}", "t", "a\"\\\n\x01\xc3\xa9/",
+                          "i", -5, "b", 1, "n", "a", "x", 2.5, "o");
+    char *s = gw_json_dumps(j, 0);
+    assert_string_equal(s, "{\"t\":\"a\\\"\\\\\\n\\u0001\xc3\xa9/\",\"i\":-5,\"b\":true,"
+                           "\"n\":null,\"a\":[\"x\",2.5],\"o\":{}}");
+    /* the same as jansson's where jansson is exact */
+    char *ref = json_dumps(j, JSON_COMPACT);
+    assert_string_equal(s, ref);
+    free(ref);
+    gw_free(s);
+    s = gw_json_dumps(j, 2);
+    ref = json_dumps(j, JSON_INDENT(2));
+    assert_string_equal(s, ref);
+    free(ref);
+    gw_free(s);
+    json_decref(j);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -869,6 +907,7 @@ int main(void)
         cmocka_unit_test(test_schema_unknown_policy),
         cmocka_unit_test(test_schema_case_near_miss),
         cmocka_unit_test(test_diag_limits),
+        cmocka_unit_test(test_dumps_exact),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

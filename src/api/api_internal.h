@@ -57,14 +57,21 @@ typedef struct {
 
 typedef int (*api_handler)(api_req *req);
 
+/* The errors a route's kind answers, besides those of its role and its
+ * method (the OpenAPI document lists them: openapi.c). */
+#define API_E_MACHINE 1u  /* 404 no such machine, 503 no values */
+#define API_E_WRITE 2u    /* 502 refused, 503 disconnected, 504 no confirmation */
+#define API_E_LOGIN 4u    /* 401 wrong password, 429 too many, 503 no user database */
+
 typedef struct {
     const char *method;
     const char *pattern;    /* "/api/machines/{id}" */
     gw_role role;
     const char *summary;
-    const char *response;   /* short description of the 200 body */
+    const char *response;   /* the 200 body: a schema of openapi.c, "html" or "openapi" */
     api_handler handler;
     const char *request;    /* JSON Schema of the body (a JSON text), NULL: none */
+    unsigned errors;        /* API_E_* */
 } api_route;
 
 /* Request bodies shared by several routes (JSON Schema texts). */
@@ -116,6 +123,21 @@ bool api__is_loopback(const char *addr);
 /* The machine a route is for (its {id}, or the default machine for the
  * top-level paths) with the engine running; NULL with 404 or 503 answered. */
 const gw_machine_cfg *api__engine_machine(api_req *req, int *status);
+/* A file served from the binary (assets.c): its bytes, and gzip-compressed
+ * (gz NULL: only as it is). */
+typedef struct {
+    const char *name;
+    const char *type;
+    const char *data, *data_end;
+    const char *gz, *gz_end;
+} api_asset;
+const api_asset *api__asset(const char *name);
+
+/* The OpenAPI document, Swagger UI's page and its files (openapi.c). */
+int api__get_openapi(api_req *req);
+int api__get_docs(api_req *req);
+int api__get_docs_asset(api_req *req);
+
 /* Route i of both tables, NULL past the end. */
 const api_route *api__route(size_t i);
 

@@ -403,67 +403,7 @@ static int get_health(api_req *req)
     return api__send_json(req, 200, j);
 }
 
-/* ---------------------------------------------------------------- docs */
-
-static int get_openapi(api_req *req)
-{
-    json_t *paths = json_object();
-    const api_route *r;
-    for (size_t i = 0; paths && (r = api__route(i)) != NULL; i++) {
-        json_t *item = json_object_get(paths, r->pattern);
-        if (!item) {
-            item = json_object();
-            json_object_set_new(paths, r->pattern, item);
-        }
-        char method[8];
-        size_t k = 0;
-        for (; r->method[k] && k < sizeof(method) - 1; k++)
-            method[k] = (char)(r->method[k] | 0x20);
-        method[k] = '\0';
-        json_t *params = json_array();
-        for (const char *p = strchr(r->pattern, '{'); p; p = strchr(p + 1, '{')) {
-            const char *close = strchr(p, '}');
-            json_array_append_new(params, json_pack("{s:s%, s:s, s:b, s:{s:s}}", "name", p + 1,
-                                                    (size_t)(close - p - 1), "in", "path",
-                                                    "required", 1, "schema", "type", "string"));
-        }
-        json_t *op = json_pack("{s:s, s:o, s:s, s:{s:{s:s}, s:{s:s, s:{s:{s:{s:s}}}}}}",
-                               "summary", r->summary, "parameters", params, "x-plcgw-role",
-                               gw_role_name(r->role), "responses", "200", "description", r->response,
-                               "default", "description", "error (application/problem+json)",
-                               "content", "application/problem+json", "schema", "$ref",
-                               "#/components/schemas/Problem");
-        /* a role above public: a token or a session cookie (or, with
-         * auth.loopback_viewer, nothing for viewer routes from this host) */
-        if (op && r->role > GW_ROLE_PUBLIC)
-            json_object_set_new(op, "security", json_pack("[{s:[]}, {s:[]}]", "bearer",
-                                                          "session"));
-        if (op && r->request) {
-            json_t *schema = json_loads(r->request, 0, NULL);
-            json_object_set_new(op, "requestBody", json_pack("{s:b, s:{s:{s:o}}}", "required", 1,
-                                                             "content", "application/json",
-                                                             "schema", schema ? schema
-                                                             : json_object()));
-        }
-        json_object_set_new(item, method, op);
-    }
-    json_t *doc = json_pack(
-        "{s:s, s:{s:s, s:s, s:s}, s:o, s:{s:{s:{s:s, s:{s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s}, "
-        "s:{s:s}}}}}}",
-        "openapi", "3.1.0", "info", "title", "plcgw", "version", GW_VERSION, "description",
-        "PLC-controlled machines on the web: S7comm and Modbus TCP", "paths", paths,
-        "components", "schemas", "Problem", "type", "object", "properties", "type", "type",
-        "string", "title", "type", "string", "status", "type", "integer", "detail", "type",
-        "string", "instance", "type", "string");
-    json_t *components = json_object_get(doc, "components");
-    if (components)
-        json_object_set_new(components, "securitySchemes", json_pack(
-            "{s:{s:s, s:s, s:s}, s:{s:s, s:s, s:s, s:s}}", "bearer", "type", "http", "scheme",
-            "bearer", "description", "an API token: plcgw token create USER", "session", "type",
-            "apiKey", "in", "cookie", "name", API_SESSION_COOKIE, "description",
-            "the session of POST /api/auth/login"));
-    return api__send_json(req, 200, doc);
-}
+/* ---------------------------------------------------------------- pages */
 
 static const char page_head[] =
     "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
@@ -475,35 +415,6 @@ static const char page_head[] =
     "padding:.3rem .6rem;border-bottom:1px solid #dde2ea}th{background:#f3f5f8}"
     "code{background:#f3f5f8;padding:0 .25rem;border-radius:3px}.m{font-family:monospace}"
     "a{color:#0b5cad}</style></head><body>";
-
-static int get_docs(api_req *req)
-{
-    gw_buf b;
-    gw_buf_init(&b);
-    gw_buf_printf(&b, page_head, "plcgw API");
-    gw_buf_printf(&b, "<h1>plcgw %s API</h1><p>Machine-readable: <a href=\"/openapi.json\">"
-                  "/openapi.json</a> (OpenAPI 3). Errors are <code>application/problem+json"
-                  "</code>. Live values, events and the hold-to-run jog: Socket.IO at <code>"
-                  "/socket.io/</code> (events <code>subscribe</code>, <code>live_data</code>, "
-                  "<code>connection_status</code>, <code>alarm</code>, <code>test_complete"
-                  "</code>, <code>jog_forward</code>, <code>jog_backward</code>).</p><table><tr><th>Method</th><th>Path</th><th>Role</th>"
-                  "<th>What it does</th><th>Answer</th></tr>", GW_VERSION);
-    const api_route *r;
-    for (size_t i = 0; (r = api__route(i)) != NULL; i++) {
-        gw_buf_printf(&b, "<tr><td class=\"m\">%s</td><td class=\"m\">", r->method);
-        if (!strchr(r->pattern, '{') && strcmp(r->method, "GET") == 0)
-            gw_buf_printf(&b, "<a href=\"%s\">%s</a>", r->pattern, r->pattern);
-        else
-            html_escape(&b, r->pattern);
-        gw_buf_printf(&b, "</td><td>%s</td><td>", gw_role_name(r->role));
-        html_escape(&b, r->summary);
-        gw_buf_puts(&b, "</td><td>");
-        html_escape(&b, r->response);
-        gw_buf_puts(&b, "</td></tr>");
-    }
-    gw_buf_puts(&b, "</table></body></html>");
-    return send_html(req, &b);
-}
 
 static int get_index(api_req *req)
 {
@@ -541,36 +452,69 @@ static int get_index(api_req *req)
     return send_html(req, &b);
 }
 
+/* Readiness: every machine's PLC answers (load balancers, monitoring).
+ * Which is not, and why for a signed-in viewer or more (the error names
+ * the PLC's address). */
+static int get_ready(api_req *req)
+{
+    const gw_config *cfg = req->api->config;
+    json_t *list = json_array();
+    bool ready = req->api->engine != NULL;
+    for (size_t i = 0; list && i < cfg->nmachines; i++) {
+        const gw_machine_cfg *m = &cfg->machines[i];
+        const gw_snapshot *s = req->api->engine ? gw_engine_snapshot(req->api->engine, m->id)
+                                                : NULL;
+        bool up = s && s->connected;
+        ready = ready && up;
+        json_t *o = json_pack("{s:s, s:b}", "id", m->id, "connected", up);
+        if (o && !up && req->who.role >= GW_ROLE_VIEWER)
+            json_object_set_new(o, "error", json_string(s && s->error[0] ? s->error
+                                                         : "no values yet"));
+        json_array_append_new(list, o);
+        gw_snapshot_release(s);
+    }
+    return api__send_json(req, ready ? 200 : 503, json_pack("{s:b, s:o}", "ready", ready,
+                                                            "machines", list));
+}
+
 /* ---------------------------------------------------------------- table */
 
 const api_route api__routes[] = {
-    {"GET", "/", GW_ROLE_PUBLIC, "Overview page of the gateway and its machines", "HTML page",
-     get_index, NULL},
-    {"GET", "/docs", GW_ROLE_PUBLIC, "This API's documentation", "HTML page", get_docs, NULL},
-    {"GET", "/openapi.json", GW_ROLE_PUBLIC, "OpenAPI 3 description of the API",
-     "OpenAPI document", get_openapi, NULL},
+    {"GET", "/", GW_ROLE_PUBLIC, "Overview page of the gateway and its machines", "html",
+     get_index, NULL, 0},
+    {"GET", "/docs", GW_ROLE_PUBLIC, "This API's documentation: Swagger UI (Authorize with a "
+     "token, Try it out)", "html", api__get_docs, NULL, 0},
+    {"GET", "/docs/{file}", GW_ROLE_PUBLIC, "Swagger UI's files", "html", api__get_docs_asset,
+     NULL, 0},
+    {"GET", "/openapi.json", GW_ROLE_PUBLIC, "OpenAPI 3.1 description of the API", "openapi",
+     api__get_openapi, NULL, 0},
     {"POST", "/api/auth/login", GW_ROLE_PUBLIC,
      "Sign in {username, password}: a session cookie (HttpOnly, SameSite=Strict, 12 h); "
-     "5 failures a minute per address, then 429", "{user, role, expires_in_s}", post_login,
+     "5 failures a minute per address, then 429", "Login", post_login,
      "{\"type\":\"object\",\"required\":[\"username\",\"password\"],\"properties\":{"
-     "\"username\":{\"type\":\"string\"},\"password\":{\"type\":\"string\"}}}"},
+     "\"username\":{\"type\":\"string\"},\"password\":{\"type\":\"string\"}},"
+     "\"example\":{\"username\":\"op\",\"password\":\"op-pass-123\"}}", API_E_LOGIN},
     {"POST", "/api/auth/logout", GW_ROLE_PUBLIC, "Sign out: ends the cookie's session",
-     "{signed_out}", post_logout, NULL},
+     "SignedOut", post_logout, NULL, 0},
     {"GET", "/api/auth/me", GW_ROLE_PUBLIC, "Who this request is from (token, cookie or none)",
-     "{user, role}", get_me, NULL},
-    {"GET", "/api/health", GW_ROLE_PUBLIC, "Liveness: version, uptime, machine count, live-channel clients",
-     "{status, version, uptime_s, machines, live: {clients, ticks, live_data_sent}}", get_health, NULL},
-    {"GET", "/api/machines", GW_ROLE_VIEWER, "The machines this gateway serves",
-     "list of {id, name, profile, driver, host, port, simulated, default, tags}", get_machines, NULL},
+     "Me", get_me, NULL, 0},
+    {"GET", "/api/health", GW_ROLE_PUBLIC,
+     "Liveness: the gateway answers (version, uptime, machine count, live-channel clients)",
+     "Health", get_health, NULL, 0},
+    {"GET", "/api/ready", GW_ROLE_PUBLIC,
+     "Readiness: 200 when every machine's PLC answers, else 503 naming which does not",
+     "Ready", get_ready, NULL, 0},
+    {"GET", "/api/machines", GW_ROLE_VIEWER, "The machines this gateway serves", "MachineList",
+     get_machines, NULL, 0},
     {"GET", "/api/machines/{id}", GW_ROLE_VIEWER, "One machine with its tag map and scan groups",
-     "machine with tag_map and scan", get_machine, NULL},
+     "Machine", get_machine, NULL, API_E_MACHINE},
     {"GET", "/api/machines/{id}/tags", GW_ROLE_VIEWER,
-     "Live values from the newest snapshot (no PLC read): records with quality",
-     "{machine, connected, ts, age_ms, seq, tags: [records]}", get_machine_tags, NULL},
+     "Live values from the newest snapshot (no PLC read): records with quality", "TagValues",
+     get_machine_tags, NULL, API_E_MACHINE},
     {"PUT", "/api/machines/{id}/tags", GW_ROLE_OPERATOR,
      "Write tags {\"param\": value}: checked first (422), answered after the PLC confirmed "
-     "(503 disconnected, 504 timeout, 502 refused)", "{machine, written: [names]}",
-     put_machine_tags, API_SCHEMA_TAG_WRITES},
+     "(503 disconnected, 504 timeout, 502 refused)", "Written", put_machine_tags,
+     API_SCHEMA_TAG_WRITES, API_E_MACHINE | API_E_WRITE},
 };
 
 const size_t api__nroutes = sizeof(api__routes) / sizeof(api__routes[0]);

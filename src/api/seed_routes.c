@@ -332,59 +332,66 @@ static int modbus_write(api_req *req)
 
 /* ---------------------------------------------------------------- table */
 
-#define RIG(method, path, role, summary, answer, fn, body)                                \
-    {method, "/api/machines/{id}/" path, role, summary, answer, fn, body},                 \
-    {method, "/api/" path, role, summary " (the default machine)", answer, fn, body}
+#define RIG(method, path, role, summary, answer, fn, body, errors)                        \
+    {method, "/api/machines/{id}/" path, role, summary, answer, fn, body, errors},         \
+    {method, "/api/" path, role, summary " (the default machine)", answer, fn, body, errors}
 
 #define NUM "{\"type\":\"number\"}"
-/* POST parameters: the GET's names or set_parameters()'s (seed 000) */
+/* POST parameters: the GET's names or set_parameters()'s; only what may be
+ * written (Test_Speed is the PLC's) */
 #define PARAMETERS_SCHEMA                                                                    \
     "{\"type\":\"object\",\"minProperties\":1,\"additionalProperties\":false,"             \
     "\"properties\":{\"pipe_diameter\":" NUM ",\"diameter\":" NUM ",\"pipe_length\":" NUM  \
     ",\"length\":" NUM ",\"deflection_percent\":" NUM ",\"deflection_pct\":" NUM          \
-    ",\"test_speed\":" NUM ",\"max_stroke\":" NUM ",\"max_force\":" NUM "}}"
+    ",\"max_stroke\":" NUM ",\"max_force\":" NUM "},\"example\":{\"pipe_diameter\":315,"    \
+    "\"pipe_length\":300,\"deflection_percent\":3}}"
 #define JOG_SPEED_SCHEMA                                                                     \
     "{\"type\":\"object\",\"required\":[\"velocity\"],\"additionalProperties\":false,"     \
-    "\"properties\":{\"velocity\":" NUM "}}"
+    "\"properties\":{\"velocity\":" NUM "},\"example\":{\"velocity\":5}}"
+
+#define RIG_READ (API_E_MACHINE)
+#define RIG_WRITE (API_E_MACHINE | API_E_WRITE)
 
 const api_route api__seed_routes[] = {
-    RIG("GET", "status", GW_ROLE_VIEWER, "Live data of the rig (seed 000)",
-        "{actual_force, actual_deflection, ..., connected, ts, age_ms}", get_status, NULL),
-    RIG("GET", "status/connection", GW_ROLE_VIEWER, "PLC connection state",
-        "{connected, host, port, connects, error}", get_connection, NULL),
-    RIG("GET", "parameters", GW_ROLE_VIEWER, "Test parameters (DB1)",
-        "{pipe_diameter, pipe_length, deflection_percent, test_speed, ...}", get_parameters, NULL),
+    RIG("GET", "status", GW_ROLE_VIEWER, "Live values of the ring-stiffness rig", "RigStatus",
+        get_status, NULL, RIG_READ),
+    RIG("GET", "status/connection", GW_ROLE_VIEWER, "The PLC connection's state", "Connection",
+        get_connection, NULL, RIG_READ),
+    RIG("GET", "parameters", GW_ROLE_VIEWER, "The rig's test parameters (DB1)", "RigParameters",
+        get_parameters, NULL, RIG_READ),
     RIG("POST", "parameters", GW_ROLE_OPERATOR,
         "Set test parameters {pipe_diameter|diameter, pipe_length|length, "
-        "deflection_percent|deflection_pct, test_speed, max_stroke, max_force}",
-        "{machine, written}", post_parameters, PARAMETERS_SCHEMA),
-    RIG("POST", "command/start", GW_ROLE_OPERATOR, "Start the automatic test",
-        "{machine, written}", post_command, NULL),
+        "deflection_percent|deflection_pct, max_stroke, max_force}: checked against the tag "
+        "map, answered after the PLC confirmed", "Written", post_parameters, PARAMETERS_SCHEMA,
+        RIG_WRITE),
+    RIG("POST", "command/start", GW_ROLE_OPERATOR, "Start the automatic test", "Written",
+        post_command, NULL, RIG_WRITE),
     RIG("POST", "command/stop", GW_ROLE_OPERATOR,
-        "Stop: ahead of everything queued; Stop is released after 100 ms",
-        "{machine, written}", post_command, NULL),
-    RIG("POST", "command/home", GW_ROLE_OPERATOR, "Move to the home position",
-        "{machine, written}", post_command, NULL),
-    RIG("POST", "servo/enable", GW_ROLE_OPERATOR, "Enable the servo", "{machine, written}",
-        post_command, NULL),
-    RIG("POST", "servo/disable", GW_ROLE_OPERATOR, "Disable the servo", "{machine, written}",
-        post_command, NULL),
+        "Stop: ahead of everything queued; Stop is released after 100 ms", "Written",
+        post_command, NULL, RIG_WRITE),
+    RIG("POST", "command/home", GW_ROLE_OPERATOR, "Move to the home position", "Written",
+        post_command, NULL, RIG_WRITE),
+    RIG("POST", "servo/enable", GW_ROLE_OPERATOR, "Enable the servo", "Written", post_command,
+        NULL, RIG_WRITE),
+    RIG("POST", "servo/disable", GW_ROLE_OPERATOR, "Disable the servo", "Written", post_command,
+        NULL, RIG_WRITE),
     RIG("POST", "servo/reset", GW_ROLE_OPERATOR,
-        "Reset the servo alarm (released after 500 ms)", "{machine, written}", post_command, NULL),
-    RIG("POST", "jog/speed", GW_ROLE_OPERATOR, "Set the jog velocity {velocity}",
-        "{machine, written}", post_jog_speed, JOG_SPEED_SCHEMA),
-    RIG("POST", "clamp/upper/lock", GW_ROLE_OPERATOR, "Lock the upper clamp",
-        "{machine, written}", post_command, NULL),
-    RIG("POST", "clamp/lower/lock", GW_ROLE_OPERATOR, "Lock the lower clamp",
-        "{machine, written}", post_command, NULL),
-    RIG("POST", "clamp/unlock", GW_ROLE_OPERATOR, "Unlock both clamps", "{machine, written}",
-        post_command, NULL),
+        "Reset the servo alarm (released after 500 ms)", "Written", post_command, NULL,
+        RIG_WRITE),
+    RIG("POST", "jog/speed", GW_ROLE_OPERATOR, "Set the jog velocity {velocity}", "Written",
+        post_jog_speed, JOG_SPEED_SCHEMA, RIG_WRITE),
+    RIG("POST", "clamp/upper/lock", GW_ROLE_OPERATOR, "Lock the upper clamp", "Written",
+        post_command, NULL, RIG_WRITE),
+    RIG("POST", "clamp/lower/lock", GW_ROLE_OPERATOR, "Lock the lower clamp", "Written",
+        post_command, NULL, RIG_WRITE),
+    RIG("POST", "clamp/unlock", GW_ROLE_OPERATOR, "Unlock both clamps", "Written", post_command,
+        NULL, RIG_WRITE),
     {"GET", "/modbus/read/{id}", GW_ROLE_VIEWER,
-     "The universal client's read of a Modbus device (seed 004): its records", "[records]",
-     modbus_read, NULL},
+     "The universal Modbus API: a Modbus device's values as records", "Records", modbus_read,
+     NULL, API_E_MACHINE},
     {"PUT", "/modbus/write/{id}", GW_ROLE_OPERATOR,
-     "The universal client's write {\"param\": value} (seed 004)", "{machine, written}",
-     modbus_write, API_SCHEMA_TAG_WRITES},
+     "The universal Modbus API: write {\"param\": value} to a Modbus device", "Written",
+     modbus_write, API_SCHEMA_TAG_WRITES, API_E_MACHINE | API_E_WRITE},
 };
 
 const size_t api__nseed_routes = sizeof(api__seed_routes) / sizeof(api__seed_routes[0]);

@@ -293,6 +293,8 @@ if len(w) >= 2:
   check "seed modbus write" "$ok" '"written":\["System Mode"\]\} 200$'
   api=$(curl -s --max-time 5 "http://127.0.0.1:$port/openapi.json")
   check "seed routes documented" "$api" '"/api/command/stop":\{"post"'
+  ready=$(curl -s -w ' %{http_code}' --max-time 5 "http://127.0.0.1:$port/api/ready")
+  check "ready while both PLCs answer" "$ready" '^\{"ready":true,"machines":\[\{"id":"rig","connected":true\},\{"id":"watermaker","connected":true\}\]\} 200$'
   # the PLC drops off: reads say so, commands get 503 and change nothing,
   # and the gateway reconnects by itself once the PLC is back
   writes_before=$(curl -s --max-time 5 "http://127.0.0.1:$p_ctl/sim/writes" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
@@ -301,6 +303,8 @@ if len(w) >= 2:
   conn=""
   conn=$(poll_for "http://127.0.0.1:$port/api/status/connection" '"connected":false' 30)
   check "fault: connection lost" "$conn" '"connected":false.*"error":"plc 127.0.0.1:[0-9]+: '
+  ready=$(curl -s -w ' %{http_code}' --max-time 5 "http://127.0.0.1:$port/api/ready")
+  check "not ready: which PLC, and why for a viewer" "$ready" '"ready":false.*\{"id":"rig","connected":false,"error":"plc 127.0.0.1.* 503$'
   down=$(curl -s -w ' %{http_code}' --max-time 10 "${auth[@]}" -X POST "http://127.0.0.1:$port/api/command/start")
   check "fault: command is 503" "$down" 'machine rig is not connected: plc .* 503$'
   status=$(curl -s -w ' %{http_code}' --max-time 5 "http://127.0.0.1:$port/api/status")

@@ -1,3 +1,4 @@
+#define _GNU_SOURCE /* strcasestr */
 /*
  * test_api.c - the HTTP API in-process on a free loopback port, driven by a
  * plain socket client: statuses, content types, problem documents, the
@@ -276,6 +277,35 @@ static void test_openapi(void **state)
     assert_non_null(dig(paths, "/api/parameters", "post", "requestBody", "content",
                         "application/json", "schema", "properties", "deflection_pct", NULL));
     assert_null(dig(paths, "/api/command/stop", "post", "requestBody", NULL));
+    /* every answer is described: the errors each route really gives, with
+     * the problem schema, and a typed 200 with an example */
+    const char *want[] = {"200", "400", "401", "403", "404", "413", "415", "422", "502", "503",
+                          "504"};
+    json_t *responses = json_object_get(stop, "responses");
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+        assert_non_null(json_object_get(responses, want[i]));
+    assert_string_equal(json_string_value(dig(responses, "422", "content",
+                                              "application/problem+json", "schema", "$ref",
+                                              NULL)), "#/components/schemas/Problem");
+    assert_string_equal(json_string_value(dig(responses, "200", "content", "application/json",
+                                              "schema", "$ref", NULL)),
+                        "#/components/schemas/Written");
+    assert_null(json_object_get(json_object_get(health, "responses"), "401"));
+    json_t *comps = dig(j, "components", "schemas", NULL);
+    const char *name;
+    json_t *c;
+    json_object_foreach(comps, name, c) {
+        if (!json_object_get(c, "example"))
+            fail_msg("schema %s has no example", name);
+    }
+    /* only what may be written: Test_Speed is the PLC's */
+    assert_null(dig(paths, "/api/parameters", "post", "requestBody", "content",
+                    "application/json", "schema", "properties", "test_speed", NULL));
+    assert_non_null(dig(paths, "/api/ready", "get", NULL));
+    /* no internal vocabulary in what users read */
+    char *text = json_dumps(j, 0);
+    assert_null(strcasestr(text, "seed"));
+    free(text);
     json_t *schemes = json_object_get(json_object_get(j, "components"), "securitySchemes");
     assert_string_equal(json_string_value(json_object_get(json_object_get(schemes, "bearer"),
                                                           "scheme")), "bearer");
@@ -287,10 +317,35 @@ static void test_openapi(void **state)
 
 static void test_pages(void **state)
 {
+    /* Swagger UI, from the binary: no file or network beside it */
     response r = get(*state, "/docs");
     assert_int_equal(r.status, 200);
     assert_non_null(strstr(r.headers, "text/html"));
-    assert_non_null(strstr(r.body, "/api/machines/{id}"));
+    assert_non_null(strstr(r.body, "/docs/swagger-ui-bundle.js"));
+    assert_null(strstr(r.body, "http"));
+    free(r.body);
+    r = get(*state, "/docs/swagger-ui-bundle.js");
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.headers, "Content-Type: text/javascript"));
+    assert_non_null(strstr(r.headers, "Cache-Control: public, max-age=86400"));
+    assert_null(strstr(r.headers, "Content-Encoding"));
+    assert_true(strlen(r.body) > 1000000);
+    free(r.body);
+    r = http(*state, "GET /docs/swagger-ui-bundle.js HTTP/1.1\r\nHost: x\r\nAccept-Encoding: "
+                     "gzip, deflate\r\nConnection: close\r\n\r\n");
+    assert_non_null(strstr(r.headers, "Content-Encoding: gzip"));
+    assert_non_null(strstr(r.headers, "Vary: Accept-Encoding"));
+    assert_memory_equal(r.body, "\x1f\x8b", 2);
+    free(r.body);
+    r = http(*state, "GET /docs/swagger-ui.css HTTP/1.1\r\nHost: x\r\nIf-None-Match: "
+                     "\"plcgw-" GW_VERSION "-swagger-ui.css\"\r\nConnection: close\r\n\r\n");
+    assert_int_equal(r.status, 304);
+    free(r.body);
+    r = get(*state, "/docs/init.js");
+    assert_non_null(strstr(r.body, "/openapi.json"));
+    free(r.body);
+    r = get(*state, "/docs/nothing.js");
+    assert_int_equal(r.status, 404);
     free(r.body);
     r = get(*state, "/");
     assert_int_equal(r.status, 200);

@@ -324,6 +324,19 @@ test('WebSocket frames: too large, unmasked, RSV, long control: closed after the
   await alive();
 });
 
+test('refused WebSocket upgrades answer a whole HTTP response (raw client)', async () => {
+  const key = crypto.randomBytes(16).toString('base64');
+  const hs = (q, extra = '') => `GET /socket.io/?${q} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n` +
+    `Connection: Upgrade, close\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n${extra}\r\n`;
+  for (const [q, code, extra] of [['EIO=3&transport=websocket', 5], ['EIO=4&transport=websocket&sid=nope', 1],
+    ['EIO=4&transport=bogus', 0], ['EIO=4&transport=websocket', 4, 'Origin: http://evil.example\r\n']]) {
+    const r = parse(await raw(hs(q, extra)));
+    assert.ok([400, 403].includes(r.status), `${q}: ${r.status}`);
+    assert.match(r.head, /\r\ncontent-type: application\/json/i);
+    assert.strictEqual(JSON.parse(r.body).code, code);
+  }
+});
+
 test('refused WebSocket upgrades answer HTTP (Node ws sees a status, not a parse error)', async () => {
   for (const q of ['EIO=3&transport=websocket', 'EIO=4&transport=websocket&sid=nope',
     'EIO=4&transport=bogus']) {

@@ -52,6 +52,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         s7_item items[255];
         size_t n;
         (void)s7_decode_items(h.param, h.param_len, items, 255, &n);
+        /* a Write Var reply for 1..255 items: what it accepts stays inside */
+        uint8_t codes[255];
+        size_t ncodes, nitems = (size_t)(sel % 255) + 1;
+        if (s7__parse_write_reply(&h, nitems, codes, &ncodes, why, sizeof(why)) == GW_OK &&
+            (ncodes == 0 || ncodes > nitems || ncodes > h.data_len))
+            __builtin_trap();
     }
     gw_s7_plan_free(plan);
     return 0;

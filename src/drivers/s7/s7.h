@@ -110,7 +110,12 @@ gw_err gw_s7_read(gw_s7_client *c, gw_s7_range *ranges, size_t n, gw_error *err)
 gw_err gw_s7_read_plan(gw_s7_client *c, const gw_s7_plan *plan, gw_s7_range *ranges,
                        gw_error *err);
 /* Writes every range in as few Write Var requests as fit; bits with
- * transport size BIT. Per-range results as for reads. */
+ * transport size BIT. Per-range results as for reads. A PLC that answers a
+ * multi-item request with fewer return codes than items (python-snap7's
+ * server writes and answers only the first, docs/s7comm.md 7.1) has the
+ * others written again one item per request, each with its own result;
+ * that is logged once and kept for the connection: later writes go one
+ * item per request until the next connect. */
 gw_err gw_s7_write(gw_s7_client *c, gw_s7_range *ranges, size_t n, gw_error *err);
 
 /* Reads an SZL list; copies its records into buf (count and record size

@@ -38,6 +38,8 @@ struct gw_s7_client {
     uint8_t *tx;
     uint8_t *scratch;     /* item bytes of a read */
     size_t scratch_cap;
+    bool write_single;    /* this connection: one item per Write Var (the PLC
+                             acknowledged only part of a multi-item write) */
 };
 
 /* ---------------------------------------------------------------- set-up */
@@ -249,6 +251,7 @@ void gw_s7_close(gw_s7_client *c)
     close(c->fd);
     c->fd = -1;
     c->pdu_len = 0;
+    c->write_single = false; /* a new connection may be another PLC */
 }
 
 static gw_err tcp_connect(gw_s7_client *c, gw_error *err)
@@ -612,8 +615,40 @@ typedef struct {
     uint32_t off, len;
 } write_chunk;
 
-static gw_err run_write(gw_s7_client *c, gw_s7_range *ranges, const write_chunk *ch, size_t n,
-                        gw_error *err)
+gw_err s7__parse_write_reply(const s7_header *h, size_t n, uint8_t *codes, size_t *ncodes,
+                             char *why, size_t why_size)
+{
+    *ncodes = 0;
+    if (h->err_class) {
+        snprintf(why, why_size, "header error");
+        return GW_E_DEVICE_REJECTED;
+    }
+    if (h->param_len < 2 || h->param[0] != S7_FN_WRITE) {
+        snprintf(why, why_size, "malformed write reply (not a Write Var answer)");
+        return GW_E_PROTOCOL;
+    }
+    /* one return code per item, no padding (docs/s7comm.md 7); fewer than
+     * the items sent is python-snap7's server, which writes only the first
+     * (7.1); none, or more than sent, is no answer to this request */
+    size_t count = h->param[1];
+    if (count == 0 || count > n) {
+        snprintf(why, why_size, "malformed write reply: %zu return codes for %zu items", count,
+                 n);
+        return GW_E_PROTOCOL;
+    }
+    if (h->data_len < count) {
+        snprintf(why, why_size, "malformed write reply: %u bytes of return codes, %zu announced",
+                 h->data_len, count);
+        return GW_E_PROTOCOL;
+    }
+    memcpy(codes, h->data, count);
+    *ncodes = count;
+    return GW_OK;
+}
+
+/* Encodes and sends one Write Var of n chunks; *ref is its PDU reference. */
+static gw_err send_write(gw_s7_client *c, const gw_s7_range *ranges, const write_chunk *ch,
+                         size_t n, uint16_t *ref, gw_error *err)
 {
     s7_item items[255];
     s7_data data[255];
@@ -629,11 +664,60 @@ static gw_err run_write(gw_s7_client *c, gw_s7_range *ranges, const write_chunk 
             data[i] = (s7_data){0, S7_DTS_BYTE, r->src + ch[i].off, (uint16_t)ch[i].len};
         }
     }
-    uint16_t ref = next_ref(c);
-    size_t len = s7_encode_write_req(c->tx, RX_CAP, ref, items, data, n);
+    *ref = next_ref(c);
+    size_t len = s7_encode_write_req(c->tx, RX_CAP, *ref, items, data, n);
     if (len == 0)
         return fail(c, err, GW_E_INVAL, 0, "write request does not fit");
-    gw_err rc = send_all(c, c->tx, len, err);
+    return send_all(c, c->tx, len, err);
+}
+
+/* A range keeps the first failure of its chunks. */
+static void write_result(gw_s7_range *r, uint8_t code)
+{
+    if (code != S7_RC_OK && r->result == GW_OK) {
+        r->result = rc_err(code);
+        r->item_rc = code;
+    }
+}
+
+/* Remembers, and logs once per connection, that the PLC acknowledged only
+ * part of a multi-item write: from now on gw_s7_write sends one item per
+ * request, which costs the same round trips as writing the rest again
+ * after every multi-item request. */
+static void note_partial_write(gw_s7_client *c, size_t acked, size_t n)
+{
+    if (c->write_single)
+        return;
+    c->write_single = true;
+    gw_log_write(c->opts.log, GW_LOG_WARN, "s7", "%s:%u: the PLC acknowledged only %zu of %zu "
+                 "items of a write (as python-snap7's server does); writing the others, and "
+                 "every later write on this connection, one item per request", c->host,
+                 c->opts.port, acked, n);
+}
+
+static gw_err run_write(gw_s7_client *c, gw_s7_range *ranges, const write_chunk *ch, size_t n,
+                        gw_error *err);
+
+/* Writes chunks one item per request; every chunk gets its own result. */
+static gw_err write_singly(gw_s7_client *c, gw_s7_range *ranges, const write_chunk *ch,
+                           size_t n, gw_error *err)
+{
+    gw_err refused = GW_OK;
+    for (size_t i = 0; i < n; i++) {
+        gw_err rc = run_write(c, ranges, &ch[i], 1, err);
+        if (rc == GW_E_DEVICE_REJECTED)
+            refused = rc; /* the link is fine: go on with the others */
+        else if (rc != GW_OK)
+            return rc;
+    }
+    return refused;
+}
+
+static gw_err run_write(gw_s7_client *c, gw_s7_range *ranges, const write_chunk *ch, size_t n,
+                        gw_error *err)
+{
+    uint16_t ref;
+    gw_err rc = send_write(c, ranges, ch, n, &ref, err);
     if (rc != GW_OK)
         return rc;
     s7_header h;
@@ -643,22 +727,43 @@ static gw_err run_write(gw_s7_client *c, gw_s7_range *ranges, const write_chunk 
     if (h.pdu_ref != ref || (h.rosctr != S7_ACK_DATA && h.rosctr != S7_ACK))
         return fail(c, err, GW_E_PROTOCOL, 0, "unexpected reply to a write (type %u, ref %u)",
                     h.rosctr, h.pdu_ref);
-    if (h.err_class) {
+    uint8_t codes[255];
+    size_t ncodes;
+    char why[128];
+    rc = s7__parse_write_reply(&h, n, codes, &ncodes, why, sizeof(why));
+    if (rc == GW_E_DEVICE_REJECTED) {
         for (size_t i = 0; i < n; i++) {
             ranges[ch[i].range].result = GW_E_DEVICE_REJECTED;
             ranges[ch[i].range].item_rc = 0;
         }
         return header_error(c, &h, "write", err);
     }
-    if (h.param_len < 2 || h.param[0] != S7_FN_WRITE || h.param[1] != n || h.data_len < n)
-        return fail(c, err, GW_E_PROTOCOL, 0, "malformed write reply");
+    if (rc != GW_OK)
+        return fail(c, err, rc, 0, "%s", why);
+    for (size_t i = 0; i < ncodes; i++)
+        write_result(&ranges[ch[i].range], codes[i]);
+    if (ncodes == n)
+        return GW_OK;
+    /* the items without a return code were not written: write them again */
+    note_partial_write(c, ncodes, n);
+    return write_singly(c, ranges, ch + ncodes, n - ncodes, err);
+}
+
+/* Checks the caller's ranges and resets their results. */
+static gw_err check_write_ranges(gw_s7_range *ranges, size_t n, gw_error *err)
+{
     for (size_t i = 0; i < n; i++) {
-        uint8_t code = h.data[i];
-        gw_s7_range *r = &ranges[ch[i].range];
-        if (code != S7_RC_OK && r->result == GW_OK) {
-            r->result = rc_err(code);
-            r->item_rc = code;
-        }
+        ranges[i].result = GW_OK;
+        ranges[i].item_rc = S7_RC_OK;
+        if (!ranges[i].src || (!ranges[i].is_bit && ranges[i].len == 0) ||
+            (ranges[i].is_bit && ranges[i].bit > 7))
+            return gw_error_set(err, GW_E_INVAL, "write range %zu is empty or malformed", i + 1);
+        /* S7comm addresses are 24-bit bit offsets: a byte at or past 2^21
+         * cannot be named (and must never wrap around to byte 0) */
+        uint64_t end = (uint64_t)ranges[i].start + (ranges[i].is_bit ? 1u : ranges[i].len);
+        if (end > 0x200000u)
+            return gw_error_set(err, GW_E_RANGE, "write range %zu (byte %u) lies beyond the S7 "
+                                "address space (2097152 bytes)", i + 1, ranges[i].start);
     }
     return GW_OK;
 }
@@ -677,27 +782,19 @@ gw_err gw_s7_write(gw_s7_client *c, gw_s7_range *ranges, size_t n, gw_error *err
     uint32_t chunk_max = (uint32_t)(pdu - S7_HDR_JOB - 2u - S7_ITEM_SPEC - 4u) & ~1u;
     write_chunk ch[255];
     size_t nch = 0, size = S7_HDR_JOB + 2u;
-    gw_err refused = GW_OK;
-    for (size_t i = 0; i < n; i++) {
-        ranges[i].result = GW_OK;
-        ranges[i].item_rc = S7_RC_OK;
-        if (!ranges[i].src || (!ranges[i].is_bit && ranges[i].len == 0) ||
-            (ranges[i].is_bit && ranges[i].bit > 7))
-            return gw_error_set(err, GW_E_INVAL, "write range %zu is empty or malformed", i + 1);
-        /* S7comm addresses are 24-bit bit offsets: a byte at or past 2^21
-         * cannot be named (and must never wrap around to byte 0) */
-        uint64_t end = (uint64_t)ranges[i].start + (ranges[i].is_bit ? 1u : ranges[i].len);
-        if (end > 0x200000u)
-            return gw_error_set(err, GW_E_RANGE, "write range %zu (byte %u) lies beyond the S7 "
-                                "address space (2097152 bytes)", i + 1, ranges[i].start);
-    }
+    gw_err refused = check_write_ranges(ranges, n, err);
+    if (refused != GW_OK)
+        return refused;
     /* requests in the order given: a PLC may care which write comes first */
     for (size_t i = 0; i < n; i++) {
         uint32_t total = ranges[i].is_bit ? 1u : ranges[i].len;
         for (uint32_t off = 0; off < total;) {
             uint32_t len = total - off < chunk_max ? total - off : chunk_max;
             size_t cost = S7_ITEM_SPEC + 4u + len + (len & 1u);
-            if (nch > 0 && (nch == max_items || size + cost > pdu)) {
+            /* one item per request once the PLC acknowledged only part of
+             * a write on this connection, also from the middle of this call */
+            size_t limit = c->write_single ? 1u : max_items;
+            if (nch > 0 && (nch >= limit || size + cost > pdu)) {
                 gw_err rc = run_write(c, ranges, ch, nch, err);
                 if (rc == GW_E_DEVICE_REJECTED)
                     refused = rc;

@@ -486,6 +486,24 @@ size_t s7_encode_szl_req(uint8_t *buf, size_t cap, uint16_t ref, uint16_t szl_id
     return s7_frame_dt(buf, h + plen + dlen);
 }
 
+gw_err s7_decode_szl_req_data(const uint8_t *data, size_t len, uint16_t *szl_id,
+                              uint16_t *szl_index)
+{
+    *szl_id = 0;
+    *szl_index = 0;
+    if (len < 4)
+        return GW_E_PROTOCOL;
+    /* data[0] (return code) and data[1] (transport size) are the client's
+     * business: FF 09 from snap7, 0A 00 from python-snap7 (docs/s7comm.md
+     * 11.2); the length counts bytes either way */
+    size_t field = get16(data + 2);
+    if (field < 4 || field > len - 4)
+        return GW_E_PROTOCOL;
+    *szl_id = get16(data + 4);
+    *szl_index = get16(data + 6);
+    return GW_OK;
+}
+
 gw_err s7_decode_userdata_param(const uint8_t *param, size_t len, s7_userdata_param *out)
 {
     memset(out, 0, sizeof(*out));

@@ -265,6 +265,14 @@ typedef struct {
 
 size_t s7_encode_szl_req(uint8_t *buf, size_t cap, uint16_t ref, uint16_t szl_id,
                          uint16_t szl_index);
+/* Decodes the data part of an SZL read request (docs/s7comm.md 11.2): a
+ * return code byte, a transport size byte, a 16-bit length in bytes, then
+ * SZL-ID and index. The first two bytes are not checked: snap7's client
+ * sends FF 09, python-snap7's 0A 00, and snap7's server (reportedly a
+ * CPU too) ignores them. The length must cover ID and index (>= 4) and lie within
+ * len. GW_E_PROTOCOL otherwise. */
+gw_err s7_decode_szl_req_data(const uint8_t *data, size_t len, uint16_t *szl_id,
+                              uint16_t *szl_index);
 gw_err s7_decode_userdata_param(const uint8_t *param, size_t len, s7_userdata_param *out);
 
 /* ---------------------------------------------------------------- errors */

@@ -87,6 +87,13 @@ void s7__session_clear(s7_session *c);
 bool s7__serve_packet(gw_s7_server *s, s7_session *c, const uint8_t *frame, size_t len,
                       const uint8_t **reply, size_t *reply_len);
 void s7__fire_writes(gw_s7_server *s, const char *peer);
+/*
+ * Tests only, never set by the daemon or the simulator: with `on`, the
+ * server answers a Write Var of several items as python-snap7's server
+ * does (docs/s7comm.md 7.1): it writes only the first item and replies
+ * with one return code. Default off. Any thread; takes the server lock.
+ */
+void s7__server_emulate_snap7_writes(gw_s7_server *s, bool on);
 
 /* ---------------------------------------------------------------- client */
 
@@ -99,5 +106,17 @@ void s7__fire_writes(gw_s7_server *s, const char *peer);
  */
 gw_err s7__parse_read_reply(const gw_s7_plan *plan, size_t r, const s7_header *h,
                             uint8_t *scratch, uint8_t *item_rc, char *why, size_t why_size);
+
+/*
+ * Parses the reply to a Write Var of n items: header, function, item
+ * count, return codes. No I/O. On GW_OK, codes[0..*ncodes) are the return
+ * codes of the first *ncodes items, 1 <= *ncodes <= n; fewer than n is a
+ * partial acknowledgement (python-snap7's server, docs/s7comm.md 7.1) and
+ * the caller writes the rest again. GW_E_DEVICE_REJECTED for a header
+ * error; GW_E_PROTOCOL for a malformed reply (no codes, more codes than
+ * items, fewer code bytes than the count says); `why` says what.
+ */
+gw_err s7__parse_write_reply(const s7_header *h, size_t n, uint8_t *codes, size_t *ncodes,
+                             char *why, size_t why_size);
 
 #endif

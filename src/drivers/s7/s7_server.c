@@ -51,6 +51,7 @@ struct gw_s7_server {
     srv_area *areas;
     size_t nareas;
     gw_s7_cpu_state cpu_state;
+    bool snap7_writes;           /* tests: answer writes as python-snap7 does */
     uint16_t next_ref;
     /* server thread only: */
     uint8_t *tx;
@@ -173,6 +174,13 @@ gw_err gw_s7_server_update(gw_s7_server *s, gw_s7_area area, uint16_t db, uint32
         a->mem[start + i] = (uint8_t)((a->mem[start + i] & ~mask[i]) | (in[i] & mask[i]));
     pthread_mutex_unlock(&s->lock);
     return rc;
+}
+
+void s7__server_emulate_snap7_writes(gw_s7_server *s, bool on)
+{
+    pthread_mutex_lock(&s->lock);
+    s->snap7_writes = on;
+    pthread_mutex_unlock(&s->lock);
 }
 
 void gw_s7_server_set_cpu_state(gw_s7_server *s, gw_s7_cpu_state state)
@@ -315,6 +323,44 @@ static size_t serve_read(gw_s7_server *s, s7_session *c, const s7_header *h)
     return s7_frame_dt(s->tx, hl + 2 + dlen);
 }
 
+/* Carries out one item of a Write Var; returns its item return code. */
+static uint8_t write_item(gw_s7_server *s, const s7_item *it, const s7_data *d)
+{
+    srv_area *a = NULL;
+    uint32_t st = 0, len = 0;
+    uint8_t code = check_item(s, it, &a, &st, &len);
+    if (code != S7_RC_OK)
+        return code;
+    bool is_bit = it->tsize == S7_TS_BIT;
+    if (is_bit ? (d->dts != S7_DTS_BIT || d->len != 1) : d->len != len)
+        return S7_RC_TYPE_INCONSISTENT;
+    /* keep the bytes before and after for the write event */
+    bool keep = s->nwrites < SRV_MAX_WRITES && s->wbuf_len + 2u * len <= SRV_WBUF;
+    srv_write *w = keep ? &s->writes[s->nwrites++] : NULL;
+    if (w) {
+        *w = (srv_write){a->area, a->db, st, len, is_bit ? (int)(it->bitaddr & 7u) : -1,
+                         s->wbuf_len};
+        memcpy(s->wbuf + w->off, a->mem + st, len);
+    }
+    if (is_bit) {
+        uint8_t mask = (uint8_t)(1u << (it->bitaddr & 7u));
+        if (d->bytes[0] & 1u)
+            a->mem[st] |= mask;
+        else
+            a->mem[st] &= (uint8_t)~mask;
+    } else {
+        memcpy(a->mem + st, d->bytes, len);
+    }
+    if (w) {
+        memcpy(s->wbuf + w->off + len, a->mem + st, len);
+        s->wbuf_len += 2u * len;
+    } else {
+        gw_log_write(s->opts.log, GW_LOG_ERROR, "s7", "server: more writes in one PDU "
+                     "than reported; %u bytes at %u not reported", len, st);
+    }
+    return S7_RC_OK;
+}
+
 static size_t serve_write(gw_s7_server *s, s7_session *c, const s7_header *h)
 {
     s7_item items[255];
@@ -325,45 +371,13 @@ static size_t serve_write(gw_s7_server *s, s7_session *c, const s7_header *h)
         return reply_error(s, h->pdu_ref, S7_ACK_DATA, 0x84, 0x04);
     if (n > s->opts.max_items)
         return reply_error(s, h->pdu_ref, S7_ACK_DATA, 0x85, 0x00);
+    /* emulating python-snap7's server: only the first item is written and
+     * answered (docs/s7comm.md 7.1) */
+    if (s->snap7_writes)
+        n = 1;
     uint8_t codes[255];
-    for (size_t i = 0; i < n; i++) {
-        srv_area *a = NULL;
-        uint32_t st = 0, len = 0;
-        uint8_t code = check_item(s, &items[i], &a, &st, &len);
-        if (code == S7_RC_OK) {
-            bool is_bit = items[i].tsize == S7_TS_BIT;
-            if (is_bit ? (data[i].dts != S7_DTS_BIT || data[i].len != 1) : data[i].len != len)
-                code = S7_RC_TYPE_INCONSISTENT;
-        }
-        if (code == S7_RC_OK) {
-            /* keep the bytes before and after for the write event */
-            bool keep = s->nwrites < SRV_MAX_WRITES && s->wbuf_len + 2u * len <= SRV_WBUF;
-            srv_write *w = keep ? &s->writes[s->nwrites++] : NULL;
-            if (w) {
-                *w = (srv_write){a->area, a->db, st, len,
-                                 items[i].tsize == S7_TS_BIT ? (int)(items[i].bitaddr & 7u) : -1,
-                                 s->wbuf_len};
-                memcpy(s->wbuf + w->off, a->mem + st, len);
-            }
-            if (items[i].tsize == S7_TS_BIT) {
-                uint8_t mask = (uint8_t)(1u << (items[i].bitaddr & 7u));
-                if (data[i].bytes[0] & 1u)
-                    a->mem[st] |= mask;
-                else
-                    a->mem[st] &= (uint8_t)~mask;
-            } else {
-                memcpy(a->mem + st, data[i].bytes, len);
-            }
-            if (w) {
-                memcpy(s->wbuf + w->off + len, a->mem + st, len);
-                s->wbuf_len += 2u * len;
-            } else {
-                gw_log_write(s->opts.log, GW_LOG_ERROR, "s7", "server: more writes in one PDU "
-                             "than reported; %u bytes at %u not reported", len, st);
-            }
-        }
-        codes[i] = code;
-    }
+    for (size_t i = 0; i < n; i++)
+        codes[i] = write_item(s, &items[i], &data[i]);
     uint8_t *p = s->tx + S7_FRAME_HDR;
     size_t hl = s7_header_encode(p, S7_ACK_DATA, h->pdu_ref, 2, (uint16_t)n, 0, 0);
     p[hl] = S7_FN_WRITE;
@@ -468,14 +482,14 @@ static size_t serve_userdata(gw_s7_server *s, s7_session *c, const s7_header *h)
     uint8_t *d = q + 12;
     size_t dlen;
     uint16_t err_code = 0;
-    s7_data in;
+    /* any return code / transport size in the request's data header, as
+     * a CPU and snap7's server take them (docs/s7comm.md 11.2) */
+    uint16_t id = 0, index = 0;
     bool szl = up.method == 0x11 && (up.type_group & 0x0F) == 0x04 && up.subfunction == 0x01 &&
-               s7_decode_data(h->data, h->data_len, 1, &in) == GW_OK && in.len >= 4;
+               s7_decode_szl_req_data(h->data, h->data_len, &id, &index) == GW_OK;
     size_t rl = 0;
     uint16_t rec_len = 0, count = 0;
     if (szl) {
-        uint16_t id = (uint16_t)(in.bytes[0] << 8 | in.bytes[1]);
-        uint16_t index = (uint16_t)(in.bytes[2] << 8 | in.bytes[3]);
         pthread_mutex_lock(&s->lock);
         rl = szl_records(s, id, index, d + 12, &rec_len, &count);
         pthread_mutex_unlock(&s->lock);

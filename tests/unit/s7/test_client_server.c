@@ -810,6 +810,205 @@ static void test_write_hook(void **state)
     pthread_mutex_destroy(&hl.mu);
 }
 
+/* Lines of a log file that contain `needle`. */
+static size_t log_lines_with(FILE *f, const char *needle)
+{
+    fflush(f);
+    rewind(f);
+    char line[1200];
+    size_t n = 0;
+    while (fgets(line, sizeof(line), f))
+        if (strstr(line, needle))
+            n++;
+    fseek(f, 0, SEEK_END);
+    return n;
+}
+
+#define PARTIAL_LOG "acknowledged only 1 of 3 items of a write"
+
+/* A server that answers a multi-item write as python-snap7's does (first
+ * item written, one return code; docs/s7comm.md 7.1), a client that logs
+ * at info to a temporary file. */
+static gw_s7_server *snap7_like_up(gw_s7_client **c, gw_log **log, FILE **logf)
+{
+    gw_s7_server *s = server_up(0, 0, NULL);
+    s7__server_emulate_snap7_writes(s, true);
+    *logf = tmpfile();
+    assert_non_null(*logf);
+    *log = gw_log_new(*logf, GW_LOG_INFO);
+    assert_non_null(*log);
+    gw_s7_opts o;
+    memset(&o, 0, sizeof(o));
+    o.host = "127.0.0.1";
+    o.port = gw_s7_server_port(s);
+    o.slot = 1;
+    o.log = *log;
+    assert_int_equal(gw_s7_client_new(&o, c), GW_OK);
+    gw_error err;
+    gw_error_clear(&err);
+    assert_int_equal(gw_s7_connect(*c, &err), GW_OK);
+    return s;
+}
+
+/* s7.h gw_s7_write: a PLC that acknowledges only the first item of a
+ * 3-item write gets the other two one per request; all three are written
+ * and each is reported written. Logged once per connection; later writes
+ * on the connection go one item per request at once. */
+static void test_snap7_partial_write(void **state)
+{
+    (void)state;
+    gw_s7_client *c;
+    gw_log *log;
+    FILE *logf;
+    gw_s7_server *s = snap7_like_up(&c, &log, &logf);
+    uint8_t real1[4], one = 1;
+    put_real(real1, 12.5f);
+    const uint8_t mw[2] = {0xBE, 0xEF};
+    gw_s7_range w[3] = {RW(GW_S7_DB, 1, 20, 4, real1), RW(GW_S7_M, 0, 40, 2, mw),
+                        RBIT(GW_S7_Q, 0, 3, 6, &one)};
+    uint64_t t0 = gw_s7_round_trips(c);
+    write_ok(c, w, 3); /* each result GW_OK, item code 0xFF */
+    /* one request for all three (one acknowledged), then one each */
+    assert_int_equal(gw_s7_round_trips(c) - t0, 3);
+    assert_true(gw_s7_connected(c));
+    uint8_t v[4];
+    gw_s7_server_get(s, GW_S7_DB, 1, 20, 4, v);
+    assert_memory_equal(v, real1, 4);
+    gw_s7_server_get(s, GW_S7_M, 0, 40, 2, v);
+    assert_memory_equal(v, mw, 2);
+    gw_s7_server_get(s, GW_S7_Q, 0, 3, 1, v);
+    assert_int_equal(v[0], 0x40);
+    assert_int_equal(log_lines_with(logf, PARTIAL_LOG), 1);
+
+    /* the next write on this connection: one item per request at once,
+     * no second log line */
+    const uint8_t mw2[2] = {0x12, 0x34}, zero = 0;
+    put_real(real1, -3.0f);
+    w[1].src = mw2;
+    w[2].src = &zero;
+    t0 = gw_s7_round_trips(c);
+    write_ok(c, w, 3);
+    assert_int_equal(gw_s7_round_trips(c) - t0, 3);
+    gw_s7_server_get(s, GW_S7_DB, 1, 20, 4, v);
+    assert_memory_equal(v, real1, 4);
+    gw_s7_server_get(s, GW_S7_M, 0, 40, 2, v);
+    assert_memory_equal(v, mw2, 2);
+    gw_s7_server_get(s, GW_S7_Q, 0, 3, 1, v);
+    assert_int_equal(v[0], 0x00);
+    assert_int_equal(log_lines_with(logf, "acknowledged only"), 1);
+
+    /* a new connection finds out again, and says so again */
+    gw_error err;
+    assert_int_equal(gw_s7_connect(c, &err), GW_OK);
+    put_real(real1, 7.0f);
+    t0 = gw_s7_round_trips(c);
+    write_ok(c, w, 3);
+    assert_int_equal(gw_s7_round_trips(c) - t0, 3);
+    gw_s7_server_get(s, GW_S7_DB, 1, 20, 4, v);
+    assert_memory_equal(v, real1, 4);
+    assert_int_equal(log_lines_with(logf, PARTIAL_LOG), 2);
+    gw_s7_client_free(c);
+    gw_s7_server_free(s);
+    gw_log_free(log);
+    fclose(logf);
+}
+
+/* 25 ranges (two requests of at most 20 items) to the same PLC: the first
+ * request is acknowledged for one item, everything after it goes one item
+ * per request, in the order given; all are written. */
+static void test_snap7_partial_write_many(void **state)
+{
+    (void)state;
+    gw_s7_client *c;
+    gw_log *log;
+    FILE *logf;
+    gw_s7_server *s = snap7_like_up(&c, &log, &logf);
+    uint8_t src[25][2];
+    gw_s7_range w[25];
+    for (uint32_t i = 0; i < 25; i++) {
+        src[i][0] = (uint8_t)(0x30 + i);
+        src[i][1] = (uint8_t)(0xC0 + i);
+        w[i] = RW(GW_S7_DB, 4, 100u + 8u * i, 2, src[i]);
+    }
+    uint64_t t0 = gw_s7_round_trips(c);
+    write_ok(c, w, 25);
+    assert_int_equal(gw_s7_round_trips(c) - t0, 25);
+    for (uint32_t i = 0; i < 25; i++) {
+        uint8_t v[3];
+        gw_s7_server_get(s, GW_S7_DB, 4, 100u + 8u * i, 3, v);
+        assert_memory_equal(v, src[i], 2);
+        assert_int_equal(v[2], db4_byte(102u + 8u * i));
+    }
+    assert_int_equal(log_lines_with(logf, "acknowledged only 1 of 20 items"), 1);
+    gw_s7_client_free(c);
+    gw_s7_server_free(s);
+    gw_log_free(log);
+    fclose(logf);
+}
+
+/* The same PLC refuses one of the items written again alone (DB1 has 100
+ * bytes): that item is reported refused with the PLC's code, the others
+ * written; and so when the refused item is the acknowledged first one. */
+static void test_snap7_partial_write_refused(void **state)
+{
+    (void)state;
+    gw_s7_client *c;
+    gw_log *log;
+    FILE *logf;
+    gw_s7_server *s = snap7_like_up(&c, &log, &logf);
+    const uint8_t a[2] = {0xA1, 0xA2}, b[4] = {0xB1, 0xB2, 0xB3, 0xB4}, m[1] = {0xC1};
+    gw_s7_range w[3] = {RW(GW_S7_DB, 1, 0, 2, a), RW(GW_S7_DB, 1, 98, 4, b),
+                        RW(GW_S7_M, 0, 7, 1, m)};
+    gw_error err;
+    gw_error_clear(&err);
+    assert_int_equal(gw_s7_write(c, w, 3, &err), GW_OK);
+    assert_int_equal(w[0].result, GW_OK);
+    assert_int_equal(w[0].item_rc, 0xFF);
+    assert_int_equal(w[1].result, GW_E_RANGE);
+    assert_int_equal(w[1].item_rc, S7_RC_OUT_OF_RANGE);
+    assert_int_equal(w[2].result, GW_OK);
+    assert_int_equal(w[2].item_rc, 0xFF);
+    uint8_t v[4];
+    gw_s7_server_get(s, GW_S7_DB, 1, 0, 2, v);
+    assert_memory_equal(v, a, 2);
+    gw_s7_server_get(s, GW_S7_DB, 1, 96, 4, v);
+    const uint8_t z[4] = {0};
+    assert_memory_equal(v, z, 4);
+    gw_s7_server_get(s, GW_S7_M, 0, 7, 1, v);
+    assert_int_equal(v[0], 0xC1);
+    assert_true(gw_s7_connected(c));
+    assert_int_equal(log_lines_with(logf, PARTIAL_LOG), 1);
+    gw_s7_client_free(c);
+
+    /* a fresh client on the same server, the bad item first: its code
+     * comes in the partial answer, the two good ones are written alone */
+    assert_int_equal(gw_s7_server_set(s, GW_S7_M, 0, 7, 1, z), GW_OK);
+    gw_s7_opts o;
+    memset(&o, 0, sizeof(o));
+    o.host = "127.0.0.1";
+    o.port = gw_s7_server_port(s);
+    o.slot = 1;
+    o.log = log;
+    assert_int_equal(gw_s7_client_new(&o, &c), GW_OK);
+    assert_int_equal(gw_s7_connect(c, &err), GW_OK);
+    gw_s7_range w2[3] = {RW(GW_S7_DB, 99, 0, 2, a), RW(GW_S7_DB, 2, 10, 4, b),
+                         RW(GW_S7_M, 0, 7, 1, m)};
+    assert_int_equal(gw_s7_write(c, w2, 3, &err), GW_OK);
+    assert_int_equal(w2[0].result, GW_E_NOT_FOUND);
+    assert_int_equal(w2[0].item_rc, S7_RC_NO_OBJECT);
+    assert_int_equal(w2[1].result, GW_OK);
+    assert_int_equal(w2[2].result, GW_OK);
+    gw_s7_server_get(s, GW_S7_DB, 2, 10, 4, v);
+    assert_memory_equal(v, b, 4);
+    gw_s7_server_get(s, GW_S7_M, 0, 7, 1, v);
+    assert_int_equal(v[0], 0xC1);
+    assert_int_equal(log_lines_with(logf, PARTIAL_LOG), 2);
+    gw_s7_client_free(c);
+    gw_s7_server_free(s);
+    gw_log_free(log);
+    fclose(logf);
+}
+
 /* A port where nothing listens: bound, never listen()ed, so nobody else
  * can take it while the test runs. */
 static void test_conn_refused(void **state)
@@ -938,6 +1137,9 @@ int main(void)
         cmocka_unit_test(test_szl),
         cmocka_unit_test(test_several_clients),
         cmocka_unit_test(test_write_hook),
+        cmocka_unit_test(test_snap7_partial_write),
+        cmocka_unit_test(test_snap7_partial_write_many),
+        cmocka_unit_test(test_snap7_partial_write_refused),
         cmocka_unit_test(test_conn_refused),
         cmocka_unit_test(test_timeout_no_answer),
         cmocka_unit_test(test_server_gone_and_back),

@@ -52,11 +52,7 @@ static const uint8_t PDU_PAST_END[] = {0x32, 0x03, 0x00, 0x00, 0x00, 0x00, 0x00,
 /* docs/s7comm.md 9: PUT/GET disabled */
 static const uint8_t PDU_PUTGET_OFF[] = {0x32, 0x02, 0x00, 0x00, 0x00, 0x00,
                                          0x00, 0x00, 0x00, 0x00, 0x81, 0x04};
-/* docs/s7comm.md 11.3 */
-static const uint8_t SZL11_REQ[] = {0x03, 0x00, 0x00, 0x21, 0x02, 0xF0, 0x80, 0x32, 0x07,
-                                    0x00, 0x00, 0x00, 0x03, 0x00, 0x08, 0x00, 0x08, 0x00,
-                                    0x01, 0x12, 0x04, 0x11, 0x44, 0x01, 0x00, 0xFF, 0x09,
-                                    0x00, 0x04, 0x00, 0x11, 0x00, 0x00};
+/* docs/s7comm.md 11.3 (the request is in s7_doc_frames.h) */
 static const uint8_t SZL11_RSP[] = {
     0x03, 0x00, 0x00, 0x99, 0x02, 0xF0, 0x80, 0x32, 0x07, 0x00, 0x00, 0x00, 0x03, 0x00, 0x0C,
     0x00, 0x7C, 0x00, 0x01, 0x12, 0x08, 0x12, 0x84, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0xFF,
@@ -98,6 +94,7 @@ static const frame TPKT_FRAMES[] = {
     FRAME(CR_SNAP7),  FRAME(CC_SNAP7),      FRAME(SETUP_REQ), FRAME(SETUP_RSP),
     FRAME(READ_REQ),  FRAME(READ_RSP),      FRAME(WRITE_BIT_REQ), FRAME(WRITE_RSP),
     FRAME(SZL11_REQ), FRAME(SZL11_RSP),     FRAME(SZL424_REQ), FRAME(SZL424_RSP),
+    FRAME(SZL11_REQ_PYSNAP7),
 };
 
 /* ------------------------------------------------------------ helpers */
@@ -915,6 +912,133 @@ static void test_szl_0424(void **state)
     assert_int_equal(rec[3] & 0x0F, 0x08); /* RUN */
 }
 
+/* docs/s7comm.md 11.2: python-snap7's client starts the SZL request data
+ * with 0A 00 (return code, transport size) where snap7's sends FF 09; both
+ * name the same list. The length (bytes) must still hold ID and index. */
+static void test_szl_req_data_any_header(void **state)
+{
+    (void)state;
+    /* the two frames differ only in those two bytes */
+    assert_int_equal(sizeof(SZL11_REQ_PYSNAP7), sizeof(SZL11_REQ));
+    for (size_t i = 0; i < sizeof(SZL11_REQ); i++)
+        if (i != 25 && i != 26)
+            assert_int_equal(SZL11_REQ_PYSNAP7[i], SZL11_REQ[i]);
+    const uint8_t *frames[2] = {SZL11_REQ, SZL11_REQ_PYSNAP7};
+    for (int f = 0; f < 2; f++) {
+        size_t pl;
+        const uint8_t *pdu = dt_pdu(frames[f], sizeof(SZL11_REQ), &pl);
+        s7_header h;
+        assert_int_equal(s7_header_decode(pdu, pl, &h), GW_OK);
+        assert_int_equal(h.rosctr, S7_USERDATA);
+        s7_userdata_param up;
+        assert_int_equal(s7_decode_userdata_param(h.param, h.param_len, &up), GW_OK);
+        assert_int_equal(up.method, 0x11);
+        assert_int_equal(up.type_group, 0x44);
+        assert_int_equal(up.subfunction, 0x01);
+        uint16_t id = 0xFFFF, index = 0xFFFF;
+        assert_int_equal(s7_decode_szl_req_data(h.data, h.data_len, &id, &index), GW_OK);
+        assert_int_equal(id, S7_SZL_CPU_ORDER);
+        assert_int_equal(index, 0x0000);
+    }
+    /* any two header bytes; ID 0x0424, index 0x0001 */
+    static const uint8_t heads[][2] = {{0xFF, 0x09}, {0x0A, 0x00}, {0x00, 0x00},
+                                       {0xFF, 0x04}, {0x12, 0x34}};
+    for (size_t k = 0; k < sizeof(heads) / sizeof(heads[0]); k++) {
+        uint8_t d[8] = {heads[k][0], heads[k][1], 0x00, 0x04, 0x04, 0x24, 0x00, 0x01};
+        uint16_t id, index;
+        assert_int_equal(s7_decode_szl_req_data(d, sizeof(d), &id, &index), GW_OK);
+        assert_int_equal(id, 0x0424);
+        assert_int_equal(index, 0x0001);
+        /* every truncation, from an exact heap copy */
+        for (size_t cut = 0; cut < sizeof(d); cut++) {
+            uint8_t *c = dup_exact(d, cut);
+            assert_int_equal(s7_decode_szl_req_data(c, cut, &id, &index), GW_E_PROTOCOL);
+            free(c);
+        }
+    }
+    /* the length field: below 4, or past the data, is refused; a longer
+     * data part that holds it is fine */
+    uint8_t d[10] = {0x0A, 0x00, 0x00, 0x03, 0x00, 0x11, 0x00, 0x00, 0xAA, 0xBB};
+    uint16_t id, index;
+    assert_int_equal(s7_decode_szl_req_data(d, 8, &id, &index), GW_E_PROTOCOL);
+    d[3] = 0x00;
+    assert_int_equal(s7_decode_szl_req_data(d, 8, &id, &index), GW_E_PROTOCOL);
+    d[3] = 0x05;
+    assert_int_equal(s7_decode_szl_req_data(d, 8, &id, &index), GW_E_PROTOCOL);
+    d[2] = 0x01;
+    d[3] = 0x04; /* 260 */
+    assert_int_equal(s7_decode_szl_req_data(d, 10, &id, &index), GW_E_PROTOCOL);
+    d[2] = 0x00;
+    d[3] = 0x06;
+    assert_int_equal(s7_decode_szl_req_data(d, 10, &id, &index), GW_OK);
+    assert_int_equal(id, 0x0011);
+}
+
+/* A Write Var reply of `count` codes (data_len bytes of `codes`). */
+static s7_header write_reply(uint8_t *pdu, uint8_t fn, uint8_t count, const uint8_t *codes,
+                             size_t data_len, uint8_t err_class)
+{
+    size_t hl = s7_header_encode(pdu, S7_ACK_DATA, 9, 2, (uint16_t)data_len, err_class,
+                                 err_class ? 0x04 : 0x00);
+    pdu[hl] = fn;
+    pdu[hl + 1] = count;
+    memcpy(pdu + hl + 2, codes, data_len);
+    s7_header h;
+    assert_int_equal(s7_header_decode(pdu, hl + 2 + data_len, &h), GW_OK);
+    return h;
+}
+
+/* docs/s7comm.md 7 and 7.1: one return code per item; fewer than the
+ * items sent is python-snap7's server (first item only), none or more
+ * than sent is no answer to the request. */
+static void test_parse_write_reply(void **state)
+{
+    (void)state;
+    uint8_t codes[8], pdu[64];
+    size_t nc = 99;
+    char why[128];
+    /* the document's reply to M10.3 := 1 */
+    size_t pl;
+    const uint8_t *doc = dt_pdu(WRITE_RSP, sizeof(WRITE_RSP), &pl);
+    s7_header h;
+    assert_int_equal(s7_header_decode(doc, pl, &h), GW_OK);
+    assert_int_equal(s7__parse_write_reply(&h, 1, codes, &nc, why, sizeof(why)), GW_OK);
+    assert_int_equal(nc, 1);
+    assert_int_equal(codes[0], 0xFF);
+    /* all three */
+    const uint8_t three[4] = {0xFF, 0x05, 0xFF, 0x0A};
+    h = write_reply(pdu, S7_FN_WRITE, 3, three, 3, 0);
+    assert_int_equal(s7__parse_write_reply(&h, 3, codes, &nc, why, sizeof(why)), GW_OK);
+    assert_int_equal(nc, 3);
+    assert_memory_equal(codes, three, 3);
+    /* python-snap7's server: 05 01 FF for three items */
+    h = write_reply(pdu, S7_FN_WRITE, 1, three, 1, 0);
+    assert_int_equal(s7__parse_write_reply(&h, 3, codes, &nc, why, sizeof(why)), GW_OK);
+    assert_int_equal(nc, 1);
+    assert_int_equal(codes[0], 0xFF);
+    h = write_reply(pdu, S7_FN_WRITE, 2, three + 1, 2, 0);
+    assert_int_equal(s7__parse_write_reply(&h, 3, codes, &nc, why, sizeof(why)), GW_OK);
+    assert_int_equal(nc, 2);
+    assert_int_equal(codes[1], 0xFF);
+    /* no codes; more codes than items; fewer code bytes than announced */
+    h = write_reply(pdu, S7_FN_WRITE, 0, three, 0, 0);
+    assert_int_equal(s7__parse_write_reply(&h, 3, codes, &nc, why, sizeof(why)), GW_E_PROTOCOL);
+    assert_int_equal(nc, 0);
+    h = write_reply(pdu, S7_FN_WRITE, 4, three, 4, 0);
+    assert_int_equal(s7__parse_write_reply(&h, 3, codes, &nc, why, sizeof(why)), GW_E_PROTOCOL);
+    assert_non_null(strstr(why, "4 return codes for 3 items"));
+    h = write_reply(pdu, S7_FN_WRITE, 2, three, 2, 0);
+    assert_int_equal(s7__parse_write_reply(&h, 1, codes, &nc, why, sizeof(why)), GW_E_PROTOCOL);
+    h = write_reply(pdu, S7_FN_WRITE, 3, three, 2, 0);
+    assert_int_equal(s7__parse_write_reply(&h, 3, codes, &nc, why, sizeof(why)), GW_E_PROTOCOL);
+    /* not a Write Var answer; a header error */
+    h = write_reply(pdu, S7_FN_READ, 1, three, 1, 0);
+    assert_int_equal(s7__parse_write_reply(&h, 1, codes, &nc, why, sizeof(why)), GW_E_PROTOCOL);
+    h = write_reply(pdu, S7_FN_WRITE, 1, three, 1, 0x81);
+    assert_int_equal(s7__parse_write_reply(&h, 1, codes, &nc, why, sizeof(why)),
+                     GW_E_DEVICE_REJECTED);
+}
+
 static void test_userdata_param_lies(void **state)
 {
     (void)state;
@@ -1020,10 +1144,19 @@ static void test_truncations(void **state)
         }
         if (!rw_data)
             continue;
+        /* an SZL request's data has its own decoder, which ignores the
+         * return code byte (docs 11.2: python-snap7 sends 0A there, which
+         * s7_decode_data takes for an error item without data) */
+        s7_userdata_param uph;
+        bool szl_req = h.rosctr == S7_USERDATA &&
+                       s7_decode_userdata_param(h.param, h.param_len, &uph) == GW_OK &&
+                       uph.method == 0x11;
         for (size_t k = 0; k < h.data_len; k++) {
             uint8_t *cut = dup_exact(h.data, k);
             s7_data d[8];
-            if (s7_decode_data(cut, k, nitems, d) == GW_OK) {
+            uint16_t id, index;
+            if (szl_req ? s7_decode_szl_req_data(cut, k, &id, &index) == GW_OK
+                        : s7_decode_data(cut, k, nitems, d) == GW_OK) {
                 print_error("%s data cut to %zu bytes decoded\n", fr->name, k);
                 fail();
             }
@@ -1180,6 +1313,8 @@ int main(void)
         cmocka_unit_test(test_reply_length_lies),
         cmocka_unit_test(test_szl_0011),
         cmocka_unit_test(test_szl_0424),
+        cmocka_unit_test(test_szl_req_data_any_header),
+        cmocka_unit_test(test_parse_write_reply),
         cmocka_unit_test(test_userdata_param_lies),
         cmocka_unit_test(test_truncations),
         cmocka_unit_test(test_cotp_lies),

@@ -676,6 +676,53 @@ static void test_write_mismatch(void **state)
     assert_int_equal(mem[60], 0);
 }
 
+/* The test-only snap7 mode (s7__server_emulate_snap7_writes, docs 7.1):
+ * a 3-item write is answered with one return code and only the first item
+ * is written; a single-item write is served as ever; off by default. */
+static void test_snap7_write_emulation(void **state)
+{
+    fx *x = *state;
+    connect_pdu(x, 480);
+    const uint8_t b[4] = {0x11, 0x22, 0x33, 0x44}, one = 1;
+    s7_item it[3] = {{S7_TS_BYTE, 2, 1, S7_AREA_DB, 10 * 8},
+                     {S7_TS_BIT, 1, 0, S7_AREA_M, 5 * 8 + 3},
+                     {S7_TS_BYTE, 4, 2, S7_AREA_DB, 0}};
+    s7_data d[3] = {{0, S7_DTS_BYTE, b, 2}, {0, S7_DTS_BIT, &one, 1}, {0, S7_DTS_BYTE, b, 4}};
+    uint8_t buf[256];
+    s7__server_emulate_snap7_writes(x->s, true);
+    size_t n = s7_encode_write_req(buf, sizeof(buf), 0x0555, it, d, 3);
+    assert_true(serve(x, buf, n));
+    /* 32 03 .. 00 02 00 01 00 00 | 05 01 | FF */
+    const uint8_t want[] = {0x03, 0x00, 0x00, 0x16, 0x02, 0xF0, 0x80, 0x32, 0x03, 0x00, 0x00,
+                            0x05, 0x55, 0x00, 0x02, 0x00, 0x01, 0x00, 0x00, 0x05, 0x01, 0xFF};
+    assert_reply(x, want, sizeof(want), "snap7-style write reply");
+    uint8_t db1[2], m5, db2[4];
+    gw_s7_server_get(x->s, GW_S7_DB, 1, 10, 2, db1);
+    gw_s7_server_get(x->s, GW_S7_M, 0, 5, 1, &m5);
+    gw_s7_server_get(x->s, GW_S7_DB, 2, 0, 4, db2);
+    assert_memory_equal(db1, b, 2);
+    assert_int_equal(m5, 0);
+    const uint8_t z[4] = {0};
+    assert_memory_equal(db2, z, 4);
+    /* one item alone: written and answered */
+    n = s7_encode_write_req(buf, sizeof(buf), 0x0556, &it[2], &d[2], 1);
+    assert_true(serve(x, buf, n));
+    s7_header h = reply_hdr(x);
+    assert_int_equal(h.param[1], 1);
+    assert_int_equal(h.data[0], 0xFF);
+    gw_s7_server_get(x->s, GW_S7_DB, 2, 0, 4, db2);
+    assert_memory_equal(db2, b, 4);
+    /* off again: all three answered */
+    s7__server_emulate_snap7_writes(x->s, false);
+    n = s7_encode_write_req(buf, sizeof(buf), 0x0557, it, d, 3);
+    assert_true(serve(x, buf, n));
+    h = reply_hdr(x);
+    assert_int_equal(h.param[1], 3);
+    assert_int_equal(h.data_len, 3);
+    gw_s7_server_get(x->s, GW_S7_M, 0, 5, 1, &m5);
+    assert_int_equal(m5, 0x08);
+}
+
 /* ------------------------------------------------------------ malformed */
 
 static void test_malformed_close(void **state)
@@ -937,6 +984,60 @@ static void test_userdata(void **state)
     n = s7_encode_szl_req(f, sizeof(f), 0x0046, 0x0011, 0);
     f[S7_FRAME_HDR + 10 + 3] = 0x20; /* parameter length 32 of 8 */
     assert_false(serve(x, f, n));
+}
+
+/* docs/s7comm.md 11.2: python-snap7's client sends the SZL request data as
+ * 0A 00 00 04 + ID + index where snap7's sends FF 09 00 04; a CPU and
+ * snap7's server answer both. The answer is the same byte for byte. */
+static void test_szl_python_snap7(void **state)
+{
+    fx *x = *state;
+    connect_pdu(x, 480);
+    assert_true(serve(x, SZL11_REQ, sizeof(SZL11_REQ)));
+    uint8_t want[512];
+    size_t want_len = x->reply_len;
+    memcpy(want, x->reply, want_len);
+    s7_header h = reply_hdr(x);
+    s7_userdata_param up;
+    assert_int_equal(s7_decode_userdata_param(h.param, h.param_len, &up), GW_OK);
+    assert_int_equal(up.err_code, 0);
+    assert_int_equal(h.pdu_ref, 0x0003);
+    assert_int_equal(h.data[0], 0xFF);
+    assert_int_equal(h.data[1], 0x09);
+    assert_int_equal(h.data[4] << 8 | h.data[5], 0x0011);
+
+    assert_true(serve(x, SZL11_REQ_PYSNAP7, sizeof(SZL11_REQ_PYSNAP7)));
+    assert_reply(x, want, want_len, "answer to python-snap7's SZL 0x0011 request");
+
+    /* other header bytes, and SZL 0x0424, the same way */
+    uint8_t f[64], g[64];
+    size_t n = s7_encode_szl_req(f, sizeof(f), 0x0061, S7_SZL_CPU_STATE, 0);
+    assert_true(serve(x, f, n));
+    want_len = x->reply_len;
+    memcpy(want, x->reply, want_len);
+    static const uint8_t heads[][2] = {{0x0A, 0x00}, {0x00, 0x00}, {0xFF, 0x04}, {0x12, 0x34}};
+    for (size_t k = 0; k < sizeof(heads) / sizeof(heads[0]); k++) {
+        memcpy(g, f, n);
+        g[S7_FRAME_HDR + 10 + 8] = heads[k][0];
+        g[S7_FRAME_HDR + 10 + 8 + 1] = heads[k][1];
+        assert_true(serve(x, g, n));
+        assert_reply(x, want, want_len, "SZL 0x0424 with another data header");
+    }
+    /* the length is still checked: 0A 00 00 02 is cut short */
+    memcpy(g, SZL11_REQ_PYSNAP7, sizeof(SZL11_REQ_PYSNAP7));
+    g[S7_FRAME_HDR + 10 + 8 + 3] = 0x02;
+    assert_true(serve(x, g, sizeof(SZL11_REQ_PYSNAP7)));
+    h = reply_hdr(x);
+    assert_int_equal(s7_decode_userdata_param(h.param, h.param_len, &up), GW_OK);
+    assert_int_not_equal(up.err_code, 0);
+    /* and an SZL we do not have stays 0xD402 */
+    memcpy(g, SZL11_REQ_PYSNAP7, sizeof(SZL11_REQ_PYSNAP7));
+    g[S7_FRAME_HDR + 10 + 8 + 4] = 0x01;
+    g[S7_FRAME_HDR + 10 + 8 + 5] = 0x32;
+    assert_true(serve(x, g, sizeof(SZL11_REQ_PYSNAP7)));
+    h = reply_hdr(x);
+    assert_int_equal(s7_decode_userdata_param(h.param, h.param_len, &up), GW_OK);
+    assert_int_equal(up.err_code, 0xD402);
 }
 
 /* ------------------------------------------------------------ fragments */
@@ -1214,12 +1315,14 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_item_codes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bit_count_2, setup, teardown),
         cmocka_unit_test_setup_teardown(test_write_mismatch, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_snap7_write_emulation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_malformed_close, setup, teardown),
         cmocka_unit_test_setup_teardown(test_malformed_error_answer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_param_longer_than_count, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pdu_longer_than_header, setup, teardown),
         cmocka_unit_test_setup_teardown(test_non_s7any_item, setup, teardown),
         cmocka_unit_test_setup_teardown(test_userdata, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_szl_python_snap7, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fragmented_dt, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cut_and_mutated_frames, setup, teardown),
         cmocka_unit_test(test_socket_closes),

@@ -46,6 +46,11 @@ check() {
 
 expect "version" 0 "$plcgw" version
 check "version text" "$out" '^plcgw [0-9]+\.[0-9]+\.[0-9]+$'
+expect "help" 0 "$plcgw" --help
+for sub in serve sim read write check-config "user add" "user disable" "user enable" \
+           "user list" "token create" "token list" "token revoke" version; do
+  check "help lists $sub" "$out" "^  $sub "
+done
 expect "no command" 2 "$plcgw"
 check "no command usage" "$err" 'usage: plcgw <command>'
 expect "unknown command" 2 "$plcgw" frobnicate

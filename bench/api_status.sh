@@ -26,10 +26,7 @@ start_demo_gateway "$build/plcgw" "$src" "$tmp"
 pid=$gw_pid
 port=$gw_port
 [ -n "$port" ] || { echo "api_status: the gateway did not start:"; cat "$tmp/serve.err"; exit 1; }
-for _ in $(seq 1 100); do
-  curl -s --max-time 2 "http://127.0.0.1:$port/api/status" | grep -q '"connected":true' && break
-  sleep 0.1
-done
+wait_connected "$port" || true
 sleep 2 # settle: both machines scanning
 # a viewer's API token, checked on every request as a script's would be
 "$build/plcgw" user add bench --role viewer --db "$tmp/serve.db" >/dev/null

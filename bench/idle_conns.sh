@@ -22,10 +22,7 @@ trap cleanup EXIT
 ulimit -n 8192 2>/dev/null || true
 start_demo_gateway "$build/plcgw" "$src" "$tmp"
 [ -n "$gw_port" ] || { echo "idle_conns: the gateway did not start:"; cat "$tmp/serve.err"; exit 1; }
-for _ in $(seq 1 100); do
-  curl -s --max-time 2 "http://127.0.0.1:$gw_port/api/status" | grep -q '"connected":true' && break
-  sleep 0.1
-done
+wait_connected "$gw_port" || true
 rss() { awk '/^VmRSS:/ {print int($2 / 1024)}' "/proc/$gw_pid/status"; }
 echo "idle_conns: GET /api/status at 1000 req/s for $secs s over 8 connections, from when each was due"
 printf '%-34s | %s\n' "held open meanwhile" "latency, gateway RSS"

@@ -33,10 +33,7 @@ for client in ${CLIENTS:-socket.io light}; do
   export CLIENT=$client
   start_demo_gateway "$build/plcgw" "$src" "$tmp"
   [ -n "$gw_port" ] || { echo "live_fanout: the gateway did not start:"; cat "$tmp/serve.err"; exit 1; }
-  for _ in $(seq 1 100); do
-    curl -s --max-time 2 "http://127.0.0.1:$gw_port/api/status" | grep -q '"connected":true' && break
-    sleep 0.1
-  done
+  wait_connected "$gw_port" || true
   curl -s --max-time 2 "http://127.0.0.1:$gw_port/api/status" >"$tmp/sample.json"
   echo 5 >"/proc/$gw_pid/clear_refs" # the peak from here on is the round's, not the first start's
   NODE_PATH=$src/node_modules HEADER=$first SERVER=plcgw timeout $(( secs + 120 )) \

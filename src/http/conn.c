@@ -182,6 +182,17 @@ static out_item *item_new(gw_ws_msg *m, int slot)
     return it;
 }
 
+bool http__queue_msg_locked(gw_http_conn *c, gw_ws_msg *m)
+{
+    out_item *it = m && c->fd >= 0 ? item_new(m, -1) : NULL;
+    if (!it) {
+        gw_ws_msg_release(m);
+        return false;
+    }
+    http__queue_locked(c, it);
+    return true;
+}
+
 /* ---------------------------------------------------------------- responses */
 
 static void http_date(char *buf, size_t size)
@@ -254,16 +265,9 @@ void gw_http_respond(gw_http_req *r, int status, const char *type, const char *h
     gw_http *srv = c->srv;
     bool keep = r->keep_alive && !atomic_load(&srv->stopping);
     gw_ws_msg *m = http__response(status, type, headers, body, len, keep, r->head_only);
-    out_item *it = m ? item_new(m, -1) : NULL;
     pthread_mutex_lock(&c->mu);
-    c->keep_alive = keep && it;
-    if (it && c->fd >= 0) {
-        http__queue_locked(c, it);
-    } else {
-        if (it)
-            gw_free(it);
-        gw_ws_msg_release(m);
-    }
+    c->keep_alive = keep && m;
+    http__queue_msg_locked(c, m);
     if (!c->keep_alive) {
         c->close_after_write = true;
         if (!c->out_head)
@@ -374,9 +378,7 @@ gw_http_conn *gw_http_upgrade(gw_http_req *r, const gw_ws_handler *h, void *user
     snprintf(lines, sizeof(lines), "Upgrade: websocket\r\nConnection: Upgrade\r\n"
              "Sec-WebSocket-Accept: %s\r\n%s", accept, headers ? headers : "");
     gw_ws_msg *m = http__response(101, NULL, lines, NULL, 0, true, false);
-    out_item *it = m ? item_new(m, -1) : NULL;
-    if (!it) {
-        gw_ws_msg_release(m);
+    if (!m) {
         gw_http_req_drop(r);
         return NULL;
     }
@@ -385,14 +387,8 @@ gw_http_conn *gw_http_upgrade(gw_http_req *r, const gw_ws_handler *h, void *user
     c->wsuser = user;
     c->is_ws = true;
     c->keep_alive = true;
-    bool gone = c->fd < 0;
-    if (!gone)
-        http__queue_locked(c, it);
+    bool gone = !http__queue_msg_locked(c, m);
     pthread_mutex_unlock(&c->mu);
-    if (gone) {
-        gw_ws_msg_release(m);
-        gw_free(it);
-    }
     gw_http_conn_retain(c);
     atomic_fetch_add(&c->srv->nws, 1);
     if (gone) /* closed while its handshake was handled: on_close all the same */

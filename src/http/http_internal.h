@@ -158,6 +158,9 @@ void http__wake(gw_http_conn *c, unsigned what);
 /* Queues an item and writes what the socket takes (c->mu held). */
 void http__queue_locked(gw_http_conn *c, out_item *it);
 void http__flush_locked(gw_http_conn *c);
+/* Queues a whole message (taken) unless the connection is closed; false
+ * then (it is released). */
+bool http__queue_msg_locked(gw_http_conn *c, gw_ws_msg *m);
 void http__out_free_locked(gw_http_conn *c);
 /* A whole response (status line, headers, body) as a message. */
 gw_ws_msg *http__response(int status, const char *type, const char *headers,

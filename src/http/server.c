@@ -190,19 +190,10 @@ static void refuse(gw_http_conn *c, int status, const char *detail)
     c->building = NULL;
     c->state = ST_BUSY;
     c->deadline_ms = 0;
-    gw_ws_msg *m = http__problem(status, detail, NULL);
-    out_item *it = m ? gw_calloc(1, sizeof(*it)) : NULL;
     pthread_mutex_lock(&c->mu);
     c->close_after_write = true;
-    if (it && c->fd >= 0) {
-        it->msg = m;
-        it->slot = -1;
-        http__queue_locked(c, it);
-    } else {
-        gw_free(it);
-        gw_ws_msg_release(m);
+    if (!http__queue_msg_locked(c, http__problem(status, detail, NULL)))
         http__wake(c, W_CLOSE);
-    }
     pthread_mutex_unlock(&c->mu);
 }
 
@@ -336,17 +327,8 @@ static void input_head(gw_http_conn *c)
     c->deadline_ms = gw_mono_ms() + srv->o.body_timeout_ms;
     if (expect && c->in_len == 0) {
         static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
-        gw_ws_msg *m = gw_ws_msg_new(false, cont, sizeof(cont) - 1);
-        out_item *it = m ? gw_calloc(1, sizeof(*it)) : NULL;
         pthread_mutex_lock(&c->mu);
-        if (it && c->fd >= 0) {
-            it->msg = m;
-            it->slot = -1;
-            http__queue_locked(c, it);
-        } else {
-            gw_free(it);
-            gw_ws_msg_release(m);
-        }
+        http__queue_msg_locked(c, gw_ws_msg_new(false, cont, sizeof(cont) - 1));
         pthread_mutex_unlock(&c->mu);
     }
 }

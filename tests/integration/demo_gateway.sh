@@ -45,3 +45,13 @@ stop_pid() {
   wait "$pid" 2>/dev/null || rc=$?
   return $rc
 }
+
+# wait_connected PORT: up to 10 s for the gateway's default machine to be
+# connected (GET /api/status says so).
+wait_connected() {
+  for _ in $(seq 1 100); do
+    curl -s --max-time 2 "http://127.0.0.1:$1/api/status" | grep -q '"connected":true' && return 0
+    sleep 0.1
+  done
+  return 1
+}

@@ -23,10 +23,7 @@ start_demo_gateway "$plcgw" "$src" "$tmp"
 echo "op-pass-123" | "$plcgw" user add op --role operator --password-stdin --db "$tmp/serve.db" >/dev/null || exit 1
 export OP_TOKEN
 OP_TOKEN=$("$plcgw" token create op --db "$tmp/serve.db")
-for _ in $(seq 1 100); do
-  curl -s --max-time 2 "http://127.0.0.1:$gw_port/api/status" | grep -q '"connected":true' && break
-  sleep 0.1
-done
+wait_connected "$gw_port" || true
 fail=0
 PLCGW_URL=http://127.0.0.1:$gw_port SIM_URL=http://127.0.0.1:$p_ctl PROFILE_DIR=$tmp/chromium \
   NODE_PATH=$src/node_modules timeout 120 "$node" "$src/tests/integration/docs_browser.js" || fail=1

@@ -43,10 +43,7 @@ db=$tmp/serve.db
 echo "op-pass-123" | "$plcgw" user add op --role operator --password-stdin --db "$db" >/dev/null || exit 1
 export OP_TOKEN
 OP_TOKEN=$("$plcgw" token create op --db "$db")
-for _ in $(seq 1 100); do
-  curl -s --max-time 2 "http://127.0.0.1:$gw_port/api/status" | grep -q '"connected":true' && break
-  sleep 0.1
-done
+wait_connected "$gw_port" || true
 
 PLCGW_URL=http://127.0.0.1:$gw_port SIM_URL=http://127.0.0.1:$p_ctl GW_PID=$gw_pid \
   NODE_PATH=$src/node_modules timeout 240 "$node" "$src/tests/integration/hostile.js" || fail=1

@@ -30,10 +30,7 @@ export OP_TOKEN VIEWER_TOKEN OP2_TOKEN
 OP_TOKEN=$("$plcgw" token create op --db "$db")
 OP2_TOKEN=$("$plcgw" token create op2 --db "$db")
 VIEWER_TOKEN=$("$plcgw" token create viewer --db "$db")
-for _ in $(seq 1 100); do
-  curl -s --max-time 2 "http://127.0.0.1:$gw_port/api/status" | grep -q '"connected":true' && break
-  sleep 0.1
-done
+wait_connected "$gw_port" || true
 
 fail=0
 PLCGW_URL=http://127.0.0.1:$gw_port SIM_URL=http://127.0.0.1:$p_ctl \

@@ -181,6 +181,18 @@ static void conn_linger(gw_http_conn *c)
     c->deadline_ms = gw_mono_ms() + LINGER_MS;
 }
 
+/* The connection ends once what is queued is out (W_CLOSE then), or now
+ * when nothing is. */
+static void end_after_output(gw_http_conn *c)
+{
+    pthread_mutex_lock(&c->mu);
+    c->close_after_write = true;
+    bool pending = c->out_head != NULL;
+    pthread_mutex_unlock(&c->mu);
+    if (!pending)
+        conn_linger(c);
+}
+
 /* Refuses the request on c: a problem answer, then the connection ends. */
 static void refuse(gw_http_conn *c, int status, const char *detail)
 {
@@ -451,12 +463,7 @@ static void conn_input(gw_http_conn *c)
                 /* closing: the rest of the input is not read; the
                  * connection ends when the close frame is out */
                 c->state = ST_BUSY;
-                pthread_mutex_lock(&c->mu);
-                c->close_after_write = true;
-                bool pending = c->out_head != NULL;
-                pthread_mutex_unlock(&c->mu);
-                if (!pending)
-                    conn_linger(c);
+                end_after_output(c);
                 return;
             }
         } else if (c->state == ST_LINGER) {
@@ -586,12 +593,7 @@ static void on_done(gw_http_conn *c)
     if (c->rd_eof) {
         /* the peer half-closed while its request was handled: it gets
          * its answer, then the connection ends */
-        pthread_mutex_lock(&c->mu);
-        c->close_after_write = true;
-        bool pending = c->out_head != NULL;
-        pthread_mutex_unlock(&c->mu);
-        if (!pending)
-            conn_linger(c);
+        end_after_output(c);
         return;
     }
     if (ws) {

@@ -58,7 +58,9 @@ gw_err gw_rs_compute(const gw_rs_specimen *sp, const gw_rs_point *pts, size_t n,
             continue;
         if (y0 > reached)
             reached = y0;
-        if (y0 == y) {
+        /* on the target: to the resolution of a PLC REAL (float32, 2^-24
+         * relative), in which the PLC stops and reports its deflection */
+        if (fabs(y0 - y) <= 1e-6 * y) {
             out->force_kN = f0;
             out->segment = i;
             found = true;

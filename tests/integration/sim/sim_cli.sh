@@ -189,7 +189,7 @@ same "rig binding" "$(printf '%s' "$body" |
   jq -r '.devices[0].properties[] | select(.name == "Actual_Force") | "\(.binding) \(.type) \(.access) \(.unit)"')" \
   "DB2.DBD0 REAL r kN"
 same "rig I/Os" "$(printf '%s' "$body" | jq -c '[.devices[0].ios[].name]')" \
-  '["load_cell_kN","position_mm","servo_fault","home_switch","servo_enabled"]'
+  '["load_cell_kN","position_mm","servo_fault","home_switch","servo_enabled","pipe_stiffness_kNm2"]'
 status_is "GET /sim/devices" 200 GET /sim/devices
 same "GET /sim/devices count" "$(printf '%s' "$body" | jq length)" 2
 

@@ -48,6 +48,12 @@ static void test_point_on_target(void **state)
     assert_float_equal(r.force_kN, 2.0, 0);
     assert_float_equal(r.stiffness_kNm2, 39.7, 1e-9);
     assert_int_equal(gw_rs_sn_class(r.stiffness_kNm2, gw_rs_default_classes, 7), 20000);
+    /* on the target as a PLC's REAL has it (9.45 as a float32 is
+     * 9.44999980926513671875) */
+    const gw_rs_point real[] = {{0, 0, 0}, {1, 0.8, 5.0}, {2, 1.5, (double)9.45f}};
+    gw_rs_specimen sp2 = {315, 300, 3, 0, GW_RS_ISO9969};
+    assert_int_equal(gw_rs_compute(&sp2, real, N(real), &r, NULL), GW_OK);
+    assert_float_equal(r.force_kN, 1.5, 0);
     /* the last point on the target */
     const gw_rs_point last[] = {{0, 0, 0}, {1, 2.0, 10.0}};
     assert_int_equal(gw_rs_compute(&sp, last, N(last), &r, NULL), GW_OK);

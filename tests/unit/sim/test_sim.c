@@ -94,12 +94,13 @@ static void test_describe(void **state)
 
     /* the device types' I/Os */
     json_t *ios = json_object_get(rig, "ios");
-    assert_int_equal(json_array_size(ios), 5);
+    assert_int_equal(json_array_size(ios), 6);
     check_io(ios, "load_cell_kN", "REAL", "input", "kN");
     check_io(ios, "position_mm", "REAL", "input", "mm");
     check_io(ios, "servo_fault", "BOOL", "input", NULL);
     check_io(ios, "home_switch", "BOOL", "input", NULL);
     check_io(ios, "servo_enabled", "BOOL", "output", NULL);
+    check_io(ios, "pipe_stiffness_kNm2", "REAL", "input", "kN/m2");
     ios = json_object_get(wm, "ios");
     assert_int_equal(json_array_size(ios), 3);
     check_io(ios, "feed_pressure_psi", "REAL", "input", "PSI");

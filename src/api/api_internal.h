@@ -5,6 +5,7 @@
 #define GW_API_INTERNAL_H
 
 #include "api.h"
+#include "apps/app.h"
 #include "store/store.h"
 
 #include "http/http.h"
@@ -42,8 +43,9 @@ struct gw_api {
     } logins[API_LOGIN_SLOTS];
 };
 
-/* One request as a handler sees it: path parameters already extracted. */
-typedef struct {
+/* One request as a handler sees it: path parameters already extracted.
+ * (An app's handler sees it as the opaque gw_app_req.) */
+struct gw_app_req {
     gw_http_req *hr;
     gw_api *api;
     const char *method;
@@ -53,26 +55,14 @@ typedef struct {
     char cors[256];      /* CORS header lines for an allowed origin, or "" */
     gw_principal who;    /* who is asking (user_id 0: anonymous) */
     char headers[256];   /* more header lines for the answer (Set-Cookie) */
-} api_req;
+};
+typedef struct gw_app_req api_req;
 
-typedef int (*api_handler)(api_req *req);
-
-/* The errors a route's kind answers, besides those of its role and its
- * method (the OpenAPI document lists them: openapi.c). */
-#define API_E_MACHINE 1u  /* 404 no such machine, 503 no values */
-#define API_E_WRITE 2u    /* 502 refused, 503 disconnected, 504 no confirmation */
-#define API_E_LOGIN 4u    /* 401 wrong password, 429 too many, 503 no user database */
-
-typedef struct {
-    const char *method;
-    const char *pattern;    /* "/api/machines/{id}" */
-    gw_role role;
-    const char *summary;
-    const char *response;   /* the 200 body: a schema of openapi.c, "html" or "openapi" */
-    api_handler handler;
-    const char *request;    /* JSON Schema of the body (a JSON text), NULL: none */
-    unsigned errors;        /* API_E_* */
-} api_route;
+/* Routes: api/'s own and the apps' have one shape (apps/app.h). */
+typedef gw_app_route api_route;
+#define API_E_MACHINE GW_APP_E_MACHINE
+#define API_E_WRITE GW_APP_E_WRITE
+#define API_E_LOGIN GW_APP_E_LOGIN
 
 /* Request bodies shared by several routes (JSON Schema texts). */
 #define API_SCHEMA_TAG_WRITES                                                              \
@@ -80,12 +70,13 @@ typedef struct {
     "to value; every value is checked against the tag map before anything is written\","  \
     "\"additionalProperties\":{\"type\":[\"number\",\"boolean\",\"string\",\"array\"]}}"
 
-/* The route table (routes.c). */
+/* The route table (routes.c), the universal Modbus API (modbus_routes.c). */
 extern const api_route api__routes[];
 extern const size_t api__nroutes;
-/* The specifications' endpoints (seed_routes.c). */
-extern const api_route api__seed_routes[];
-extern const size_t api__nseed_routes;
+extern const api_route api__modbus_routes[];
+extern const size_t api__nmodbus_routes;
+/* What api/ does for a handler (http.c). */
+extern const gw_app_http api__http;
 /* Checks {tag: value} pairs (422 naming the first bad one), writes them
  * through the engine and answers once the PLC confirmed them: 200
  * {machine, written}, 503 disconnected or busy, 504 timeout, 502 refused.
@@ -134,11 +125,11 @@ typedef struct {
 const api_asset *api__asset(const char *name);
 
 /* The OpenAPI document, Swagger UI's page and its files (openapi.c). */
-int api__get_openapi(api_req *req);
-int api__get_docs(api_req *req);
-int api__get_docs_asset(api_req *req);
+int api__get_openapi(const gw_app_http *http, api_req *req);
+int api__get_docs(const gw_app_http *http, api_req *req);
+int api__get_docs_asset(const gw_app_http *http, api_req *req);
 
-/* Route i of both tables, NULL past the end. */
+/* Route i of api/'s tables and then the apps', NULL past the end. */
 const api_route *api__route(size_t i);
 
 /* Responses (http.c). Each returns the HTTP status it sent. */

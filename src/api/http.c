@@ -240,6 +240,28 @@ static int authorize(api_req *req, const api_route *r)
                         gw_role_name(req->who.role));
 }
 
+/* ---------------------------------------------------------------- for apps */
+
+static gw_engine *app_engine(gw_app_req *r)
+{
+    return r->api->engine;
+}
+
+static const char *app_path(const gw_app_req *r)
+{
+    return r->path;
+}
+
+static int app_problem(gw_app_req *r, int status, const char *title, const char *detail)
+{
+    return api__problem(r, status, title, "%s", detail);
+}
+
+const gw_app_http api__http = {
+    api__engine_machine, app_engine, app_path, api__read_json, api__send_json, app_problem,
+    api__write_tags,
+};
+
 /* The route for the request, answered; the status sent (0: parked). */
 static int route(api_req *req)
 {
@@ -284,7 +306,7 @@ static int route(api_req *req)
             int status = authorize(req, r);
             if (!status && !r->request)
                 status = check_no_body(req);
-            return status ? status : r->handler(req);
+            return status ? status : r->handler(&api__http, req);
         }
         size_t used = strlen(allow);
         snprintf(allow + used, sizeof(allow) - used, "%s%s", used ? ", " : "", r->method);

@@ -43,12 +43,7 @@
     "\"modbus\"]},\"host\":" STR ",\"port\":" INT ",\"simulated\":" BOOL ",\"default\":" BOOL \
     ",\"tags\":" INT ",\"connected\":" BOOL ",\"error\":" STR
 
-typedef struct {
-    const char *name;
-    const char *schema; /* JSON Schema with an example */
-} component;
-
-static const component components[] = {
+static const gw_app_component components[] = {
     {"Problem",
      "{\"type\":\"object\",\"description\":\"RFC 9457 problem details\",\"required\":[\"type\","
      "\"title\",\"status\",\"detail\"],\"properties\":{\"type\":" STR ",\"title\":" STR
@@ -60,30 +55,6 @@ static const component components[] = {
      "\"required\":[\"machine\",\"written\"],\"properties\":{\"machine\":" STR ",\"written\":"
      "{\"type\":\"array\",\"items\":" STR "}},\"example\":{\"machine\":\"rig\",\"written\":["
      "\"Pipe_Diameter\",\"Pipe_Length\"]}}"},
-    {"RigStatus",
-     "{\"type\":\"object\",\"description\":\"the rig's live values (null: no good value)\","
-     "\"properties\":{\"actual_force\":" NUM ",\"actual_deflection\":" NUM
-     ",\"target_deflection\":" NUM ",\"ring_stiffness\":" NUM ",\"force_at_target\":" NUM
-     ",\"sn_class\":" INT ",\"test_status\":" INT ",\"test_passed\":" BOOL ",\"servo_ready\":"
-     BOOL ",\"servo_error\":" BOOL ",\"at_home\":" BOOL ",\"lock_upper\":" BOOL ",\"lock_lower\":"
-     BOOL ",\"actual_position\":" NUM ",\"enable\":" BOOL ",\"jog_velocity\":" NUM "," STAMP
-     "},\"example\":{\"actual_force\":1.25,\"actual_deflection\":0.4,\"target_deflection\":9.45,"
-     "\"ring_stiffness\":0.0,\"force_at_target\":0.0,\"sn_class\":0,\"test_status\":1,"
-     "\"test_passed\":false,\"servo_ready\":true,\"servo_error\":false,\"at_home\":false,"
-     "\"lock_upper\":true,\"lock_lower\":true,\"actual_position\":12.5,\"enable\":true,"
-     "\"jog_velocity\":5.0,\"connected\":true,\"ts\":\"2026-12-07T21:18:58.108Z\",\"age_ms\":"
-     "40,\"machine\":\"rig\"}}"},
-    {"RigParameters",
-     "{\"type\":\"object\",\"description\":\"the test parameters (DB1)\",\"properties\":{"
-     "\"pipe_diameter\":" NUM ",\"pipe_length\":" NUM ",\"deflection_percent\":" NUM
-     ",\"test_speed\":" NUM ",\"max_stroke\":" NUM ",\"max_force\":" NUM "," STAMP
-     "},\"example\":{\"pipe_diameter\":315.0,\"pipe_length\":300.0,\"deflection_percent\":3.0,"
-     "\"test_speed\":5.0,\"max_stroke\":100.0,\"max_force\":50.0,\"connected\":true,\"ts\":"
-     "\"2026-12-07T21:18:58.108Z\",\"age_ms\":47,\"machine\":\"rig\"}}"},
-    {"Connection",
-     "{\"type\":\"object\",\"properties\":{\"machine\":" STR ",\"connected\":" BOOL ",\"host\":"
-     STR ",\"port\":" INT ",\"connects\":" INT ",\"error\":" STR "},\"example\":{\"machine\":"
-     "\"rig\",\"connected\":true,\"host\":\"192.168.0.10\",\"port\":102,\"connects\":1}}"},
     {"MachineList",
      "{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{" SUMMARY_PROPS "}},"
      "\"example\":[{\"id\":\"rig\",\"name\":\"GRP pipe ring-stiffness rig\",\"profile\":"
@@ -233,7 +204,7 @@ static json_t *operation(const api_route *r)
     return op;
 }
 
-int api__get_openapi(api_req *req)
+int api__get_openapi(const gw_app_http *http, api_req *req)
 {
     json_t *paths = json_object();
     const api_route *r;
@@ -256,6 +227,11 @@ int api__get_openapi(api_req *req)
     for (size_t i = 0; schemas && i < sizeof(components) / sizeof(components[0]); i++)
         json_object_set_new(schemas, components[i].name, json_loads(components[i].schema, 0,
                                                                     NULL));
+    const gw_app *app;
+    for (size_t k = 0; schemas && (app = gw_app_at(k)) != NULL; k++)
+        for (size_t i = 0; i < app->ncomponents; i++)
+            json_object_set_new(schemas, app->components[i].name,
+                                json_loads(app->components[i].schema, 0, NULL));
     json_t *doc = json_pack(
         "{s:s, s:{s:s, s:s, s:s}, s:o, s:{s:o, s:{s:{s:s, s:s, s:s}, s:{s:s, s:s, s:s, s:s}}}}",
         "openapi", "3.1.0", "info", "title", "plcgw", "version", GW_VERSION, "description",
@@ -280,7 +256,7 @@ static const char docs_page[] =
     "<div id=\"swagger-ui\"></div><script src=\"/docs/swagger-ui-bundle.js\"></script>"
     "<script src=\"/docs/init.js\"></script></body></html>";
 
-int api__get_docs(api_req *req)
+int api__get_docs(const gw_app_http *http, api_req *req)
 {
     return api__send_text(req, 200, "text/html; charset=utf-8", docs_page, sizeof(docs_page) - 1);
 }
@@ -299,7 +275,7 @@ static bool takes_gzip(const char *accept)
     return false;
 }
 
-int api__get_docs_asset(api_req *req)
+int api__get_docs_asset(const gw_app_http *http, api_req *req)
 {
     const api_asset *a = api__asset(req->params[0]);
     if (!a)

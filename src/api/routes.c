@@ -77,7 +77,7 @@ static json_t *tag_json(const gw_machine_cfg *m, const gw_tag *t)
     return j;
 }
 
-static int get_machines(api_req *req)
+static int get_machines(const gw_app_http *http, api_req *req)
 {
     const gw_config *cfg = req->api->config;
     json_t *arr = json_array();
@@ -89,7 +89,7 @@ static int get_machines(api_req *req)
     return api__send_json(req, 200, arr);
 }
 
-static int get_machine(api_req *req)
+static int get_machine(const gw_app_http *http, api_req *req)
 {
     const gw_config *cfg = req->api->config;
     const gw_machine_cfg *m = gw_config_machine(cfg, req->params[0]);
@@ -114,7 +114,7 @@ static int get_machine(api_req *req)
 }
 
 /* Live values from the engine's newest snapshot: never a PLC read. */
-static int get_machine_tags(api_req *req)
+static int get_machine_tags(const gw_app_http *http, api_req *req)
 {
     int status;
     const gw_machine_cfg *m = api__engine_machine(req, &status);
@@ -250,7 +250,7 @@ const gw_machine_cfg *api__engine_machine(api_req *req, int *status)
     return m;
 }
 
-static int put_machine_tags(api_req *req)
+static int put_machine_tags(const gw_app_http *http, api_req *req)
 {
     int status;
     const gw_machine_cfg *m = api__engine_machine(req, &status);
@@ -311,7 +311,7 @@ static void login_result(gw_api *api, const char *addr, bool failed)
 }
 
 /* POST /api/auth/login {username, password}: a session cookie */
-static int post_login(api_req *req)
+static int post_login(const gw_app_http *http, api_req *req)
 {
     gw_store *store = req->api->store;
     if (!store)
@@ -369,7 +369,7 @@ static int post_login(api_req *req)
 }
 
 /* POST /api/auth/logout: ends the cookie's session */
-static int post_logout(api_req *req)
+static int post_logout(const gw_app_http *http, api_req *req)
 {
     char sid[GW_TOKEN_LEN + 2];
     if (req->api->store && api__session_id(req, sid))
@@ -380,7 +380,7 @@ static int post_logout(api_req *req)
 }
 
 /* GET /api/auth/me: who the request is from */
-static int get_me(api_req *req)
+static int get_me(const gw_app_http *http, api_req *req)
 {
     return api__send_json(req, 200, json_pack("{s:o, s:s}", "user", req->who.user_id ?
                                                                     json_string(req->who.name)
@@ -388,7 +388,7 @@ static int get_me(api_req *req)
                                               "role", gw_role_name(req->who.role)));
 }
 
-static int get_health(api_req *req)
+static int get_health(const gw_app_http *http, api_req *req)
 {
     const gw_config *cfg = req->api->config;
     unsigned clients = 0;
@@ -416,7 +416,7 @@ static const char page_head[] =
     "code{background:#f3f5f8;padding:0 .25rem;border-radius:3px}.m{font-family:monospace}"
     "a{color:#0b5cad}</style></head><body>";
 
-static int get_index(api_req *req)
+static int get_index(const gw_app_http *http, api_req *req)
 {
     const gw_config *cfg = req->api->config;
     gw_buf b;
@@ -455,7 +455,7 @@ static int get_index(api_req *req)
 /* Readiness: every machine's PLC answers (load balancers, monitoring).
  * Which is not, and why for a signed-in viewer or more (the error names
  * the PLC's address). */
-static int get_ready(api_req *req)
+static int get_ready(const gw_app_http *http, api_req *req)
 {
     const gw_config *cfg = req->api->config;
     json_t *list = json_array();
@@ -524,5 +524,37 @@ const api_route *api__route(size_t i)
     if (i < api__nroutes)
         return &api__routes[i];
     i -= api__nroutes;
-    return i < api__nseed_routes ? &api__seed_routes[i] : NULL;
+    if (i < api__nmodbus_routes)
+        return &api__modbus_routes[i];
+    i -= api__nmodbus_routes;
+    const gw_app *app;
+    for (size_t k = 0; (app = gw_app_at(k)) != NULL; k++) {
+        if (i < app->nroutes)
+            return &app->routes[i];
+        i -= app->nroutes;
+    }
+    return NULL;
+}
+
+json_t *api__live_json(const gw_machine_cfg *m, const gw_snapshot *s)
+{
+    const gw_app *app = gw_app_find(m->profile);
+    json_t *o;
+    if (app && app->live) {
+        o = app->live(m, s);
+    } else {
+        json_t *tags = json_object();
+        for (size_t i = 0; tags && i < s->n; i++) {
+            const gw_tag *t = gw_tagmap_at(m->tags, i);
+            json_t *v = s->quality[i] == GW_Q_GOOD || s->quality[i] == GW_Q_STALE
+                            ? gw_tag_value_json(t, &s->values[i]) : NULL;
+            json_object_set_new(tags, t->parameter, v ? v : json_null());
+        }
+        o = json_pack("{s:o}", "tags", tags ? tags : json_object());
+    }
+    if (!o)
+        return NULL;
+    gw_app_stamp(o, s);
+    json_object_set_new(o, "machine", json_string(m->id));
+    return o;
 }

@@ -1,13 +1,15 @@
 /*
- * sio.c - the live channel: Socket.IO v5 on eio, with the events of seed
- * 000, section 5.
+ * sio.c - the live channel: Socket.IO v5 on eio: live data, the
+ * connection's state, and the events each machine's app makes of its
+ * changes (apps/app.h; the rig: alarm, test_complete).
  *
  * Server to client: live_data every live interval (100 ms) to the clients
  * that subscribed, serialised once per tick and machine and shared by
  * every receiver, with the server's time `ts` (ms since the epoch);
- * connection_status, alarm and test_complete to every client. Client to
- * server: subscribe, unsubscribe {machine}, jog_forward and jog_backward
- * {state, machine}.
+ * connection_status and the apps' events (alarm, test_complete) to every
+ * client. Client to server: subscribe, unsubscribe {machine}, jog_forward
+ * and jog_backward {state, machine} (on the hold-to-run tags of the
+ * machine's app).
  *
  * Hold-to-run jog (DESIGN.md, Safety): state:true starts the jog and must
  * be renewed at least every 250 ms; each renewal re-arms a timed release
@@ -761,7 +763,14 @@ static void echo_message(void *ud, eio_session *s, const char *data, size_t len,
 
 /* ---------------------------------------------------------------- events */
 
-/* On a machine's thread: connection_status, alarm, test_complete. */
+/* An app's event, to every client on "/" (gw_app_emit). */
+static void app_emit(void *ud, const char *event, json_t *payload)
+{
+    broadcast(ud, event, payload);
+}
+
+/* On a machine's thread: connection_status, and the events its app makes
+ * of the change (the rig: alarm, test_complete). */
 static void on_change(void *ud, const gw_change *ch)
 {
     sio_hub *h = ud;
@@ -775,31 +784,9 @@ static void on_change(void *ud, const gw_change *ch)
                             ch->now->connected, "error",
                             ch->now->error[0] ? ch->now->error : NULL));
     }
-    if (strcmp(m->profile, "ringstiff") != 0 || !ch->prev)
-        return;
-    for (size_t k = 0; k < ch->nchanged; k++) {
-        size_t i = ch->changed[k];
-        const gw_tag *t = gw_tagmap_at(m->tags, i);
-        if (ch->now->quality[i] != GW_Q_GOOD || ch->prev->quality[i] != GW_Q_GOOD)
-            continue;
-        double now = gw_value_as_double(&ch->now->values[i]);
-        char ts[32];
-        gw_time_iso8601(gw_wall_ms(), ts, sizeof(ts));
-        if (strcmp(t->parameter, "Servo_Error") == 0 && now == 1.0) {
-            broadcast(h, "alarm", json_pack("{s:s, s:s, s:s, s:s}", "machine", m->id, "code",
-                                            "servo_error", "message", "servo alarm (Servo_Error)",
-                                            "timestamp", ts));
-        } else if (strcmp(t->parameter, "Test_Status") == 0 && now == 2.0) {
-            /* Complete; the test record (test_id) is the rig's workflow's */
-            json_t *o = api__live_json(m, ch->now);
-            broadcast(h, "test_complete",
-                      json_pack("{s:s, s:n, s:O?, s:O?, s:O?, s:s}", "machine", m->id, "test_id",
-                                "ring_stiffness", json_object_get(o, "ring_stiffness"),
-                                "sn_class", json_object_get(o, "sn_class"), "passed",
-                                json_object_get(o, "test_passed"), "timestamp", ts));
-            json_decref(o);
-        }
-    }
+    const gw_app *app = gw_app_find(m->profile);
+    if (app && app->on_change)
+        app->on_change(m, ch, app_emit, h);
 }
 
 /* A browser's WebSocket from another site's page is refused, as the HTTP
@@ -843,8 +830,12 @@ gw_err sio_hub_new(gw_api *api, const sio_opts *o, sio_hub **out, gw_error *err)
     pthread_mutex_init(&h->jog_lock, NULL);
     for (size_t i = 0; i < h->cfg->nmachines; i++) {
         const gw_machine_cfg *m = &h->cfg->machines[i];
-        h->jog[i].tag[DIR_FWD] = gw_tagmap_find(m->tags, "Jog_Forward");
-        h->jog[i].tag[DIR_BACK] = gw_tagmap_find(m->tags, "Jog_Backward");
+        /* the hold-to-run tags of the machine's app */
+        const gw_app *app = gw_app_find(m->profile);
+        if (app && app->jog[0] && app->jog[1]) {
+            h->jog[i].tag[DIR_FWD] = gw_tagmap_find(m->tags, app->jog[0]);
+            h->jog[i].tag[DIR_BACK] = gw_tagmap_find(m->tags, app->jog[1]);
+        }
     }
     eio_opts eo;
     memset(&eo, 0, sizeof(eo));

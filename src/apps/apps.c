@@ -1,0 +1,38 @@
+/*
+ * apps.c - the machine profiles that have an app, and what api/ and the
+ * apps share.
+ */
+#include "app.h"
+
+#include <string.h>
+
+extern const gw_app gw_app_ringstiff;
+
+static const gw_app *const apps[] = {
+    &gw_app_ringstiff,
+};
+
+const gw_app *gw_app_find(const char *profile)
+{
+    for (size_t i = 0; profile && i < sizeof(apps) / sizeof(apps[0]); i++)
+        if (strcmp(apps[i]->profile, profile) == 0)
+            return apps[i];
+    return NULL;
+}
+
+const gw_app *gw_app_at(size_t i)
+{
+    return i < sizeof(apps) / sizeof(apps[0]) ? apps[i] : NULL;
+}
+
+void gw_app_stamp(json_t *o, const gw_snapshot *s)
+{
+    if (!o)
+        return;
+    char ts[32] = "";
+    if (s->ts_ms)
+        gw_time_iso8601(s->ts_ms, ts, sizeof(ts));
+    json_object_set_new(o, "connected", json_boolean(s->connected));
+    json_object_set_new(o, "ts", s->ts_ms ? json_string(ts) : json_null());
+    json_object_set_new(o, "age_ms", json_integer(s->ts_ms ? gw_wall_ms() - s->ts_ms : -1));
+}

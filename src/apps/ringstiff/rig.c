@@ -1,0 +1,399 @@
+/*
+ * rig.c - the ring-stiffness rig as an app (apps/app.h): its endpoints,
+ * its live view, its events.
+ *
+ * Endpoints (under /api/machines/{id}/ and, for the default machine, at
+ * the specification's own paths /api/status, ...): status,
+ * status/connection, parameters (GET, POST), command/start|stop|home,
+ * servo/enable|disable|reset, jog/speed, clamp/upper/lock,
+ * clamp/lower/lock, clamp/unlock. Commands are a table: which tags to
+ * write, and for a pulse what to write back and when (the stop bit for
+ * 100 ms, the alarm reset for 500 ms), done by a timer on the machine's
+ * thread. Stop goes ahead of everything queued. Reads answer from the
+ * newest snapshot; writes answer after the PLC confirmed them.
+ *
+ * Events: `alarm` when Servo_Error rises, `test_complete` when the PLC's
+ * Test_Status becomes complete.
+ */
+#include "apps/app.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* The machine of the route, a rig; NULL after answering 404 or 503. */
+static const gw_machine_cfg *rig_machine(const gw_app_http *http, gw_app_req *r, int *status)
+{
+    const gw_machine_cfg *m = http->machine(r, status);
+    if (m && strcmp(m->profile, "ringstiff") != 0) {
+        char d[300];
+        snprintf(d, sizeof(d), "machine %s is a %s, not a ring-stiffness rig: %s is one of the "
+                 "rig's endpoints", m->id, m->profile, http->path(r));
+        *status = http->problem(r, 404, "Not Found", d);
+        return NULL;
+    }
+    return m;
+}
+
+/* The machine's newest snapshot; NULL (503 answered) before the first. */
+static const gw_snapshot *snapshot(const gw_app_http *http, gw_app_req *r,
+                                   const gw_machine_cfg *m, int *status)
+{
+    const gw_snapshot *s = gw_engine_snapshot(http->engine(r), m->id);
+    if (!s) {
+        char d[100];
+        snprintf(d, sizeof(d), "no values for %s yet", m->id);
+        *status = http->problem(r, 503, "Service Unavailable", d);
+    }
+    return s;
+}
+
+/* ---------------------------------------------------------------- reads */
+
+/* A snapshot's values as {"name": value} for the named tags. */
+static json_t *fields(const gw_machine_cfg *m, const gw_snapshot *s,
+                      const char *const (*map)[2], size_t n)
+{
+    json_t *o = json_object();
+    for (size_t k = 0; o && k < n; k++) {
+        const gw_tag *t = gw_tagmap_find(m->tags, map[k][1]);
+        json_t *v = NULL;
+        if (t) {
+            size_t i = (size_t)(t - gw_tagmap_at(m->tags, 0));
+            if (s->quality[i] == GW_Q_GOOD || s->quality[i] == GW_Q_STALE)
+                v = gw_tag_value_json(t, &s->values[i]);
+        }
+        json_object_set_new(o, map[k][0], v ? v : json_null());
+    }
+    return o;
+}
+
+/* The specification's live data (get_live_data) */
+static const char *const live_fields[][2] = {
+    {"actual_force", "Actual_Force"},         {"actual_deflection", "Actual_Deflection"},
+    {"target_deflection", "Target_Deflection"}, {"ring_stiffness", "Ring_Stiffness"},
+    {"force_at_target", "Force_At_Target"},   {"sn_class", "SN_Class"},
+    {"test_status", "Test_Status"},           {"test_passed", "Test_Passed"},
+    {"servo_ready", "Servo_Ready"},           {"servo_error", "Servo_Error"},
+    {"at_home", "At_Home"},                   {"lock_upper", "Lock_Upper"},
+    {"lock_lower", "Lock_Lower"},             {"actual_position", "Actual_Position"},
+    {"enable", "Enable"},                     {"jog_velocity", "Jog_Velocity"},
+};
+
+/* The specification's parameters (get_parameters, and DB1's other two) */
+static const char *const param_fields[][2] = {
+    {"pipe_diameter", "Pipe_Diameter"},       {"pipe_length", "Pipe_Length"},
+    {"deflection_percent", "Deflection_Percent"}, {"test_speed", "Test_Speed"},
+    {"max_stroke", "Max_Stroke"},             {"max_force", "Max_Force"},
+};
+
+#define NFIELDS(a) (sizeof(a) / sizeof((a)[0]))
+
+static json_t *rig_live(const gw_machine_cfg *m, const gw_snapshot *s)
+{
+    return fields(m, s, live_fields, NFIELDS(live_fields));
+}
+
+static int get_view(const gw_app_http *http, gw_app_req *r, const char *const (*map)[2],
+                    size_t n)
+{
+    int status;
+    const gw_machine_cfg *m = rig_machine(http, r, &status);
+    if (!m)
+        return status;
+    const gw_snapshot *s = snapshot(http, r, m, &status);
+    if (!s)
+        return status;
+    json_t *o = fields(m, s, map, n);
+    gw_app_stamp(o, s);
+    json_object_set_new(o, "machine", json_string(m->id));
+    gw_snapshot_release(s);
+    return http->json(r, 200, o);
+}
+
+static int get_status(const gw_app_http *http, gw_app_req *r)
+{
+    return get_view(http, r, live_fields, NFIELDS(live_fields));
+}
+
+static int get_parameters(const gw_app_http *http, gw_app_req *r)
+{
+    return get_view(http, r, param_fields, NFIELDS(param_fields));
+}
+
+static int get_connection(const gw_app_http *http, gw_app_req *r)
+{
+    int status;
+    const gw_machine_cfg *m = rig_machine(http, r, &status);
+    if (!m)
+        return status;
+    const gw_snapshot *s = snapshot(http, r, m, &status);
+    if (!s)
+        return status;
+    json_t *o = json_pack("{s:s, s:b, s:s, s:i, s:I}", "machine", m->id, "connected",
+                          s->connected, "host", m->host, "port", m->port, "connects",
+                          (json_int_t)s->connects);
+    if (o && !s->connected && s->error[0])
+        json_object_set_new(o, "error", json_string(s->error));
+    gw_snapshot_release(s);
+    return http->json(r, 200, o);
+}
+
+/* ---------------------------------------------------------------- writes */
+
+/* A rig command: the tags it sets, and for a pulse what it writes back. */
+typedef struct {
+    const char *suffix;        /* "command/stop" */
+    const char *set;           /* JSON object of tag -> value */
+    const char *release;       /* NULL, or what to write back */
+    uint32_t hold_ms;
+    bool urgent;
+} rig_command;
+
+/* The specification's command_service */
+static const rig_command rig_commands[] = {
+    {"command/start", "{\"Start_Test\": true}", NULL, 0, false},
+    /* emergency stop: ahead of everything queued, released after 100 ms */
+    {"command/stop", "{\"Stop\": true}", "{\"Stop\": false}", 100, true},
+    {"command/home", "{\"Home\": true}", NULL, 0, false},
+    {"servo/enable", "{\"Enable\": true}", NULL, 0, false},
+    {"servo/disable", "{\"Enable\": false}", NULL, 0, false},
+    {"servo/reset", "{\"Alarm_Reset_Cmd\": true}", "{\"Alarm_Reset_Cmd\": false}", 500, false},
+    {"clamp/upper/lock", "{\"Lock_Upper\": true}", NULL, 0, false},
+    {"clamp/lower/lock", "{\"Lock_Lower\": true}", NULL, 0, false},
+    {"clamp/unlock", "{\"Lock_Upper\": false, \"Lock_Lower\": false}", NULL, 0, false},
+};
+
+static int post_command(const gw_app_http *http, gw_app_req *r)
+{
+    int status;
+    const gw_machine_cfg *m = rig_machine(http, r, &status);
+    if (!m)
+        return status;
+    const char *path = http->path(r);
+    const rig_command *c = NULL;
+    size_t plen = strlen(path);
+    for (size_t i = 0; i < NFIELDS(rig_commands); i++) {
+        size_t sl = strlen(rig_commands[i].suffix);
+        if (plen > sl && strcmp(path + plen - sl, rig_commands[i].suffix) == 0 &&
+            path[plen - sl - 1] == '/')
+            c = &rig_commands[i];
+    }
+    if (!c)
+        return http->problem(r, 404, "Not Found", "no such command");
+    json_t *set = json_loads(c->set, 0, NULL);
+    json_t *rel = c->release ? json_loads(c->release, 0, NULL) : NULL;
+    status = http->write(r, m, set, rel, c->hold_ms, c->urgent);
+    json_decref(set);
+    json_decref(rel);
+    return status;
+}
+
+/* A body of the specification's names ({name: number}) written as the
+ * rig's tags: names maps each accepted name to its tag; an unknown name,
+ * one that is not a number, or two names of one tag are 422, and so is a
+ * body without `required` (when given). */
+static int post_named(const gw_app_http *http, gw_app_req *r, const char *const (*names)[2],
+                      size_t n, const char *required, const char *listed)
+{
+    int status;
+    const gw_machine_cfg *m = rig_machine(http, r, &status);
+    if (!m)
+        return status;
+    json_t *body = http->body(r, &status);
+    if (!body)
+        return status;
+    json_t *pairs = json_object();
+    status = 0;
+    char d[400];
+    const char *key;
+    json_t *v;
+    json_object_foreach(body, key, v) {
+        size_t k = 0;
+        while (k < n && strcmp(names[k][0], key) != 0)
+            k++;
+        if (k == n)
+            snprintf(d, sizeof(d), "unknown parameter \"%s\" (%s)", key, listed);
+        else if (!json_is_number(v))
+            snprintf(d, sizeof(d), "\"%s\" must be a number", key);
+        else if (json_object_get(pairs, names[k][1]))
+            /* two names of one tag: which value was meant? */
+            snprintf(d, sizeof(d), "\"%s\" names %s, which another member of the body names "
+                     "too: send one of them", key, names[k][1]);
+        else {
+            json_object_set(pairs, names[k][1], v);
+            continue;
+        }
+        status = http->problem(r, 422, "Unprocessable Content", d);
+        break;
+    }
+    if (!status && required && !json_object_get(body, required)) {
+        snprintf(d, sizeof(d), "the body needs \"%s\"", required);
+        status = http->problem(r, 422, "Unprocessable Content", d);
+    }
+    if (!status)
+        status = http->write(r, m, pairs, NULL, 0, false);
+    json_decref(pairs);
+    json_decref(body);
+    return status;
+}
+
+/* POST /api/jog/speed {velocity} */
+static int post_jog_speed(const gw_app_http *http, gw_app_req *r)
+{
+    static const char *const names[][2] = {{"velocity", "Jog_Velocity"}};
+    return post_named(http, r, names, 1, "velocity", "velocity");
+}
+
+/* POST /api/parameters; the GET's names, or set_parameters()'s
+ * (diameter, length, deflection_pct) */
+static int post_parameters(const gw_app_http *http, gw_app_req *r)
+{
+    static const char *const names[][2] = {
+        {"pipe_diameter", "Pipe_Diameter"},   {"diameter", "Pipe_Diameter"},
+        {"pipe_length", "Pipe_Length"},       {"length", "Pipe_Length"},
+        {"deflection_percent", "Deflection_Percent"}, {"deflection_pct", "Deflection_Percent"},
+        {"test_speed", "Test_Speed"},         {"max_stroke", "Max_Stroke"},
+        {"max_force", "Max_Force"},
+    };
+    return post_named(http, r, names, NFIELDS(names), NULL,
+                      "pipe_diameter, pipe_length, deflection_percent, max_stroke, max_force");
+}
+
+/* ---------------------------------------------------------------- events */
+
+/* On the machine's thread: a servo alarm, a test the PLC completed. */
+static void rig_on_change(const gw_machine_cfg *m, const gw_change *ch, gw_app_emit emit,
+                          void *ud)
+{
+    if (!ch->prev)
+        return;
+    for (size_t k = 0; k < ch->nchanged; k++) {
+        size_t i = ch->changed[k];
+        const gw_tag *t = gw_tagmap_at(m->tags, i);
+        if (ch->now->quality[i] != GW_Q_GOOD || ch->prev->quality[i] != GW_Q_GOOD)
+            continue;
+        double now = gw_value_as_double(&ch->now->values[i]);
+        char ts[32];
+        gw_time_iso8601(gw_wall_ms(), ts, sizeof(ts));
+        if (strcmp(t->parameter, "Servo_Error") == 0 && now == 1.0) {
+            emit(ud, "alarm", json_pack("{s:s, s:s, s:s, s:s}", "machine", m->id, "code",
+                                        "servo_error", "message", "servo alarm (Servo_Error)",
+                                        "timestamp", ts));
+        } else if (strcmp(t->parameter, "Test_Status") == 0 && now == 2.0) {
+            /* complete; the test record (test_id) is the test workflow's */
+            json_t *o = rig_live(m, ch->now);
+            emit(ud, "test_complete",
+                 json_pack("{s:s, s:n, s:O?, s:O?, s:O?, s:s}", "machine", m->id, "test_id",
+                           "ring_stiffness", json_object_get(o, "ring_stiffness"), "sn_class",
+                           json_object_get(o, "sn_class"), "passed",
+                           json_object_get(o, "test_passed"), "timestamp", ts));
+            json_decref(o);
+        }
+    }
+}
+
+/* ---------------------------------------------------------------- schemas */
+
+#define NUM "{\"type\":\"number\"}"
+#define INT "{\"type\":\"integer\"}"
+#define BOOL "{\"type\":\"boolean\"}"
+#define STR "{\"type\":\"string\"}"
+#define STAMP                                                                                \
+    "\"connected\":" BOOL ",\"ts\":{\"type\":[\"string\",\"null\"],\"format\":\"date-time\"}," \
+    "\"age_ms\":" INT ",\"machine\":" STR
+
+static const gw_app_component components[] = {
+    {"RigStatus",
+     "{\"type\":\"object\",\"description\":\"the rig's live values (null: no good value); "
+     "force kN, lengths mm, stiffness kN/m2\",\"properties\":{\"actual_force\":" NUM
+     ",\"actual_deflection\":" NUM ",\"target_deflection\":" NUM ",\"ring_stiffness\":" NUM
+     ",\"force_at_target\":" NUM ",\"sn_class\":" INT ",\"test_status\":" INT ",\"test_passed\":"
+     BOOL ",\"servo_ready\":" BOOL ",\"servo_error\":" BOOL ",\"at_home\":" BOOL ",\"lock_upper\":"
+     BOOL ",\"lock_lower\":" BOOL ",\"actual_position\":" NUM ",\"enable\":" BOOL
+     ",\"jog_velocity\":" NUM "," STAMP "},\"example\":{\"actual_force\":0.43,"
+     "\"actual_deflection\":4.7,\"target_deflection\":9.45,\"ring_stiffness\":0.0,"
+     "\"force_at_target\":0.0,\"sn_class\":0,\"test_status\":1,\"test_passed\":false,"
+     "\"servo_ready\":true,\"servo_error\":false,\"at_home\":false,\"lock_upper\":true,"
+     "\"lock_lower\":true,\"actual_position\":16.7,\"enable\":true,\"jog_velocity\":300.0,"
+     "\"connected\":true,\"ts\":\"2026-12-07T21:18:58.108Z\",\"age_ms\":40,\"machine\":"
+     "\"rig\"}}"},
+    {"RigParameters",
+     "{\"type\":\"object\",\"description\":\"the test parameters (DB1): mm, %, mm/min, kN\","
+     "\"properties\":{\"pipe_diameter\":" NUM ",\"pipe_length\":" NUM ",\"deflection_percent\":"
+     NUM ",\"test_speed\":" NUM ",\"max_stroke\":" NUM ",\"max_force\":" NUM "," STAMP
+     "},\"example\":{\"pipe_diameter\":315.0,\"pipe_length\":300.0,\"deflection_percent\":3.0,"
+     "\"test_speed\":10.0,\"max_stroke\":100.0,\"max_force\":50.0,\"connected\":true,\"ts\":"
+     "\"2026-12-07T21:18:58.108Z\",\"age_ms\":47,\"machine\":\"rig\"}}"},
+    {"Connection",
+     "{\"type\":\"object\",\"properties\":{\"machine\":" STR ",\"connected\":" BOOL ",\"host\":"
+     STR ",\"port\":" INT ",\"connects\":" INT ",\"error\":" STR "},\"example\":{\"machine\":"
+     "\"rig\",\"connected\":true,\"host\":\"192.168.0.10\",\"port\":102,\"connects\":1}}"},
+};
+
+/* POST parameters: the GET's names or set_parameters()'s; only what may
+ * be written (Test_Speed is the PLC's) */
+#define PARAMETERS_SCHEMA                                                                    \
+    "{\"type\":\"object\",\"minProperties\":1,\"additionalProperties\":false,"             \
+    "\"properties\":{\"pipe_diameter\":" NUM ",\"diameter\":" NUM ",\"pipe_length\":" NUM  \
+    ",\"length\":" NUM ",\"deflection_percent\":" NUM ",\"deflection_pct\":" NUM          \
+    ",\"max_stroke\":" NUM ",\"max_force\":" NUM "},\"example\":{\"pipe_diameter\":315,"    \
+    "\"pipe_length\":300,\"deflection_percent\":3}}"
+#define JOG_SPEED_SCHEMA                                                                     \
+    "{\"type\":\"object\",\"required\":[\"velocity\"],\"additionalProperties\":false,"     \
+    "\"properties\":{\"velocity\":" NUM "},\"example\":{\"velocity\":300}}"
+
+/* ---------------------------------------------------------------- table */
+
+#define RIG(method, path, role, summary, answer, fn, body, errors)                        \
+    {method, "/api/machines/{id}/" path, role, summary, answer, fn, body, errors},         \
+    {method, "/api/" path, role, summary " (the default machine)", answer, fn, body, errors}
+
+#define RIG_READ (GW_APP_E_MACHINE)
+#define RIG_WRITE (GW_APP_E_MACHINE | GW_APP_E_WRITE)
+
+static const gw_app_route routes[] = {
+    RIG("GET", "status", GW_ROLE_VIEWER, "Live values of the ring-stiffness rig", "RigStatus",
+        get_status, NULL, RIG_READ),
+    RIG("GET", "status/connection", GW_ROLE_VIEWER, "The PLC connection's state", "Connection",
+        get_connection, NULL, RIG_READ),
+    RIG("GET", "parameters", GW_ROLE_VIEWER, "The rig's test parameters (DB1)", "RigParameters",
+        get_parameters, NULL, RIG_READ),
+    RIG("POST", "parameters", GW_ROLE_OPERATOR,
+        "Set test parameters {pipe_diameter|diameter, pipe_length|length, "
+        "deflection_percent|deflection_pct, max_stroke, max_force}: checked against the tag "
+        "map, answered after the PLC confirmed", "Written", post_parameters, PARAMETERS_SCHEMA,
+        RIG_WRITE),
+    RIG("POST", "command/start", GW_ROLE_OPERATOR, "Start the automatic test", "Written",
+        post_command, NULL, RIG_WRITE),
+    RIG("POST", "command/stop", GW_ROLE_OPERATOR,
+        "Stop: ahead of everything queued; Stop is released after 100 ms", "Written",
+        post_command, NULL, RIG_WRITE),
+    RIG("POST", "command/home", GW_ROLE_OPERATOR, "Move to the home position", "Written",
+        post_command, NULL, RIG_WRITE),
+    RIG("POST", "servo/enable", GW_ROLE_OPERATOR, "Enable the servo", "Written", post_command,
+        NULL, RIG_WRITE),
+    RIG("POST", "servo/disable", GW_ROLE_OPERATOR, "Disable the servo", "Written", post_command,
+        NULL, RIG_WRITE),
+    RIG("POST", "servo/reset", GW_ROLE_OPERATOR,
+        "Reset the servo alarm (released after 500 ms)", "Written", post_command, NULL,
+        RIG_WRITE),
+    RIG("POST", "jog/speed", GW_ROLE_OPERATOR, "Set the jog velocity {velocity} (mm/min)",
+        "Written", post_jog_speed, JOG_SPEED_SCHEMA, RIG_WRITE),
+    RIG("POST", "clamp/upper/lock", GW_ROLE_OPERATOR, "Lock the upper clamp", "Written",
+        post_command, NULL, RIG_WRITE),
+    RIG("POST", "clamp/lower/lock", GW_ROLE_OPERATOR, "Lock the lower clamp", "Written",
+        post_command, NULL, RIG_WRITE),
+    RIG("POST", "clamp/unlock", GW_ROLE_OPERATOR, "Unlock both clamps", "Written", post_command,
+        NULL, RIG_WRITE),
+};
+
+const gw_app gw_app_ringstiff = {
+    "ringstiff",
+    routes,
+    sizeof(routes) / sizeof(routes[0]),
+    components,
+    sizeof(components) / sizeof(components[0]),
+    rig_live,
+    rig_on_change,
+    {"Jog_Forward", "Jog_Backward"},
+};

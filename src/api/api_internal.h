@@ -111,6 +111,8 @@ typedef enum {
 api_cred api__identify(gw_store *store, const gw_config *cfg, const api_credentials *c,
                        gw_principal *who, gw_error *err);
 bool api__is_loopback(const char *addr);
+/* The request's body ({tag: value}) written with api__write_tags. */
+int api__write_body(api_req *req, const gw_machine_cfg *m);
 /* The machine a route is for (its {id}, or the default machine for the
  * top-level paths) with the engine running; NULL with 404 or 503 answered. */
 const gw_machine_cfg *api__engine_machine(api_req *req, int *status);

@@ -54,14 +54,7 @@ static int modbus_write(const gw_app_http *http, api_req *req)
 {
     int status;
     const gw_machine_cfg *m = modbus_device(req, &status);
-    if (!m)
-        return status;
-    json_t *body = api__read_json(req, &status);
-    if (!body)
-        return status;
-    status = api__write_tags(req, m, body, NULL, 0, false);
-    json_decref(body);
-    return status;
+    return m ? api__write_body(req, m) : status;
 }
 
 const api_route api__modbus_routes[] = {

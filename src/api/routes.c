@@ -250,18 +250,22 @@ const gw_machine_cfg *api__engine_machine(api_req *req, int *status)
     return m;
 }
 
-static int put_machine_tags(const gw_app_http *http, api_req *req)
+int api__write_body(api_req *req, const gw_machine_cfg *m)
 {
     int status;
-    const gw_machine_cfg *m = api__engine_machine(req, &status);
-    if (!m)
-        return status;
     json_t *body = api__read_json(req, &status);
     if (!body)
         return status;
     status = api__write_tags(req, m, body, NULL, 0, false);
     json_decref(body);
     return status;
+}
+
+static int put_machine_tags(const gw_app_http *http, api_req *req)
+{
+    int status;
+    const gw_machine_cfg *m = api__engine_machine(req, &status);
+    return m ? api__write_body(req, m) : status;
 }
 
 /* ---------------------------------------------------------------- auth */

@@ -55,3 +55,18 @@ wait_connected() {
   done
   return 1
 }
+
+# gateway_test_setup NAME PLCGW SOURCE_DIR: the prologue of a script that
+# tests a gateway: absolute plcgw and src, node, a tmp folder, and a trap
+# that stops gw_pid and removes tmp on exit.
+gateway_test_setup() {
+  local name=$1
+  shift
+  [ $# -eq 2 ] || { echo "usage: $name PLCGW SOURCE_DIR" >&2; exit 2; }
+  plcgw=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
+  src=$(cd "$2" && pwd)
+  node=${NODE:-node}
+  tmp=$(mktemp -d)
+  gw_pid=""
+  trap 'stop_pid "$gw_pid"; rm -rf "$tmp"' EXIT
+}

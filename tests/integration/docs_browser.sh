@@ -5,18 +5,8 @@
 # cookie, then with a token given to "Authorize" (docs_browser.js). Every
 # process is stopped by its PID.
 set -u
-[ $# -eq 2 ] || { echo "usage: docs_browser.sh PLCGW SOURCE_DIR" >&2; exit 2; }
-plcgw=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
-src=$(cd "$2" && pwd)
-node=${NODE:-node}
-tmp=$(mktemp -d)
-gw_pid=""
-. "$src/tests/integration/demo_gateway.sh"
-cleanup() {
-  stop_pid "$gw_pid"
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
+. "$(dirname "$0")/demo_gateway.sh"
+gateway_test_setup docs_browser.sh "$@"
 command -v chromium >/dev/null || { echo "FAIL chromium is not installed (scripts/bootstrap)"; exit 1; }
 start_demo_gateway "$plcgw" "$src" "$tmp"
 [ -n "$gw_port" ] || { echo "FAIL the gateway did not start:"; cat "$tmp/serve.err"; exit 1; }

@@ -8,18 +8,8 @@
 # finding). Small limits keep it quick; the defaults are measured by the
 # benchmarks.
 set -u
-[ $# -eq 2 ] || { echo "usage: hostile.sh PLCGW SOURCE_DIR" >&2; exit 2; }
-plcgw=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
-src=$(cd "$2" && pwd)
-node=${NODE:-node}
-tmp=$(mktemp -d)
-gw_pid=""
-. "$src/tests/integration/demo_gateway.sh"
-cleanup() {
-  stop_pid "$gw_pid"
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
+. "$(dirname "$0")/demo_gateway.sh"
+gateway_test_setup hostile.sh "$@"
 fail=0
 
 # a config nested 1,000 deep: a located error, not a crash

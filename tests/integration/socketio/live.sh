@@ -4,18 +4,8 @@
 # live.js with the official socket.io-client, then the jog's audit rows.
 # The gateway is stopped by its PID; every wait is bounded.
 set -u
-[ $# -eq 2 ] || { echo "usage: live.sh PLCGW SOURCE_DIR" >&2; exit 2; }
-plcgw=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
-src=$(cd "$2" && pwd)
-node=${NODE:-node}
-tmp=$(mktemp -d)
-gw_pid=""
-. "$src/tests/integration/demo_gateway.sh"
-cleanup() {
-  stop_pid "$gw_pid"
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
+. "$(dirname "$0")/../demo_gateway.sh"
+gateway_test_setup live.sh "$@"
 
 start_demo_gateway "$plcgw" "$src" "$tmp"
 if [ -z "$gw_port" ]; then

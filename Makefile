@@ -12,7 +12,10 @@ JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 FUZZ_SECS  ?= 15
 CONFIG     ?= config/demo.json
 # Sanitizer runs stop at the first finding and print a stack trace.
+# Fontconfig's process-wide caches (kept by design) are not leaks
+# (tests/lsan.supp); G_SLICE=always-malloc lets LSan see glib objects.
 SAN_ENV     = ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1 \
+              LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp G_SLICE=always-malloc \
               UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 FUZZERS     = json addr tagmap write s7_server s7_client sio http ws
 
@@ -71,13 +74,17 @@ test: build build-asan build-tsan build-release
 	ctest --test-dir build-release --output-on-failure -j$(JOBS) -L unit
 	$(SAN_ENV) ctest --test-dir build-asan --output-on-failure -j$(JOBS)
 	TSAN_OPTIONS="halt_on_error=1 suppressions=$(CURDIR)/tests/tsan.supp" \
-	  ctest --test-dir build-tsan --output-on-failure -R 'engine_test_engine|http_test_server|socketio|hostile'
+	  ctest --test-dir build-tsan --output-on-failure -R 'engine_test_engine|http_test_server|socketio|hostile|rig_workflow'
 	@$(MAKE) --no-print-directory fuzz
 
 # Figures, not pass/fail: run on a quiet machine and compare runs.
 bench: build-release
 	build-release/bench_s7_live 2000
 	build-release/bench_modbus_scan 1000
+	build-release/bench_store_points 100000
+	build-release/bench_report 50 1000
+	/usr/bin/python3 bench/report_reportlab.py 50
+	bench/rig_record.sh build-release 20
 	bench/api_status.sh build-release 10
 	bench/idle_conns.sh build-release 10
 	bench/live_fanout.sh build-release 15 10 100 1000

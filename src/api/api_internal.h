@@ -35,6 +35,7 @@ struct gw_api {
     gw_log *log;
     uint16_t port;
     int64_t started_ms;
+    void *app_state[GW_MAX_MACHINES]; /* each machine's workflow (gw_app.start) */
     pthread_mutex_t login_lock;
     struct {
         char addr[48];
@@ -50,6 +51,7 @@ struct gw_app_req {
     gw_api *api;
     const char *method;
     const char *path;
+    const char *pattern; /* of the route matched */
     char remote[48];     /* the client's address */
     char params[2][64];  /* {id}-style path parameters in order */
     char cors[256];      /* CORS header lines for an allowed origin, or "" */
@@ -175,5 +177,8 @@ void sio_hub_drain(sio_hub *h);
 void sio_hub_close(sio_hub *h);
 /* After the engine: frees (closing first if it was not). */
 void sio_hub_free(sio_hub *h);
+/* An app's event to every client on "/" (gw_app_emit; ud the hub). Any
+ * thread; after close, to no one. */
+void sio_hub_emit(void *ud, const char *event, json_t *payload);
 
 #endif

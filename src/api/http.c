@@ -257,9 +257,107 @@ static int app_problem(gw_app_req *r, int status, const char *title, const char 
     return api__problem(r, status, title, "%s", detail);
 }
 
+static bool app_has_body(const gw_app_req *r)
+{
+    size_t len = 0;
+    if (r->hr)
+        gw_http_req_body(r->hr, &len);
+    return len > 0;
+}
+
+/* The first path parameter not named {id} (the machine). */
+static const char *app_arg(const gw_app_req *r)
+{
+    int np = 0;
+    for (const char *p = r->pattern; p && (p = strchr(p, '{')) != NULL; p++, np++)
+        if (strncmp(p, "{id}", 4) != 0 && np < 2)
+            return r->params[np];
+    return NULL;
+}
+
+static int app_query(const gw_app_req *r, const char *name, char *out, size_t size)
+{
+    const char *q = r->hr ? gw_http_req_query(r->hr) : NULL;
+    return q ? gw_http_query_param(q, name, out, size) : 0;
+}
+
+static const gw_principal *app_who(const gw_app_req *r)
+{
+    return &r->who;
+}
+
+static gw_store *app_store(gw_app_req *r, int *status)
+{
+    if (!r->api->store)
+        *status = api__problem(r, 503, "Service Unavailable", "the gateway runs without a "
+                               "database: no history");
+    return r->api->store;
+}
+
+static const gw_config *app_config(gw_app_req *r)
+{
+    return r->api->config;
+}
+
+static void *app_state(gw_app_req *r, const gw_machine_cfg *m)
+{
+    size_t i = (size_t)(m - r->api->config->machines);
+    return i < GW_MAX_MACHINES ? r->api->app_state[i] : NULL;
+}
+
+static void app_audit(gw_app_req *r, const char *machine, const char *values, const char *result)
+{
+    gw_error err;
+    if (r->api->store && gw_store_audit(r->api->store, &r->who, machine, r->path, values, result,
+                                        &err) != GW_OK)
+        gw_log_error(r->api->log, "http", "audit: %s", err.msg);
+}
+
+struct gw_app_stream {
+    gw_http_stream *s;
+    int status;
+    bool failed;
+};
+
+static gw_app_stream *app_stream_begin(gw_app_req *r, int status, const char *type,
+                                       const char *headers)
+{
+    gw_app_stream *st = gw_calloc(1, sizeof(*st));
+    if (!st) {
+        send_oom(r);
+        return NULL;
+    }
+    char hdr[1024];
+    header_lines(r, headers, hdr, sizeof(hdr));
+    st->s = gw_http_stream_begin(r->hr, status, type, hdr);
+    r->hr = NULL; /* the stream has it */
+    st->status = status;
+    if (!st->s) {
+        gw_free(st);
+        return NULL;
+    }
+    return st;
+}
+
+static bool app_stream_write(gw_app_stream *st, const void *data, size_t len)
+{
+    if (!st->failed && !gw_http_stream_write(st->s, data, len))
+        st->failed = true;
+    return !st->failed;
+}
+
+static int app_stream_end(gw_app_stream *st)
+{
+    int status = st->status;
+    gw_http_stream_end(st->s);
+    gw_free(st);
+    return status;
+}
+
 const gw_app_http api__http = {
     api__engine_machine, app_engine, app_path, api__read_json, api__send_json, app_problem,
-    api__write_tags,
+    api__write_tags, app_has_body, app_arg, app_query, app_who, app_store, app_config, app_state, app_audit,
+    app_stream_begin, app_stream_write, app_stream_end,
 };
 
 /* The route for the request, answered; the status sent (0: parked). */
@@ -273,7 +371,7 @@ static int route(api_req *req)
     }
     if (strcmp(req->path, "*") == 0) {
         /* OPTIONS *: what the server as a whole allows (RFC 9110 9.3.7) */
-        gw_http_respond(hr, 204, NULL, "Allow: GET, HEAD, POST, PUT, OPTIONS\r\n", NULL, 0);
+        gw_http_respond(hr, 204, NULL, "Allow: GET, HEAD, POST, PUT, PATCH, OPTIONS\r\n", NULL, 0);
         req->hr = NULL;
         return 204;
     }
@@ -303,6 +401,7 @@ static int route(api_req *req)
         path_known = true;
         bool head_ok = strcmp(req->method, "HEAD") == 0 && strcmp(r->method, "GET") == 0;
         if (strcmp(r->method, req->method) == 0 || head_ok) {
+            req->pattern = r->pattern;
             int status = authorize(req, r);
             if (!status && !r->request)
                 status = check_no_body(req);
@@ -405,6 +504,18 @@ gw_err gw_api_start(const gw_api_opts *opts, gw_api **out, gw_error *err)
     }
     api->port = gw_http_port(api->http);
     gw_log_info(api->log, "http", "listening on http://%s:%u", ho.host, api->port);
+    /* the machines' workflows subscribe to the engine, which starts after */
+    gw_app_env env = {cfg, api->engine, api->store, api->log, sio_hub_emit, api->sio};
+    for (size_t i = 0; api->engine && i < cfg->nmachines && i < GW_MAX_MACHINES; i++) {
+        const gw_app *app = gw_app_find(cfg->machines[i].profile);
+        if (!app || !app->start)
+            continue;
+        api->app_state[i] = app->start(&env, &cfg->machines[i], err);
+        if (!api->app_state[i]) {
+            gw_api_stop(api);
+            return err ? err->code : GW_E_NOMEM;
+        }
+    }
     *out = api;
     return GW_OK;
 }
@@ -424,6 +535,13 @@ void gw_api_stop(gw_api *api)
     if (!api)
         return;
     gw_api_close(api);
+    /* after the engine: no more changes come to them */
+    for (size_t i = 0; i < api->config->nmachines && i < GW_MAX_MACHINES; i++) {
+        const gw_app *app = gw_app_find(api->config->machines[i].profile);
+        if (app && app->stop && api->app_state[i])
+            app->stop(api->app_state[i]);
+        api->app_state[i] = NULL;
+    }
     sio_hub_free(api->sio);
     gw_http_free(api->http);
     pthread_mutex_destroy(&api->login_lock);

@@ -60,10 +60,10 @@ static int modbus_write(const gw_app_http *http, api_req *req)
 const api_route api__modbus_routes[] = {
     {"GET", "/modbus/read/{id}", GW_ROLE_VIEWER,
      "The universal Modbus API: a Modbus device's values as records", "Records", modbus_read,
-     NULL, API_E_MACHINE},
+     NULL, API_E_MACHINE, NULL},
     {"PUT", "/modbus/write/{id}", GW_ROLE_OPERATOR,
      "The universal Modbus API: write {\"param\": value} to a Modbus device", "Written",
-     modbus_write, API_SCHEMA_TAG_WRITES, API_E_MACHINE | API_E_WRITE},
+     modbus_write, API_SCHEMA_TAG_WRITES, API_E_MACHINE | API_E_WRITE, NULL},
 };
 
 const size_t api__nmodbus_routes = sizeof(api__modbus_routes) / sizeof(api__modbus_routes[0]);

@@ -139,6 +139,16 @@ static json_t *responses_of(const api_route *r)
                                                   "this document", "content",
                                                   "application/json", "schema", "type",
                                                   "object"));
+    } else if (strcmp(r->response, "pdf") == 0 || strcmp(r->response, "xlsx") == 0 ||
+               strcmp(r->response, "csv") == 0) {
+        const char *type = r->response[0] == 'p' ? "application/pdf"
+                           : r->response[0] == 'x'
+                               ? "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+                               : "text/csv";
+        json_object_set_new(res, "200", json_pack("{s:s, s:{s:{s:{s:s, s:s}}}}", "description",
+                                                  "a document, streamed as it is made",
+                                                  "content", type, "schema", "type", "string",
+                                                  "format", "binary"));
     } else {
         char ref[80];
         snprintf(ref, sizeof(ref), "#/components/schemas/%s", r->response);
@@ -150,7 +160,8 @@ static json_t *responses_of(const api_route *r)
         add_error(res, 401, "no credentials, or ones that are not valid");
         add_error(res, 403, "the user's role is too small");
     }
-    if (strcmp(r->method, "POST") == 0 || strcmp(r->method, "PUT") == 0) {
+    if (strcmp(r->method, "POST") == 0 || strcmp(r->method, "PUT") == 0 ||
+        strcmp(r->method, "PATCH") == 0) {
         add_error(res, 400, "the body is not JSON, or nested more than 64 deep");
         add_error(res, 413, "the body is larger than 64 KiB");
         add_error(res, 415, "the body is not application/json");
@@ -167,6 +178,15 @@ static json_t *responses_of(const api_route *r)
         add_error(res, 503, "the PLC is disconnected or busy: nothing was written");
         add_error(res, 504, "no confirmation from the PLC in time");
     }
+    if (r->errors & GW_APP_E_CONFLICT)
+        add_error(res, 409, "the machine's state does not allow it: the detail names what is "
+                  "missing");
+    if (r->errors & GW_APP_E_NOT_FOUND)
+        add_error(res, 404, "no such record");
+    if (r->errors & GW_APP_E_INVALID)
+        add_error(res, 422, "a query parameter is refused");
+    if (r->errors & GW_APP_E_STORE)
+        add_error(res, 503, "the gateway runs without a database");
     if (r->errors & API_E_LOGIN) {
         add_error(res, 401, "wrong name or password");
         add_error(res, 429, "too many failed logins from this address: Retry-After");
@@ -180,11 +200,13 @@ static json_t *operation(const api_route *r)
     json_t *params = json_array();
     for (const char *p = strchr(r->pattern, '{'); p; p = strchr(p + 1, '{')) {
         const char *close = strchr(p, '}');
-        json_array_append_new(params, json_pack("{s:s%, s:s, s:b, s:{s:s}, s:s}", "name", p + 1,
+        bool machine = strncmp(p, "{id}", 4) == 0;
+        json_array_append_new(params, json_pack("{s:s%, s:s, s:b, s:{s:s}, s:o}", "name", p + 1,
                                                 (size_t)(close - p - 1), "in", "path", "required",
-                                                1, "schema", "type", "string", "example",
-                                                strstr(r->pattern, "/modbus/") ? "watermaker"
-                                                                               : "rig"));
+                                                1, "schema", "type", machine ? "string" : "integer",
+                                                "example", !machine ? json_integer(1)
+                                                : json_string(strstr(r->pattern, "/modbus/")
+                                                                  ? "watermaker" : "rig")));
     }
     json_t *op = json_pack("{s:s, s:o, s:s, s:o}", "summary", r->summary, "parameters", params,
                            "x-plcgw-role", gw_role_name(r->role), "responses", responses_of(r));
@@ -194,9 +216,15 @@ static json_t *operation(const api_route *r)
      * auth.loopback_viewer, nothing for viewer routes from this host) */
     if (r->role > GW_ROLE_PUBLIC)
         json_object_set_new(op, "security", json_pack("[{s:[]}, {s:[]}]", "bearer", "session"));
+    if (r->query) {
+        json_t *q = json_loads(r->query, 0, NULL);
+        json_array_extend(params, q);
+        json_decref(q);
+    }
     if (r->request) {
         json_t *schema = json_loads(r->request, 0, NULL);
-        json_object_set_new(op, "requestBody", json_pack("{s:b, s:{s:{s:o}}}", "required", 1,
+        json_object_set_new(op, "requestBody", json_pack("{s:b, s:{s:{s:o}}}", "required",
+                                                         !(r->errors & GW_APP_BODY_OPTIONAL),
                                                          "content", "application/json",
                                                          "schema", schema ? schema
                                                                           : json_object()));
@@ -228,10 +256,11 @@ int api__get_openapi(const gw_app_http *http, api_req *req)
         json_object_set_new(schemas, components[i].name, json_loads(components[i].schema, 0,
                                                                     NULL));
     const gw_app *app;
-    for (size_t k = 0; schemas && (app = gw_app_at(k)) != NULL; k++)
-        for (size_t i = 0; i < app->ncomponents; i++)
-            json_object_set_new(schemas, app->components[i].name,
-                                json_loads(app->components[i].schema, 0, NULL));
+    for (size_t k = 0; schemas && (app = gw_app_at(k)) != NULL; k++) {
+        const gw_app_component *c;
+        for (size_t i = 0; (c = app->component(i)) != NULL; i++)
+            json_object_set_new(schemas, c->name, json_loads(c->schema, 0, NULL));
+    }
     json_t *doc = json_pack(
         "{s:s, s:{s:s, s:s, s:s}, s:o, s:{s:o, s:{s:{s:s, s:s, s:s}, s:{s:s, s:s, s:s, s:s}}}}",
         "openapi", "3.1.0", "info", "title", "plcgw", "version", GW_VERSION, "description",

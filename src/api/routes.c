@@ -237,7 +237,9 @@ int api__write_tags(api_req *req, const gw_machine_cfg *m, json_t *pairs, json_t
 const gw_machine_cfg *api__engine_machine(api_req *req, int *status)
 {
     const gw_config *cfg = req->api->config;
-    const char *id = req->params[0][0] ? req->params[0] : cfg->default_machine;
+    /* {id} is the machine; a route without one is the default machine's */
+    const char *id = req->pattern && strstr(req->pattern, "{id}") ? req->params[0]
+                                                                  : cfg->default_machine;
     const gw_machine_cfg *m = gw_config_machine(cfg, id);
     if (!m) {
         *status = api__problem(req, 404, "Not Found", "no machine \"%s\"; GET /api/machines lists them", id);
@@ -485,40 +487,40 @@ static int get_ready(const gw_app_http *http, api_req *req)
 
 const api_route api__routes[] = {
     {"GET", "/", GW_ROLE_PUBLIC, "Overview page of the gateway and its machines", "html",
-     get_index, NULL, 0},
+     get_index, NULL, 0, NULL},
     {"GET", "/docs", GW_ROLE_PUBLIC, "This API's documentation: Swagger UI (Authorize with a "
-     "token, Try it out)", "html", api__get_docs, NULL, 0},
+     "token, Try it out)", "html", api__get_docs, NULL, 0, NULL},
     {"GET", "/docs/{file}", GW_ROLE_PUBLIC, "Swagger UI's files", "html", api__get_docs_asset,
-     NULL, 0},
+     NULL, 0, NULL},
     {"GET", "/openapi.json", GW_ROLE_PUBLIC, "OpenAPI 3.1 description of the API", "openapi",
-     api__get_openapi, NULL, 0},
+     api__get_openapi, NULL, 0, NULL},
     {"POST", "/api/auth/login", GW_ROLE_PUBLIC,
      "Sign in {username, password}: a session cookie (HttpOnly, SameSite=Strict, 12 h); "
      "5 failures a minute per address, then 429", "Login", post_login,
      "{\"type\":\"object\",\"required\":[\"username\",\"password\"],\"properties\":{"
      "\"username\":{\"type\":\"string\"},\"password\":{\"type\":\"string\"}},"
-     "\"example\":{\"username\":\"op\",\"password\":\"op-pass-123\"}}", API_E_LOGIN},
+     "\"example\":{\"username\":\"op\",\"password\":\"op-pass-123\"}}", API_E_LOGIN, NULL},
     {"POST", "/api/auth/logout", GW_ROLE_PUBLIC, "Sign out: ends the cookie's session",
-     "SignedOut", post_logout, NULL, 0},
+     "SignedOut", post_logout, NULL, 0, NULL},
     {"GET", "/api/auth/me", GW_ROLE_PUBLIC, "Who this request is from (token, cookie or none)",
-     "Me", get_me, NULL, 0},
+     "Me", get_me, NULL, 0, NULL},
     {"GET", "/api/health", GW_ROLE_PUBLIC,
      "Liveness: the gateway answers (version, uptime, machine count, live-channel clients)",
-     "Health", get_health, NULL, 0},
+     "Health", get_health, NULL, 0, NULL},
     {"GET", "/api/ready", GW_ROLE_PUBLIC,
      "Readiness: 200 when every machine's PLC answers, else 503 naming which does not",
-     "Ready", get_ready, NULL, 0},
+     "Ready", get_ready, NULL, 0, NULL},
     {"GET", "/api/machines", GW_ROLE_VIEWER, "The machines this gateway serves", "MachineList",
-     get_machines, NULL, 0},
+     get_machines, NULL, 0, NULL},
     {"GET", "/api/machines/{id}", GW_ROLE_VIEWER, "One machine with its tag map and scan groups",
-     "Machine", get_machine, NULL, API_E_MACHINE},
+     "Machine", get_machine, NULL, API_E_MACHINE, NULL},
     {"GET", "/api/machines/{id}/tags", GW_ROLE_VIEWER,
      "Live values from the newest snapshot (no PLC read): records with quality", "TagValues",
-     get_machine_tags, NULL, API_E_MACHINE},
+     get_machine_tags, NULL, API_E_MACHINE, NULL},
     {"PUT", "/api/machines/{id}/tags", GW_ROLE_OPERATOR,
      "Write tags {\"param\": value}: checked first (422), answered after the PLC confirmed "
      "(503 disconnected, 504 timeout, 502 refused)", "Written", put_machine_tags,
-     API_SCHEMA_TAG_WRITES, API_E_MACHINE | API_E_WRITE},
+     API_SCHEMA_TAG_WRITES, API_E_MACHINE | API_E_WRITE, NULL},
 };
 
 const size_t api__nroutes = sizeof(api__routes) / sizeof(api__routes[0]);
@@ -533,9 +535,14 @@ const api_route *api__route(size_t i)
     i -= api__nmodbus_routes;
     const gw_app *app;
     for (size_t k = 0; (app = gw_app_at(k)) != NULL; k++) {
-        if (i < app->nroutes)
-            return &app->routes[i];
-        i -= app->nroutes;
+        size_t n = 0;
+        const gw_app_route *r;
+        while ((r = app->route(n)) != NULL) {
+            if (n == i)
+                return r;
+            n++;
+        }
+        i -= n;
     }
     return NULL;
 }

@@ -764,7 +764,7 @@ static void echo_message(void *ud, eio_session *s, const char *data, size_t len,
 /* ---------------------------------------------------------------- events */
 
 /* An app's event, to every client on "/" (gw_app_emit). */
-static void app_emit(void *ud, const char *event, json_t *payload)
+void sio_hub_emit(void *ud, const char *event, json_t *payload)
 {
     broadcast(ud, event, payload);
 }
@@ -786,7 +786,7 @@ static void on_change(void *ud, const gw_change *ch)
     }
     const gw_app *app = gw_app_find(m->profile);
     if (app && app->on_change)
-        app->on_change(m, ch, app_emit, h);
+        app->on_change(m, ch, sio_hub_emit, h);
 }
 
 /* A browser's WebSocket from another site's page is refused, as the HTTP

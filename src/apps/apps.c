@@ -25,6 +25,23 @@ const gw_app *gw_app_at(size_t i)
     return i < sizeof(apps) / sizeof(apps[0]) ? apps[i] : NULL;
 }
 
+bool gw_apps_check(const gw_config *cfg, gw_diag *d)
+{
+    bool ok = true;
+    for (size_t i = 0; i < cfg->nmachines; i++) {
+        const gw_machine_cfg *m = &cfg->machines[i];
+        const gw_app *app = gw_app_find(m->profile);
+        if (app && app->check)
+            ok &= app->check(m, d);
+        else if (m->app) {
+            gw_diag_error(d, m->app->loc, "machine \"%s\": the %s profile takes no \"app\" "
+                          "settings", m->id, m->profile);
+            ok = false;
+        }
+    }
+    return ok;
+}
+
 void gw_app_stamp(json_t *o, const gw_snapshot *s)
 {
     if (!o)

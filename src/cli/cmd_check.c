@@ -4,6 +4,7 @@
  * what it understood, or every problem as file:line:column.
  */
 #include "cli.h"
+#include "apps/app.h"
 
 #include <getopt.h>
 #include <string.h>
@@ -126,6 +127,9 @@ int cli_check_config(int argc, char **argv)
         gw_config *cfg;
         if (gw_config_load(path, &cfg, &d) != GW_OK) {
             rc = CLI_EXIT_USAGE;
+        } else if (!gw_apps_check(cfg, &d)) {
+            rc = CLI_EXIT_USAGE;
+            gw_config_free(cfg);
         } else {
             if (!quiet)
                 print_config(cfg);

@@ -3,6 +3,7 @@
  * run until SIGINT or SIGTERM.
  */
 #include "cli.h"
+#include "apps/app.h"
 #include "sim/sim.h"
 #include "store/store.h"
 
@@ -136,6 +137,11 @@ int cli_serve(int argc, char **argv)
     gw_config *cfg;
     if (gw_config_load(config_path, &cfg, &d) != GW_OK) {
         cli_print_diag(&d);
+        return CLI_EXIT_USAGE;
+    }
+    if (!gw_apps_check(cfg, &d)) {
+        cli_print_diag(&d);
+        gw_config_free(cfg);
         return CLI_EXIT_USAGE;
     }
     cli_print_diag(&d); /* warnings */

@@ -118,3 +118,22 @@ void gw_arena_free(gw_arena *a)
     }
     gw_free(a);
 }
+
+bool gw_grow(void **items, size_t *cap, size_t n, size_t size, size_t max)
+{
+    if (n < *cap)
+        return true;
+    if (n >= max)
+        return false;
+    size_t want = *cap ? *cap * 2 : 64;
+    if (want > max)
+        want = max;
+    if (want > SIZE_MAX / size)
+        return false;
+    void *p = gw_realloc(*items, want * size);
+    if (!p)
+        return false;
+    *items = p;
+    *cap = want;
+    return true;
+}

@@ -80,6 +80,10 @@ void *gw_realloc(void *p, size_t n);
 char *gw_strdup(const char *s);
 char *gw_strndup(const char *s, size_t n);
 void gw_free(void *p);
+/* Room for one more item of `size` bytes in the array *items, which holds
+ * n and has room for *cap: doubles it (from 64) when full, up to max
+ * items. false, with nothing changed, when out of memory or at max. */
+bool gw_grow(void **items, size_t *cap, size_t n, size_t size, size_t max);
 
 /*
  * Arena: many small allocations freed at once (a parsed document, a loaded

@@ -133,6 +133,8 @@ static const gw_field machine_fields[] = {
     {"simulate", GW_KINDS_BOOL, false, false, false, 0, 0, NULL},
     {"tags", GW_KINDS_STRING, true, false, false, 0, 0, "a tag map file"},
     {"scan", GW_KINDS_OBJECT, false, false, false, 0, 0, "group name -> interval_ms"},
+    {"app", GW_KINDS_OBJECT, false, false, false, 0, 0,
+     "the settings of the machine's profile (docs/ringstiff.md)"},
 };
 
 static const char *profiles[] = {"ringstiff", "watermaker", "generic"};
@@ -303,6 +305,7 @@ static void load_machine(gw_config *cfg, gw_diag *d, const gw_json *mj)
     const gw_json *sim = gw_json_get(mj, "simulate");
     m->simulate = sim && sim->u.b;
     load_groups(d, gw_json_get(mj, "scan"), m);
+    m->app = gw_json_get(mj, "app");
     const gw_json *tags = gw_json_get(mj, "tags");
     gw_diag md;
     if (!resolve_path(m->tags_path, sizeof(m->tags_path), cfg->path, tags->u.str.s)) {
@@ -327,6 +330,7 @@ void gw_config_free(gw_config *cfg)
         return;
     for (size_t i = 0; i < cfg->nmachines; i++)
         gw_tagmap_free(cfg->machines[i].tags);
+    gw_json_doc_free(cfg->doc);
     gw_free(cfg);
 }
 
@@ -452,7 +456,7 @@ gw_err gw_config_load(const char *path, gw_config **out, gw_diag *diag)
         snprintf(cfg->default_machine, sizeof(cfg->default_machine), "%s", cfg->machines[0].id);
     }
 out:
-    gw_json_doc_free(doc);
+    cfg->doc = doc; /* the machines' "app" sections point into it */
     if (gw_diag_failed(diag)) {
         gw_config_free(cfg);
         return GW_E_CONFIG;

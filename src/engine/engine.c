@@ -31,6 +31,7 @@
 typedef struct {
     char name[32];
     uint32_t interval_ms;
+    atomic_uint override_ms;    /* gw_engine_set_interval; 0: interval_ms */
     bool *want;                 /* per tag: in this group */
     uint64_t next_ms;
     /* S7: one range per tag of the group, a plan made after connecting */
@@ -818,14 +819,19 @@ static void *machine_main(void *arg)
         bool changed = false;
         for (size_t g = 0; g < m->ngroups && m->connected; g++) {
             scan_group *sg = &m->groups[g];
+            uint32_t iv = atomic_load(&sg->override_ms);
+            if (!iv)
+                iv = sg->interval_ms;
+            if (sg->next_ms > now + iv) /* made faster since: from now on */
+                sg->next_ms = now;
             if (sg->next_ms <= now) {
                 if (!scan(m, sg))
                     break;
                 changed = true;
                 /* keep the cadence; when far behind, start again from now */
-                sg->next_ms += sg->interval_ms;
+                sg->next_ms += iv;
                 if (sg->next_ms <= now)
-                    sg->next_ms = now + sg->interval_ms;
+                    sg->next_ms = now + iv;
             }
             if (sg->next_ms < next)
                 next = sg->next_ms;
@@ -841,6 +847,26 @@ static void *machine_main(void *arg)
     if (m->mb)
         gw_mb_close(m->mb);
     return NULL;
+}
+
+gw_err gw_engine_set_interval(gw_engine *e, const char *machine_id, const char *group,
+                              uint32_t interval_ms)
+{
+    for (size_t i = 0; i < e->n; i++) {
+        machine *m = &e->m[i];
+        if (strcmp(m->cfg->id, machine_id) != 0)
+            continue;
+        for (size_t g = 0; g < m->ngroups; g++)
+            if (strcmp(m->groups[g].name, group) == 0) {
+                atomic_store(&m->groups[g].override_ms, interval_ms);
+                pthread_mutex_lock(&e->lock);
+                pthread_cond_broadcast(&e->wake);
+                pthread_mutex_unlock(&e->lock);
+                return GW_OK;
+            }
+        return GW_E_NOT_FOUND;
+    }
+    return GW_E_NOT_FOUND;
 }
 
 gw_err gw_engine_start(gw_engine *e, gw_error *err)

@@ -38,9 +38,12 @@ typedef struct {
     gw_tagmap *tags;                 /* loaded and checked */
     gw_scan_group groups[GW_MAX_GROUPS];
     size_t ngroups;
+    /* the profile's own settings ("app"), checked by its app; NULL: none */
+    const gw_json *app;
 } gw_machine_cfg;
 
 typedef struct {
+    gw_json_doc *doc;                /* the parsed file (the machines' "app") */
     char path[512];                  /* the file it was loaded from */
     char listen_host[256];
     uint16_t listen_port;
@@ -142,6 +145,13 @@ gw_err gw_engine_new(const gw_config *cfg, gw_log *log, gw_engine **out);
 gw_err gw_engine_subscribe(gw_engine *e, gw_change_fn fn, void *ud);
 /* Starts one thread per machine. */
 gw_err gw_engine_start(gw_engine *e, gw_error *err);
+/* Scan group `group` of machine_id runs every interval_ms from now on (0:
+ * its configured interval again): a recorder's fast rate while a test
+ * runs. The group of a tag is its map's "group", else the machine's first
+ * scan group ("default" when the config names none). GW_E_NOT_FOUND for
+ * an unknown machine or group. Any thread. */
+gw_err gw_engine_set_interval(gw_engine *e, const char *machine_id, const char *group,
+                              uint32_t interval_ms);
 /* Stops the threads, closes the connections, frees. NULL is a no-op. */
 void gw_engine_free(gw_engine *e);
 /* The machine's newest snapshot (a new reference: release it), or NULL

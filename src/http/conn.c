@@ -99,6 +99,7 @@ void http__out_free_locked(gw_http_conn *c)
     }
     c->out_head = c->out_tail = NULL;
     c->out_bytes = 0;
+    http__stream_signal_locked(c); /* a waiting stream: the client is gone */
 }
 
 void http__flush_locked(gw_http_conn *c)
@@ -128,7 +129,7 @@ void http__flush_locked(gw_http_conn *c)
                 continue;
             if (errno == EAGAIN || errno == EWOULDBLOCK) {
                 c->wr_blocked = true;
-                return;
+                break;
             }
             /* the peer reset it: the loop closes it */
             c->peer_gone = true;
@@ -154,6 +155,8 @@ void http__flush_locked(gw_http_conn *c)
             gw_free(it);
         }
     }
+    if (c->drain_cv && c->out_bytes <= HTTP_STREAM_LOW)
+        http__stream_signal_locked(c);
     if (!c->out_head && c->close_after_write && c->fd >= 0)
         http__wake(c, W_CLOSE);
 }
@@ -203,26 +206,34 @@ static void http_date(char *buf, size_t size)
     strftime(buf, size, "%a, %d %b %Y %H:%M:%S GMT", &tm);
 }
 
-gw_ws_msg *http__response(int status, const char *type, const char *headers,
-                          const void *body, size_t len, bool keep_alive, bool head_only)
+void http__head(gw_buf *b, int status, const char *type, const char *framing,
+                bool keep_alive, const char *headers)
 {
     char date[40];
     http_date(date, sizeof(date));
+    gw_buf_printf(b, "HTTP/1.1 %d %s\r\nDate: %s\r\n", status, gw_http_reason(status), date);
+    if (type)
+        gw_buf_printf(b, "Content-Type: %s\r\n", type);
+    if (framing)
+        gw_buf_puts(b, framing);
+    if (!keep_alive && status != 101)
+        gw_buf_puts(b, "Connection: close\r\n");
+    if (headers)
+        gw_buf_puts(b, headers);
+    gw_buf_puts(b, "\r\n");
+}
+
+gw_ws_msg *http__response(int status, const char *type, const char *headers,
+                          const void *body, size_t len, bool keep_alive, bool head_only)
+{
     /* RFC 9110 section 8.6: no Content-Length in 1xx and 204 */
     bool no_length = status < 200 || status == 204 || status == 304;
     bool no_body = no_length || head_only;
+    char framing[48];
+    snprintf(framing, sizeof(framing), "Content-Length: %zu\r\n", len);
     gw_buf b;
     gw_buf_init(&b);
-    gw_buf_printf(&b, "HTTP/1.1 %d %s\r\nDate: %s\r\n", status, gw_http_reason(status), date);
-    if (type)
-        gw_buf_printf(&b, "Content-Type: %s\r\n", type);
-    if (!no_length)
-        gw_buf_printf(&b, "Content-Length: %zu\r\n", len);
-    if (!keep_alive && status != 101)
-        gw_buf_puts(&b, "Connection: close\r\n");
-    if (headers)
-        gw_buf_puts(&b, headers);
-    gw_buf_puts(&b, "\r\n");
+    http__head(&b, status, type, no_length ? NULL : framing, keep_alive, headers);
     if (b.failed) {
         gw_buf_clear(&b);
         return NULL;

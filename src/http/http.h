@@ -16,7 +16,8 @@
  * connection.
  *
  * A handler answers its request once, with gw_http_respond, from its own
- * thread or later from any other (a long poll parks its request). A
+ * thread or later from any other (a long poll parks its request), or
+ * streams a large answer as it makes it (gw_http_stream_begin). A
  * WebSocket handshake is accepted with gw_http_upgrade; from then on the
  * loop reads the connection's frames (RFC 6455: masked, no RSV bits,
  * control frames of at most 125 bytes, a message larger than the limit is
@@ -119,6 +120,43 @@ void gw_http_respond(gw_http_req *r, int status, const char *type, const char *h
                      const void *body, size_t len);
 /* Frees r unanswered: its connection is closed. */
 void gw_http_req_drop(gw_http_req *r);
+
+/* A response sent as it is made (a PDF report, an XLSX or CSV export),
+ * never whole in memory: instead of gw_http_respond, from the thread that
+ * has the request, one thread at a time per stream.
+ *
+ * gw_http_stream_begin takes r (end frees it) and queues the status line
+ * and headers: Date, Content-Type (type may be NULL), the caller's lines
+ * ("Name: value\r\n", or NULL) and, for an HTTP/1.1 request,
+ * Transfer-Encoding: chunked; an HTTP/1.0 request gets Connection: close
+ * and the body up to the connection's close. A HEAD request (and a 204
+ * or 304) gets the head only. Never NULL: when the head cannot go out
+ * (the client has gone, out of memory), the first write returns false.
+ *
+ * gw_http_stream_write copies data[0..len) into one chunk (len 0: nothing
+ * is sent, true) and returns at once while at most 256 KiB are queued on
+ * the connection, else waits until at most 128 KiB are: a slow client
+ * holds up its own handler, never memory. False when the client has gone,
+ * when it took nothing for the server's send_timeout_ms, when the server
+ * is stopping (gw_http_close wakes a waiting write), or out of memory:
+ * stop making the document and call end. After a false, every write
+ * returns false. For a head-only answer it does nothing and returns true.
+ *
+ * gw_http_stream_end sends the last chunk and frees the stream and r; the
+ * connection then goes on as after gw_http_respond (the next request, or
+ * closed for Connection: close and HTTP/1.0). After a failed write it
+ * drops what is queued and resets the connection instead, so that no
+ * client takes a cut document for a whole one. Call it once, also after
+ * a failure.
+ *
+ * Until end the connection reads nothing more and no idle or head timeout
+ * applies to it, only the send timeout. Each write becomes a chunk: write
+ * pieces of tens of KiB (64 KiB), not bytes. */
+typedef struct gw_http_stream gw_http_stream;
+gw_http_stream *gw_http_stream_begin(gw_http_req *r, int status, const char *type,
+                                     const char *headers);
+bool gw_http_stream_write(gw_http_stream *s, const void *data, size_t len);
+void gw_http_stream_end(gw_http_stream *s);
 /* The standard reason phrase of status ("Not Found"); "Unknown" else. */
 const char *gw_http_reason(int status);
 

@@ -8,7 +8,8 @@
  * inbox, the flags below it). The socket is closed only by the loop, with
  * c->mu held, so a writer holding c->mu never writes to a closed or
  * reused descriptor. Lock order: c->mu, then srv->wake_mu or srv->task_mu;
- * never two connections' locks at once.
+ * never two connections' locks at once. A streamed response's write waits
+ * on its stream's condition variable with c->mu (and nothing else) held.
  */
 #ifndef GW_HTTP_INTERNAL_H
 #define GW_HTTP_INTERNAL_H
@@ -57,6 +58,24 @@ enum {
 #define W_READ 4u      /* its inbox has room again: read on */
 #define W_CLOSING 8u   /* a WebSocket closing handshake began: time it */
 
+/* A streamed response's write waits while more than HTTP_STREAM_HIGH bytes
+ * are queued on its connection, until at most HTTP_STREAM_LOW are: the
+ * memory a slow client costs, and how much the handler may make before it
+ * waits again. */
+#define HTTP_STREAM_HIGH (256u * 1024u)
+#define HTTP_STREAM_LOW (128u * 1024u)
+
+/* A response streamed as it is made (stream.c); lives in its request. */
+struct gw_http_stream {
+    gw_http_req *req;
+    pthread_cond_t drained;        /* c->drain_cv while a write waits */
+    bool cv_ready;
+    bool chunked;                  /* HTTP/1.1: chunks; else up to the close */
+    bool no_body;                  /* HEAD, 204, 304: the head only */
+    bool keep;                     /* the head did not say Connection: close */
+    bool failed;                   /* a write failed: end resets the connection */
+};
+
 struct gw_http_conn {
     gw_http *srv;
     atomic_int refs;
@@ -93,6 +112,9 @@ struct gw_http_conn {
     bool is_ws;                    /* upgraded */
     bool ws_closing;               /* a close frame was queued */
     bool peer_gone;                /* the peer half-closed or reset */
+    pthread_cond_t *drain_cv;      /* a stream's write waiting for the queue to
+                                      drain; signalled at HTTP_STREAM_LOW and
+                                      when the output is dropped */
     const gw_ws_handler *wsh;
     void *wsuser;
     ws_in *inbox_head, *inbox_tail;
@@ -121,6 +143,8 @@ struct gw_http_req {
     char *body;
     size_t body_len, body_cap;
     bool keep_alive, upgrade, head_only;
+    bool http10;                   /* an HTTP/1.0 request: no chunked answer */
+    gw_http_stream stream;         /* when answered with gw_http_stream_begin */
     char mem[];                    /* path, query and the fields, NUL-terminated */
 };
 
@@ -162,6 +186,12 @@ void http__flush_locked(gw_http_conn *c);
  * then (it is released). */
 bool http__queue_msg_locked(gw_http_conn *c, gw_ws_msg *m);
 void http__out_free_locked(gw_http_conn *c);
+/* A response's status line and headers into b: Date, Content-Type (type
+ * may be NULL), framing (a "Content-Length: N\r\n" or "Transfer-Encoding:
+ * chunked\r\n" line, or NULL), Connection: close unless keep_alive (or a
+ * 101), the caller's headers and the empty line. */
+void http__head(gw_buf *b, int status, const char *type, const char *framing,
+                bool keep_alive, const char *headers);
 /* A whole response (status line, headers, body) as a message. */
 gw_ws_msg *http__response(int status, const char *type, const char *headers,
                           const void *body, size_t len, bool keep_alive, bool head_only);
@@ -173,6 +203,10 @@ void http__ws_deliver_close(gw_http_conn *c, const char *reason);
 /* A control frame (pong, close) queued ahead of nothing: in order. */
 void http__ws_control_locked(gw_http_conn *c, uint8_t opcode, const void *data, size_t len);
 void http__req_free(gw_http_req *r);
+
+/* stream.c: wakes a stream's write waiting on c (c->mu held): the
+ * queue drained, the output was dropped, or the server is stopping. */
+void http__stream_signal_locked(gw_http_conn *c);
 
 /* ws_conn.c: the loop's reading of a WebSocket's frames; false when the
  * connection is to be closed (after what is queued). */

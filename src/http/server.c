@@ -281,6 +281,7 @@ static gw_http_req *req_new(gw_http_conn *c, const gw_http_head *h, int *status,
     r->keep_alive = h->keep_alive;
     r->upgrade = h->upgrade;
     r->head_only = strcmp(r->method, "HEAD") == 0;
+    r->http10 = h->minor == 0;
     r->conn = gw_http_conn_retain(c);
     return r;
 }
@@ -695,7 +696,8 @@ static void on_timers(gw_http *srv, uint64_t now)
     }
 }
 
-/* Stopping: no new connections, idle ones closed, WebSockets told. */
+/* Stopping: no new connections, idle ones closed, WebSockets told, a
+ * streamed response waiting for its client woken (its write fails). */
 static void begin_stop(gw_http *srv)
 {
     if (srv->listen_fd >= 0) {
@@ -709,6 +711,11 @@ static void begin_stop(gw_http *srv)
             gw_ws_close(c, 1001, "the gateway is stopping");
         else if (c->state == ST_HEAD || c->state == ST_BODY || c->state == ST_LINGER)
             conn_close(c, "the gateway is stopping");
+        else if (c->state == ST_BUSY) {
+            pthread_mutex_lock(&c->mu);
+            http__stream_signal_locked(c);
+            pthread_mutex_unlock(&c->mu);
+        }
     }
 }
 

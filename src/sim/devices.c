@@ -74,10 +74,15 @@ typedef struct {
 
 static gw_err ring_create(gw_sim_device *d, void **state)
 {
-    (void)d;
     ring_state *st = gw_calloc(1, sizeof(ring_state));
     if (st)
         st->noise = 0x9E3779B97F4A7C15ull;
+    /* DB1 as a PLC keeps it (retentive): the last specimen, a DN 315 pipe */
+    gw_sim_set(d, "Pipe_Diameter", 315);
+    gw_sim_set(d, "Pipe_Length", 300);
+    gw_sim_set(d, "Deflection_Percent", 3);
+    gw_sim_set(d, "Max_Stroke", 200);
+    gw_sim_set(d, "Max_Force", 50);
     *state = st;
     return st ? GW_OK : GW_E_NOMEM;
 }
@@ -139,7 +144,8 @@ static void ring_complete(gw_sim_device *d, ring_state *st, double force)
 
 static void ring_start(gw_sim_device *d, ring_state *st)
 {
-    bool ok = gw_sim_get(d, "Enable") != 0 && !st->fault && gw_sim_get(d, "Lock_Upper") != 0 &&
+    bool ok = gw_sim_get(d, "Enable") != 0 && !st->fault && gw_sim_get(d, "Stop") == 0 &&
+              gw_sim_get(d, "Lock_Upper") != 0 &&
               gw_sim_get(d, "Lock_Lower") != 0 && st->move != MOVE_TEST &&
               gw_sim_get(d, "Pipe_Diameter") > 0 && gw_sim_get(d, "Pipe_Length") > 0 &&
               gw_sim_get(d, "Deflection_Percent") > 0;

@@ -1,19 +1,13 @@
 /*
- * store.c - SQLite: schema migrations, users, tokens, the audit log.
+ * store.c - SQLite: schema migrations, users, tokens, the audit log; the
+ * connections (store_internal.h). The ring-stiffness history is history.c.
  */
-#include "store.h"
+#include "store_internal.h"
 
 #include <pthread.h>
 #include <sodium.h>
 #include <sqlite3.h>
 #include <string.h>
-
-struct gw_store {
-    sqlite3 *db;
-    pthread_mutex_t lock;
-    /* kept prepared: every authenticated request runs one of them */
-    sqlite3_stmt *token_owner, *session_owner;
-};
 
 /* Schema version 1. Later versions append a migration; none is edited. */
 static const char schema_v1[] =
@@ -80,7 +74,47 @@ static const char schema_v1[] =
     "  ack_timestamp DATETIME,"
     "  ack_by TEXT);";
 
-static const char *const migrations[] = {schema_v1};
+/* Version 2: what history.h keeps of a test besides the seed's columns
+ * (the PLC's DB1 values, our independent results, the recording's size
+ * and digest), the points' crosshead position, an alarm's name and test,
+ * series ids handed out before any test uses them, and the indexes of the
+ * history's listings. */
+static const char schema_v2[] =
+    "ALTER TABLE tests ADD COLUMN notes TEXT;"
+    "ALTER TABLE tests ADD COLUMN reason TEXT;"
+    "ALTER TABLE tests ADD COLUMN series_id INTEGER;"
+    "ALTER TABLE tests ADD COLUMN nominal_sn INTEGER;"
+    "ALTER TABLE tests ADD COLUMN test_speed REAL;"
+    "ALTER TABLE tests ADD COLUMN max_stroke REAL;"
+    "ALTER TABLE tests ADD COLUMN max_force REAL;"
+    "ALTER TABLE tests ADD COLUMN plc_passed BOOLEAN;"
+    "ALTER TABLE tests ADD COLUMN method TEXT;"
+    "ALTER TABLE tests ADD COLUMN wall_thickness REAL;"
+    "ALTER TABLE tests ADD COLUMN diameter_calc REAL;"
+    "ALTER TABLE tests ADD COLUMN target_deflection REAL;"
+    "ALTER TABLE tests ADD COLUMN force_at_target_calc REAL;"
+    "ALTER TABLE tests ADD COLUMN ring_stiffness_calc REAL;"
+    "ALTER TABLE tests ADD COLUMN sn_class_calc INTEGER;"
+    "ALTER TABLE tests ADD COLUMN mismatch BOOLEAN;"
+    "ALTER TABLE tests ADD COLUMN npoints INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE tests ADD COLUMN points_sha256 TEXT;"
+    "UPDATE tests SET npoints = (SELECT count(*) FROM test_data_points p "
+    "  WHERE p.test_id = tests.id);"
+    "ALTER TABLE test_data_points ADD COLUMN position REAL;"
+    "ALTER TABLE alarms ADD COLUMN name TEXT;"
+    "ALTER TABLE alarms ADD COLUMN test_id INTEGER;"
+    "CREATE TABLE series("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  created_at TEXT NOT NULL);"
+    "CREATE INDEX tests_date ON tests(test_date);"
+    "CREATE INDEX tests_machine_date ON tests(machine_id, test_date);"
+    "CREATE INDEX tests_series ON tests(series_id);"
+    "CREATE INDEX tests_sample ON tests(sample_id);"
+    "CREATE INDEX alarms_machine_ack ON alarms(machine_id, acknowledged);";
+
+static const char *const migrations[] = {schema_v1, schema_v2};
+_Static_assert(sizeof(migrations) / sizeof(migrations[0]) == GW_STORE_SCHEMA_VERSION,
+               "GW_STORE_SCHEMA_VERSION (store.h) is the number of migrations");
 
 const char *gw_role_name(gw_role r)
 {
@@ -140,6 +174,21 @@ static gw_err migrate(gw_store *s, const char *path, gw_error *err)
     return GW_OK;
 }
 
+/* The history's read-only connection (store_internal.h), opened once the
+ * schema is current. An in-memory database is private to its connection,
+ * so it has none. */
+static gw_err open_reader(gw_store *s, const char *path, gw_error *err)
+{
+    if (path[0] == '\0' || strcmp(path, ":memory:") == 0)
+        return GW_OK;
+    int rc = sqlite3_open_v2(path, &s->rd, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc != SQLITE_OK)
+        return gw_error_set(err, GW_E_STORE, "cannot open the database %s for reading: %s",
+                            path, s->rd ? sqlite3_errmsg(s->rd) : sqlite3_errstr(rc));
+    sqlite3_busy_timeout(s->rd, 5000);
+    return GW_OK;
+}
+
 gw_err gw_store_open(const char *path, gw_store **out, gw_error *err)
 {
     *out = NULL;
@@ -149,6 +198,11 @@ gw_err gw_store_open(const char *path, gw_store **out, gw_error *err)
     if (!s)
         return gw_error_set(err, GW_E_NOMEM, "out of memory");
     pthread_mutex_init(&s->lock, NULL);
+    pthread_mutexattr_t ra;
+    pthread_mutexattr_init(&ra);
+    pthread_mutexattr_settype(&ra, PTHREAD_MUTEX_RECURSIVE);
+    pthread_mutex_init(&s->rlock, &ra);
+    pthread_mutexattr_destroy(&ra);
     int rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
                              SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK) {
@@ -167,6 +221,8 @@ gw_err gw_store_open(const char *path, gw_store **out, gw_error *err)
         return GW_E_STORE;
     }
     gw_err e = migrate(s, path, err);
+    if (e == GW_OK)
+        e = open_reader(s, path, err);
     if (e != GW_OK) {
         gw_store_close(s);
         return e;
@@ -181,7 +237,10 @@ void gw_store_close(gw_store *s)
         return;
     sqlite3_finalize(s->token_owner);
     sqlite3_finalize(s->session_owner);
+    store__history_close(s);
+    sqlite3_close(s->rd);
     sqlite3_close(s->db);
+    pthread_mutex_destroy(&s->rlock);
     pthread_mutex_destroy(&s->lock);
     gw_free(s);
 }

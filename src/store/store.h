@@ -5,6 +5,8 @@
  *
  * One connection in WAL mode behind a mutex, so that any thread may call;
  * the schema is migrated by PRAGMA user_version when the file is opened.
+ * The history's reads (history.h) have a read-only connection of their
+ * own, so that they never hold up a write.
  *
  * Secrets: passwords are hashed with Argon2id (crypto_pwhash_str); API
  * tokens and session ids are 256-bit random values kept only as a BLAKE2b
@@ -24,7 +26,7 @@ const char *gw_role_name(gw_role r);
 /* viewer|operator|admin; false for anything else. */
 bool gw_role_parse(const char *s, gw_role *out);
 
-#define GW_STORE_SCHEMA_VERSION 1
+#define GW_STORE_SCHEMA_VERSION 2
 #define GW_USER_NAME_MAX 64
 /* "plcgw_" and 43 characters of base64url: 256 random bits. */
 #define GW_TOKEN_LEN 49

@@ -92,6 +92,24 @@ printf '{\n  "mapping": {\n    "30011": {"parameter": "a", "function": "decode_3
 expect "check broken map" 2 "$plcgw" check-config "$tmp/bad.json"
 check "broken map function error" "$err" "bad.json:3:45: error: .*unknown function \"decode_32bit_flot\""
 check "broken map key error" "$err" "bad.json:4:5: error: bad address key \"29999\""
+# a rig's "app" settings: checked where they are written
+mkdir -p "$tmp/appcfg/s7"
+cp "$src/config/s7/ringstiff.json" "$tmp/appcfg/s7/"
+cp -r "$src/config/modbus" "$tmp/appcfg/"
+python3 - "$src/config/demo.json" "$tmp/appcfg/app.json" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["machines"][0]["app"] = {"specimen": {"material": "GRP"}, "tolerance_percent": 500,
+                           "test_status": {"running": 1, "complete": 1}, "colour": 1}
+c["machines"][1]["app"] = {"x": 1}
+json.dump(c, open(sys.argv[2], "w"), indent=2)
+PY
+expect "check bad app settings" 2 "$plcgw" check-config "$tmp/appcfg/app.json"
+check "app: GRP needs a wall" "$err" 'app.json:[0-9]+:[0-9]+: error: .*a GRP specimen needs "wall_thickness"'
+check "app: range" "$err" 'app.json:[0-9]+:[0-9]+: error: .*tolerance_percent'
+check "app: two codes" "$err" 'app.json:[0-9]+:[0-9]+: error: .*two states have the code 1'
+check "app: unknown member" "$err" 'app.json:[0-9]+:[0-9]+: error: .*colour'
+check "app: a profile without settings" "$err" 'app.json:[0-9]+:[0-9]+: error: machine "watermaker": the watermaker profile takes no "app" settings'
 printf '{"mapping": {"30011": {"parameter": "a",}}}' >"$tmp/syntax.json"
 expect "check syntax error" 2 "$plcgw" check-config "$tmp/syntax.json"
 check "syntax error position" "$err" "syntax.json:1:41: error: trailing comma"
@@ -310,8 +328,10 @@ if len(w) >= 2:
   check "fault: connection lost" "$conn" '"connected":false.*"error":"plc 127.0.0.1:[0-9]+: '
   ready=$(curl -s -w ' %{http_code}' --max-time 5 "http://127.0.0.1:$port/api/ready")
   check "not ready: which PLC, and why for a viewer" "$ready" '"ready":false.*\{"id":"rig","connected":false,"error":"plc 127.0.0.1.* 503$'
-  down=$(curl -s -w ' %{http_code}' --max-time 10 "${auth[@]}" -X POST "http://127.0.0.1:$port/api/command/start")
+  down=$(curl -s -w ' %{http_code}' --max-time 10 "${auth[@]}" -X POST "http://127.0.0.1:$port/api/command/home")
   check "fault: command is 503" "$down" 'machine rig is not connected: plc .* 503$'
+  down=$(curl -s -w ' %{http_code}' --max-time 10 "${auth[@]}" -X POST "http://127.0.0.1:$port/api/command/start")
+  check "fault: start is 409, the PLC disconnected" "$down" 'the test cannot start: the PLC is disconnected .* 409$'
   status=$(curl -s -w ' %{http_code}' --max-time 5 "http://127.0.0.1:$port/api/status")
   check "fault: status still answers" "$status" '"connected":false.* 200$'
   conn=$(poll_for "http://127.0.0.1:$port/api/status/connection" '"connected":true' 100)
@@ -322,7 +342,8 @@ if len(w) >= 2:
   check "fault: commands work again" "$up" '"written":\["Home"\]\} 200$'
   audit=$(sqlite3 "$tmp/serve.db" "SELECT user_name || ' ' || role || ' ' || machine_id || ' ' || action || ' ' || \"values\" || ' ' || result FROM audit_log WHERE action LIKE '/%' ORDER BY id")
   check "audit: a command with who and values" "$audit" 'op operator rig /api/command/stop \{"Stop":true\} ok'
-  check "audit: a refused command with why" "$audit" 'op operator rig /api/command/start \{"Start_Test":true\} machine rig is not connected'
+  check "audit: a refused command with why" "$audit" 'op operator rig /api/command/home \{"Home":true\} machine rig is not connected'
+  check "audit: a refused start with why" "$audit" 'op operator rig /api/command/start \{"Start_Test":true\} the test cannot start: the PLC is disconnected'
   kill -TERM "$pid"
   for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
   if kill -0 "$pid" 2>/dev/null; then

@@ -12,10 +12,12 @@
  * thread. Stop goes ahead of everything queued. Reads answer from the
  * newest snapshot; writes answer after the PLC confirmed them.
  *
- * Events: `alarm` when Servo_Error rises, `test_complete` when the PLC's
- * Test_Status becomes complete.
+ * command/start checks the interlocks first (409 naming what is
+ * missing) and hands its optional body (sample id, operator, notes,
+ * nominal SN, series) to the test workflow (flow.c), which records the
+ * test the PLC then runs and makes the events.
  */
-#include "apps/app.h"
+#include "rig_app.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -151,7 +153,6 @@ typedef struct {
 
 /* The specification's command_service */
 static const rig_command rig_commands[] = {
-    {"command/start", "{\"Start_Test\": true}", NULL, 0, false},
     /* emergency stop: ahead of everything queued, released after 100 ms */
     {"command/stop", "{\"Stop\": true}", "{\"Stop\": false}", 100, true},
     {"command/home", "{\"Home\": true}", NULL, 0, false},
@@ -180,11 +181,175 @@ static int post_command(const gw_app_http *http, gw_app_req *r)
     }
     if (!c)
         return http->problem(r, 404, "Not Found", "no such command");
+    rs_flow *flow = http->state(r, m);
+    if (flow && strcmp(c->suffix, "command/stop") == 0)
+        rs_flow_note_stop(flow);
     json_t *set = json_loads(c->set, 0, NULL);
     json_t *rel = c->release ? json_loads(c->release, 0, NULL) : NULL;
     status = http->write(r, m, set, rel, c->hold_ms, c->urgent);
     json_decref(set);
     json_decref(rel);
+    return status;
+}
+
+/* ---------------------------------------------------------------- start */
+
+/* A tag's value in s when it is good; false when it is not. */
+static bool good_value(const gw_machine_cfg *m, const gw_snapshot *s, const char *name,
+                       double *v)
+{
+    const gw_tag *t = gw_tagmap_find(m->tags, name);
+    if (!t)
+        return false;
+    size_t i = (size_t)(t - gw_tagmap_at(m->tags, 0));
+    if (s->quality[i] != GW_Q_GOOD)
+        return false;
+    *v = gw_value_as_double(&s->values[i]);
+    return true;
+}
+
+/* The interlocks of command/start: "" when the rig may start, else what
+ * is missing, every item. */
+static void interlocks(const gw_machine_cfg *m, const gw_snapshot *s, const rs_settings *st,
+                       int64_t current, char *why, size_t size)
+{
+    why[0] = '\0';
+    size_t used = 0;
+#define MISSING(...)                                                                        \
+    do {                                                                                    \
+        if (used < size)                                                                    \
+            used += (size_t)snprintf(why + used, size - used, "%s", used ? "; " : "");     \
+        if (used < size)                                                                    \
+            used += (size_t)snprintf(why + used, size - used, __VA_ARGS__);                \
+    } while (0)
+    if (!s->connected) {
+        MISSING("the PLC is disconnected (%s)", s->error[0] ? s->error : "not connected");
+        return;
+    }
+    double v;
+    if (st->lock_servo_ready && !(good_value(m, s, "Servo_Ready", &v) && v != 0))
+        MISSING("the servo is not ready (Servo_Ready)");
+    if (st->lock_enabled && !(good_value(m, s, "Enable", &v) && v != 0))
+        MISSING("the servo is not enabled (Enable): POST servo/enable");
+    if (st->lock_clamps && !(good_value(m, s, "Lock_Upper", &v) && v != 0))
+        MISSING("the upper clamp is open (Lock_Upper)");
+    if (st->lock_clamps && !(good_value(m, s, "Lock_Lower", &v) && v != 0))
+        MISSING("the lower clamp is open (Lock_Lower)");
+    if (good_value(m, s, "Stop", &v) && v != 0)
+        MISSING("Stop is still set (it is released 100 ms after the stop)");
+    static const char *const params[] = {"Pipe_Diameter", "Pipe_Length", "Deflection_Percent"};
+    for (size_t k = 0; st->lock_parameters && k < 3; k++)
+        if (!(good_value(m, s, params[k], &v) && v > 0))
+            MISSING("%s is not set (POST parameters)", params[k]);
+    if (st->lock_not_running) {
+        if (current)
+            MISSING("test %lld is running", (long long)current);
+        else if (good_value(m, s, "Test_Status", &v) && (int)v == st->st_running)
+            MISSING("a test is running (Test_Status %d)", st->st_running);
+    }
+#undef MISSING
+}
+
+/* command/start's optional body into in; 0, or the 422 answered. */
+static int start_body(const gw_app_http *http, gw_app_req *r, rs_intent *in)
+{
+    int status = 0;
+    json_t *body = http->body(r, &status);
+    if (!body)
+        return status;
+    static const struct {
+        const char *name;
+        size_t max;
+    } texts[] = {
+        {"sample_id", GW_TEST_SAMPLE_MAX},
+        {"operator", GW_TEST_OPERATOR_MAX},
+        {"notes", GW_TEST_NOTES_MAX},
+    };
+    char *dest[3] = {in->sample_id, in->operator_name, in->notes};
+    char d[300];
+    const char *key;
+    json_t *v;
+    json_object_foreach(body, key, v) {
+        size_t k = 0;
+        while (k < 3 && strcmp(texts[k].name, key) != 0)
+            k++;
+        if (k < 3) {
+            if (!json_is_string(v)) {
+                snprintf(d, sizeof(d), "\"%s\" must be a string", key);
+            } else if (json_string_length(v) > texts[k].max) {
+                snprintf(d, sizeof(d), "\"%s\" is longer than %zu bytes", key, texts[k].max);
+            } else {
+                memcpy(dest[k], json_string_value(v), json_string_length(v) + 1);
+                continue;
+            }
+        } else if (strcmp(key, "nominal_sn") == 0) {
+            json_int_t n = json_is_integer(v) ? json_integer_value(v) : 0;
+            if (n > 0 && n <= 10000000) {
+                in->nominal_sn = (unsigned)n;
+                continue;
+            }
+            snprintf(d, sizeof(d), "\"nominal_sn\" must be a class in N/m2 (an integer such "
+                     "as 5000 for SN 5000)");
+        } else if (strcmp(key, "series_id") == 0) {
+            json_int_t n = json_is_integer(v) ? json_integer_value(v) : 0;
+            if (n > 0) {
+                in->series_id = n;
+                continue;
+            }
+            snprintf(d, sizeof(d), "\"series_id\" must be a positive integer (POST /api/series "
+                     "makes one)");
+        } else {
+            snprintf(d, sizeof(d), "unknown member \"%s\" (sample_id, operator, notes, "
+                     "nominal_sn, series_id)", key);
+        }
+        status = http->problem(r, 422, "Unprocessable Content", d);
+        break;
+    }
+    json_decref(body);
+    return status;
+}
+
+static int post_start(const gw_app_http *http, gw_app_req *r)
+{
+    int status;
+    const gw_machine_cfg *m = rig_machine(http, r, &status);
+    if (!m)
+        return status;
+    rs_flow *flow = http->state(r, m);
+    rs_intent in;
+    memset(&in, 0, sizeof(in));
+    if (http->has_body(r) && (status = start_body(http, r, &in)) != 0)
+        return status;
+    const gw_principal *who = http->who(r);
+    if (!in.operator_name[0] && who->user_id)
+        snprintf(in.operator_name, sizeof(in.operator_name), "%s", who->name);
+    const gw_snapshot *s = snapshot(http, r, m, &status);
+    if (!s)
+        return status;
+    char why[600];
+    rs_settings defaults;
+    const rs_settings *st = flow ? rs_flow_settings(flow) : NULL;
+    if (!st) {
+        gw_diag d;
+        gw_diag_init(&d, "");
+        rs_settings_load(m, &defaults, &d);
+        st = &defaults;
+    }
+    interlocks(m, s, st, flow ? rs_flow_current(flow) : 0, why, sizeof(why));
+    gw_snapshot_release(s);
+    if (why[0]) {
+        char d[700];
+        snprintf(d, sizeof(d), "the test cannot start: %s", why);
+        http->audit(r, m->id, "{\"Start_Test\":true}", d);
+        return http->problem(r, 409, "Conflict", d);
+    }
+    if (flow)
+        rs_flow_set_intent(flow, &in);
+    json_t *set = json_pack("{s:b}", "Start_Test", 1);
+    status = http->write(r, m, set, NULL, 0, false);
+    json_decref(set);
+    if (flow && status != 200)
+        rs_flow_clear_intent(flow);
     return status;
 }
 
@@ -259,39 +424,6 @@ static int post_parameters(const gw_app_http *http, gw_app_req *r)
                       "pipe_diameter, pipe_length, deflection_percent, max_stroke, max_force");
 }
 
-/* ---------------------------------------------------------------- events */
-
-/* On the machine's thread: a servo alarm, a test the PLC completed. */
-static void rig_on_change(const gw_machine_cfg *m, const gw_change *ch, gw_app_emit emit,
-                          void *ud)
-{
-    if (!ch->prev)
-        return;
-    for (size_t k = 0; k < ch->nchanged; k++) {
-        size_t i = ch->changed[k];
-        const gw_tag *t = gw_tagmap_at(m->tags, i);
-        if (ch->now->quality[i] != GW_Q_GOOD || ch->prev->quality[i] != GW_Q_GOOD)
-            continue;
-        double now = gw_value_as_double(&ch->now->values[i]);
-        char ts[32];
-        gw_time_iso8601(gw_wall_ms(), ts, sizeof(ts));
-        if (strcmp(t->parameter, "Servo_Error") == 0 && now == 1.0) {
-            emit(ud, "alarm", json_pack("{s:s, s:s, s:s, s:s}", "machine", m->id, "code",
-                                        "servo_error", "message", "servo alarm (Servo_Error)",
-                                        "timestamp", ts));
-        } else if (strcmp(t->parameter, "Test_Status") == 0 && now == 2.0) {
-            /* complete; the test record (test_id) is the test workflow's */
-            json_t *o = rig_live(m, ch->now);
-            emit(ud, "test_complete",
-                 json_pack("{s:s, s:n, s:O?, s:O?, s:O?, s:s}", "machine", m->id, "test_id",
-                           "ring_stiffness", json_object_get(o, "ring_stiffness"), "sn_class",
-                           json_object_get(o, "sn_class"), "passed",
-                           json_object_get(o, "test_passed"), "timestamp", ts));
-            json_decref(o);
-        }
-    }
-}
-
 /* ---------------------------------------------------------------- schemas */
 
 #define NUM "{\"type\":\"number\"}"
@@ -338,6 +470,14 @@ static const gw_app_component components[] = {
     ",\"length\":" NUM ",\"deflection_percent\":" NUM ",\"deflection_pct\":" NUM          \
     ",\"max_stroke\":" NUM ",\"max_force\":" NUM "},\"example\":{\"pipe_diameter\":315,"    \
     "\"pipe_length\":300,\"deflection_percent\":3}}"
+#define START_SCHEMA                                                                         \
+    "{\"type\":\"object\",\"additionalProperties\":false,\"description\":\"optional: what "    \
+    "the test gets (operator: the signed-in user when absent)\",\"properties\":{"              \
+    "\"sample_id\":{\"type\":\"string\",\"maxLength\":50},\"operator\":{\"type\":\"string\","  \
+    "\"maxLength\":100},\"notes\":{\"type\":\"string\",\"maxLength\":1000},\"nominal_sn\":{"    \
+    "\"type\":\"integer\",\"minimum\":1,\"description\":\"the class the specimen should reach, "  \
+    "N/m2 (5000 = SN 5000)\"},\"series_id\":{\"type\":\"integer\",\"minimum\":1}},\"example\":" \
+    "{\"sample_id\":\"P-2026-0042\",\"operator\":\"j.smith\",\"nominal_sn\":5000}}"
 #define JOG_SPEED_SCHEMA                                                                     \
     "{\"type\":\"object\",\"required\":[\"velocity\"],\"additionalProperties\":false,"     \
     "\"properties\":{\"velocity\":" NUM "},\"example\":{\"velocity\":300}}"
@@ -345,8 +485,8 @@ static const gw_app_component components[] = {
 /* ---------------------------------------------------------------- table */
 
 #define RIG(method, path, role, summary, answer, fn, body, errors)                        \
-    {method, "/api/machines/{id}/" path, role, summary, answer, fn, body, errors},         \
-    {method, "/api/" path, role, summary " (the default machine)", answer, fn, body, errors}
+    {method, "/api/machines/{id}/" path, role, summary, answer, fn, body, errors, NULL},   \
+    {method, "/api/" path, role, summary " (the default machine)", answer, fn, body, errors, NULL}
 
 #define RIG_READ (GW_APP_E_MACHINE)
 #define RIG_WRITE (GW_APP_E_MACHINE | GW_APP_E_WRITE)
@@ -363,8 +503,10 @@ static const gw_app_route routes[] = {
         "deflection_percent|deflection_pct, max_stroke, max_force}: checked against the tag "
         "map, answered after the PLC confirmed", "Written", post_parameters, PARAMETERS_SCHEMA,
         RIG_WRITE),
-    RIG("POST", "command/start", GW_ROLE_OPERATOR, "Start the automatic test", "Written",
-        post_command, NULL, RIG_WRITE),
+    RIG("POST", "command/start", GW_ROLE_OPERATOR,
+        "Start the automatic test: the interlocks first (409 naming what is missing), then "
+        "Start_Test, which the PLC clears when it takes it; the optional body goes to the test "
+        "the PLC then runs", "Written", post_start, START_SCHEMA, RIG_WRITE | GW_APP_E_CONFLICT | GW_APP_BODY_OPTIONAL),
     RIG("POST", "command/stop", GW_ROLE_OPERATOR,
         "Stop: ahead of everything queued; Stop is released after 100 ms", "Written",
         post_command, NULL, RIG_WRITE),
@@ -387,13 +529,39 @@ static const gw_app_route routes[] = {
         NULL, RIG_WRITE),
 };
 
+#define NROUTES (sizeof(routes) / sizeof(routes[0]))
+#define NCOMPONENTS (sizeof(components) / sizeof(components[0]))
+
+static const gw_app_route *rig_route(size_t i)
+{
+    if (i < NROUTES)
+        return &routes[i];
+    i -= NROUTES;
+    return i < rs_history_nroutes ? &rs_history_routes[i] : NULL;
+}
+
+static const gw_app_component *rig_component(size_t i)
+{
+    if (i < NCOMPONENTS)
+        return &components[i];
+    i -= NCOMPONENTS;
+    return i < rs_history_ncomponents ? &rs_history_components[i] : NULL;
+}
+
+static bool rig_check(const gw_machine_cfg *m, gw_diag *d)
+{
+    rs_settings st;
+    return rs_settings_load(m, &st, d);
+}
+
 const gw_app gw_app_ringstiff = {
     "ringstiff",
-    routes,
-    sizeof(routes) / sizeof(routes[0]),
-    components,
-    sizeof(components) / sizeof(components[0]),
+    rig_route,
+    rig_component,
     rig_live,
-    rig_on_change,
+    NULL, /* the events are the workflow's (flow.c) */
     {"Jog_Forward", "Jog_Backward"},
+    rig_check,
+    rs_flow_start,
+    rs_flow_stop,
 };

@@ -171,7 +171,7 @@ test('a PLC change arrives: connection_status on a dropped PLC, then alarm', asy
   const p = await down;
   assert.ok(typeof p.error === 'string' && p.error.length, 'says why');
   await waitEvent(s, 'connection_status', (x) => x.machine === 'rig' && x.connected, 8000);
-  const alarm = waitEvent(s, 'alarm', (a) => a.code === 'servo_error', 5000);
+  const alarm = waitEvent(s, 'alarm', (a) => a.code === 1 && a.name === 'servo_error', 5000);
   await simPost('/sim/devices/rig/ios/servo_fault', { value: true }, 'PUT');
   const a = await alarm;
   assert.strictEqual(a.machine, 'rig');

@@ -629,7 +629,7 @@ static void test_write_log_s7_bits(void **state)
     assert_int_equal(n, 1);
     assert_string_equal(w[0].parameter, "Pipe_Diameter");
     assert_string_equal(w[0].address, "DB1.DBD0");
-    assert_string_equal(w[0].before, "0.0");
+    assert_string_equal(w[0].before, "315.0"); /* DB1 as the simulator starts it */
     assert_string_equal(w[0].after, "300.5");
     assert_string_equal(w[0].client, client);
 
@@ -1018,7 +1018,7 @@ static void test_control_api(void **state)
     /* nothing of the refused requests reached the device */
     double pd = gw_sim_get(dev(f, "rig"), "Pipe_Diameter"), dp;
     dp = gw_sim_get(dev(f, "rig"), "Deflection_Percent");
-    assert_true(pd == 0 && dp == 0);
+    assert_true(pd == 315 && dp == 3);
     assert_int_equal(gw_tcpsrv_fault_left(gw_sim_frontend(f->sim, GW_DRIVER_S7), GW_FAULT_DROP,
                                           NULL), 0);
 
@@ -1087,7 +1087,7 @@ static void test_control_api(void **state)
     assert_string_equal(jstr(e, "parameter"), "Max_Stroke");
     assert_string_equal(jstr(e, "address"), "DB1.DBD16");
     assert_string_equal(jstr(e, "device"), "rig");
-    assert_true(json_number_value(json_object_get(e, "before")) == 0);
+    assert_true(json_number_value(json_object_get(e, "before")) == 200);
     assert_true(json_number_value(json_object_get(e, "after")) == 99.5);
     assert_string_equal(jstr(e, "client"), w[0].client);
     assert_int_equal(json_integer_value(json_object_get(e, "seq")), since);

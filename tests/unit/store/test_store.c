@@ -83,7 +83,7 @@ static void test_schema(void **state)
                                 "passed"));
     query(f->path, "SELECT group_concat(name, ',') FROM pragma_table_info('test_data_points')",
           out, sizeof(out));
-    assert_string_equal(out, "id,test_id,timestamp,force,deflection");
+    assert_string_equal(out, "id,test_id,timestamp,force,deflection,position");
     query(f->path, "SELECT group_concat(name, ',') FROM pragma_table_info('alarms')", out,
           sizeof(out));
     assert_non_null(strstr(out, "alarm_code,message,timestamp,acknowledged,ack_timestamp"));

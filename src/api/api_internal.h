@@ -135,6 +135,8 @@ int api__get_docs_asset(const gw_app_http *http, api_req *req);
 
 /* Route i of api/'s tables and then the apps', NULL past the end. */
 const api_route *api__route(size_t i);
+/* The profile of the app that route i belongs to; NULL for api/'s own. */
+const char *api__route_profile(size_t i);
 
 /* Responses (http.c). Each returns the HTTP status it sent. */
 int api__send_json(api_req *req, int status, json_t *body /* taken */);

@@ -360,6 +360,28 @@ const gw_app_http api__http = {
     app_stream_begin, app_stream_write, app_stream_end,
 };
 
+/* Is an app's route (of profile; NULL: api/'s own) for the machine of
+ * the request: its {id}, or the default machine? An unknown machine is
+ * left to the route (404). */
+static bool for_machine(const api_req *req, const api_route *r, const char *profile)
+{
+    if (!profile)
+        return true;
+    const gw_config *cfg = req->api->config;
+    const gw_machine_cfg *m = gw_config_machine(cfg, strstr(r->pattern, "{id}") ? req->params[0]
+                                                                               : cfg->default_machine);
+    return !m || strcmp(m->profile, profile) == 0;
+}
+
+static int dispatch_route(api_req *req, const api_route *r)
+{
+    req->pattern = r->pattern;
+    int status = authorize(req, r);
+    if (!status && !r->request)
+        status = check_no_body(req);
+    return status ? status : r->handler(&api__http, req);
+}
+
 /* The route for the request, answered; the status sent (0: parked). */
 static int route(api_req *req)
 {
@@ -394,22 +416,29 @@ static int route(api_req *req)
                             "/socket.io/", req->path);
     bool path_known = false;
     char allow[128] = "";
-    const api_route *r;
+    const api_route *r, *other = NULL;
     for (size_t i = 0; (r = api__route(i)) != NULL; i++) {
         if (!match(r->pattern, req->path, req))
             continue;
-        path_known = true;
         bool head_ok = strcmp(req->method, "HEAD") == 0 && strcmp(r->method, "GET") == 0;
-        if (strcmp(r->method, req->method) == 0 || head_ok) {
-            req->pattern = r->pattern;
-            int status = authorize(req, r);
-            if (!status && !r->request)
-                status = check_no_body(req);
-            return status ? status : r->handler(&api__http, req);
+        bool method_ok = strcmp(r->method, req->method) == 0 || head_ok;
+        /* an app's route is for the machines of its profile: another
+         * app's route of the same path may be the machine's */
+        if (method_ok && !for_machine(req, r, api__route_profile(i))) {
+            if (!other)
+                other = r;
+            continue;
         }
+        path_known = true;
+        if (method_ok)
+            return dispatch_route(req, r);
         size_t used = strlen(allow);
         snprintf(allow + used, sizeof(allow) - used, "%s%s", used ? ", " : "", r->method);
     }
+    /* no app of the machine's profile has the path: the first route says
+     * why (not a machine of its kind) */
+    if (other && match(other->pattern, req->path, req))
+        return dispatch_route(req, other);
     if (!path_known)
         return api__problem(req, 404, "Not Found", "no resource at %s; see /docs for the API",
                             req->path);

@@ -249,7 +249,29 @@ int api__get_openapi(const gw_app_http *http, api_req *req)
         for (; r->method[k] && k < sizeof(method) - 1; k++)
             method[k] = (char)(r->method[k] | 0x20);
         method[k] = '\0';
-        json_object_set_new(item, method, operation(r));
+        json_t *prev = json_object_get(item, method);
+        if (!prev) {
+            json_object_set_new(item, method, operation(r));
+            continue;
+        }
+        /* one path of two apps (GET /api/status): the machine's profile
+         * decides which answers; both are told */
+        char both[600];
+        snprintf(both, sizeof(both), "%s; or, when the machine is a %s: %s",
+                 json_string_value(json_object_get(prev, "summary")), api__route_profile(i),
+                 r->summary);
+        json_object_set_new(prev, "summary", json_string(both));
+        json_t *ok = json_object_get(json_object_get(prev, "responses"), "200");
+        json_t *schema = json_object_get(json_object_get(json_object_get(ok, "content"),
+                                                         "application/json"), "schema");
+        char ref[80];
+        snprintf(ref, sizeof(ref), "#/components/schemas/%s", r->response);
+        const char *first = json_string_value(json_object_get(schema, "$ref"));
+        if (first) {
+            json_t *one = json_pack("[{s:s}, {s:s}]", "$ref", first, "$ref", ref);
+            json_object_del(schema, "$ref"); /* first is gone with it */
+            json_object_set_new(schema, "oneOf", one);
+        }
     }
     json_t *schemas = json_object();
     for (size_t i = 0; schemas && i < sizeof(components) / sizeof(components[0]); i++)

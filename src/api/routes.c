@@ -547,6 +547,23 @@ const api_route *api__route(size_t i)
     return NULL;
 }
 
+const char *api__route_profile(size_t i)
+{
+    if (i < api__nroutes + api__nmodbus_routes)
+        return NULL;
+    i -= api__nroutes + api__nmodbus_routes;
+    const gw_app *app;
+    for (size_t k = 0; (app = gw_app_at(k)) != NULL; k++) {
+        size_t n = 0;
+        while (app->route(n))
+            n++;
+        if (i < n)
+            return app->profile;
+        i -= n;
+    }
+    return NULL;
+}
+
 json_t *api__live_json(const gw_machine_cfg *m, const gw_snapshot *s)
 {
     const gw_app *app = gw_app_find(m->profile);

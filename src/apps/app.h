@@ -146,6 +146,11 @@ const gw_app *gw_app_at(size_t i);
  * "app" section for a profile that takes none is an error). */
 bool gw_apps_check(const gw_config *cfg, gw_diag *d);
 
+/* The machine's newest snapshot (release it); NULL, with 503 answered,
+ * before the first. */
+const gw_snapshot *gw_app_snapshot(const gw_app_http *http, gw_app_req *r,
+                                   const gw_machine_cfg *m, int *status);
+
 /* Common to api/ and the apps: a snapshot's connection, time and age
  * added to a body (connected, ts, age_ms). */
 void gw_app_stamp(json_t *o, const gw_snapshot *s);

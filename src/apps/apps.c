@@ -4,12 +4,15 @@
  */
 #include "app.h"
 
+#include <stdio.h>
 #include <string.h>
 
 extern const gw_app gw_app_ringstiff;
+extern const gw_app gw_app_watermaker;
 
 static const gw_app *const apps[] = {
     &gw_app_ringstiff,
+    &gw_app_watermaker,
 };
 
 const gw_app *gw_app_find(const char *profile)
@@ -52,4 +55,16 @@ void gw_app_stamp(json_t *o, const gw_snapshot *s)
     json_object_set_new(o, "connected", json_boolean(s->connected));
     json_object_set_new(o, "ts", s->ts_ms ? json_string(ts) : json_null());
     json_object_set_new(o, "age_ms", json_integer(s->ts_ms ? gw_wall_ms() - s->ts_ms : -1));
+}
+
+const gw_snapshot *gw_app_snapshot(const gw_app_http *http, gw_app_req *r,
+                                   const gw_machine_cfg *m, int *status)
+{
+    const gw_snapshot *s = gw_engine_snapshot(http->engine(r), m->id);
+    if (!s) {
+        char d[100];
+        snprintf(d, sizeof(d), "no values for %s yet", m->id);
+        *status = http->problem(r, 503, "Service Unavailable", d);
+    }
+    return s;
 }

@@ -8,6 +8,7 @@
 #include "cli.h"
 #include "sim/sim.h"
 
+#include <jansson.h>
 #include <string.h>
 
 size_t cli_sim_machines(const gw_config *cfg)
@@ -16,6 +17,17 @@ size_t cli_sim_machines(const gw_config *cfg)
     for (size_t i = 0; i < cfg->nmachines; i++)
         n += cfg->machines[i].simulate;
     return n;
+}
+
+/* "simulator": {"strict": true}: every device type with the option
+ * "strict" (the watermaker) refuses writes out of sequence (docs/sim.md);
+ * types without it are left alone. */
+static gw_err strict_on(gw_sim_device *d, gw_error *err)
+{
+    json_t *opts = json_pack("{s:b}", "strict", 1);
+    gw_err rc = opts ? gw_sim_device_set_options(d, opts, err) : GW_E_NOMEM;
+    json_decref(opts);
+    return rc == GW_E_NOT_FOUND ? GW_OK : rc;
 }
 
 gw_err cli_sim_from_config(const gw_config *cfg, gw_log *log, double time_scale, gw_sim **sim,
@@ -39,6 +51,8 @@ gw_err cli_sim_from_config(const gw_config *cfg, gw_log *log, double time_scale,
         }
         const gw_sim_device_type *t = gw_sim_device_type_find(m->profile);
         rc = gw_sim_add_device(s, t ? t->name : "memory", m->id, m->tags_path, err);
+        if (rc == GW_OK && cfg->sim_strict)
+            rc = strict_on(gw_sim_device_find(s, m->id), err);
     }
     if (rc == GW_OK)
         rc = gw_sim_start(s, err);

@@ -116,6 +116,8 @@ static const gw_field sim_fields[] = {
     {"control", GW_KINDS_STRING, false, false, false, 0, 0, "ADDR:PORT of its control API"},
     {"time_scale", GW_KINDS_NUMBER, false, false, true, 0.01, 1000,
      "simulated seconds per real second"},
+    {"strict", GW_KINDS_BOOL, false, false, false, 0, 0,
+     "true: simulated devices refuse writes out of their sequence (docs/sim.md)"},
 };
 
 static const gw_field machine_fields[] = {
@@ -127,6 +129,8 @@ static const gw_field machine_fields[] = {
     {"host", GW_KINDS_STRING, false, false, false, 0, 0, "the PLC's address"},
     {"port", GW_KINDS_NUMBER, false, true, true, 1, 65535, "a TCP port"},
     {"unit", GW_KINDS_NUMBER, false, true, true, 0, 255, "a Modbus unit id"},
+    {"register_base", GW_KINDS_NUMBER, false, true, true, 0, 1,
+     "0, or 1 for a PLC whose documentation counts registers from 1"},
     {"rack", GW_KINDS_NUMBER, false, true, true, 0, 7, "an S7 rack"},
     {"slot", GW_KINDS_NUMBER, false, true, true, 0, 31, "an S7 slot"},
     {"timeout_ms", GW_KINDS_NUMBER, false, true, true, 10, 60000, "milliseconds"},
@@ -250,6 +254,35 @@ static void load_groups(gw_diag *d, const gw_json *scan, gw_machine_cfg *m)
     }
 }
 
+/*
+ * "register_base" (Modbus only): 1 sends every address of the map one
+ * lower, so the map's address 0 (a key such as "40000") has none; such a
+ * tag is an error at the member, naming the tag.
+ */
+static void load_register_base(gw_diag *d, const gw_json *rb, gw_machine_cfg *m)
+{
+    if (!rb)
+        return;
+    if (m->driver != GW_DRIVER_MODBUS) {
+        gw_diag_error(d, rb->loc, "machine \"%s\": \"register_base\" applies to Modbus machines "
+                      "only", m->id);
+        gw_diag_hint(d, "S7 addresses are byte offsets; remove \"register_base\"");
+        return;
+    }
+    m->register_base = (uint8_t)rb->u.num.d;
+    for (size_t i = 0; m->register_base && i < gw_tagmap_count(m->tags); i++) {
+        const gw_tag *t = gw_tagmap_at(m->tags, i);
+        if (t->addr.reg >= m->register_base)
+            continue;
+        gw_diag_error(d, rb->loc, "machine \"%s\": with \"register_base\": 1 every address "
+                      "goes out one lower, but tag \"%s\" (%s) is at address 0", m->id,
+                      t->parameter, t->key);
+        gw_diag_hint(d, "with register_base 1 the map counts from 1 as the PLC's documentation "
+                     "does: \"40001\" is the first holding register");
+        return;
+    }
+}
+
 static void load_machine(gw_config *cfg, gw_diag *d, const gw_json *mj)
 {
     if (!gw_schema_check(d, mj, machine_fields, sizeof(machine_fields) / sizeof(machine_fields[0]),
@@ -320,6 +353,8 @@ static void load_machine(gw_config *cfg, gw_diag *d, const gw_json *mj)
         gw_diag_error(d, tags->loc, "machine \"%s\": driver is \"%s\" but the tag map has %s "
                       "addresses", m->id, drv->u.str.s,
                       gw_tagmap_driver(m->tags) == GW_DRIVER_S7 ? "S7" : "Modbus");
+    } else {
+        load_register_base(d, gw_json_get(mj, "register_base"), m);
     }
     cfg->nmachines++;
 }
@@ -386,6 +421,8 @@ gw_err gw_config_load(const char *path, gw_config **out, gw_diag *diag)
         const gw_json *ts = gw_json_get(sim, "time_scale");
         if (ts)
             cfg->sim_time_scale = ts->u.num.d;
+        const gw_json *strict = gw_json_get(sim, "strict");
+        cfg->sim_strict = strict && strict->u.b;
     }
     const gw_json *auth = gw_json_get(root, "auth");
     if (auth && gw_schema_check(diag, auth, auth_fields,

@@ -19,6 +19,8 @@
 #include "drivers/modbus/mb.h"
 #include "drivers/s7/s7.h"
 
+#include <jansson.h>
+#include <math.h>
 #include <pthread.h>
 #include <string.h>
 #include <time.h>
@@ -32,6 +34,7 @@ typedef struct {
     char name[32];
     uint32_t interval_ms;
     atomic_uint override_ms;    /* gw_engine_set_interval; 0: interval_ms */
+    uint64_t scans;             /* good scans so far (a sequence's fresh reading) */
     bool *want;                 /* per tag: in this group */
     uint64_t next_ms;
     /* S7: one range per tag of the group, a plan made after connecting */
@@ -66,6 +69,26 @@ typedef struct {
     gw_write w;
 } timed_release;
 
+/* A sequence (gw_engine_sequence): its steps resolved to tags. */
+typedef struct {
+    gw_step_kind kind;
+    size_t tag;                 /* index in the map */
+    double value;
+    gw_write w;                 /* the encoded write */
+    uint32_t ms;
+} seq_step;
+
+typedef struct sequence {
+    uint64_t id;
+    seq_step *steps;
+    size_t n, i;
+    bool began;                 /* the current step */
+    uint64_t t0;                /* when it began */
+    uint64_t scans0;            /* its group's scans then */
+    gw_seq_fn fn;
+    void *ud;
+} sequence;
+
 typedef struct {
     gw_engine *e;
     const gw_machine_cfg *cfg;
@@ -93,6 +116,9 @@ typedef struct {
     char error[320];
     pthread_mutex_t snap_lock;
     gw_snapshot *snap;          /* newest published */
+    /* sequences: pending and cancel under cmd_lock; prog (the running one) the thread's */
+    sequence *seq_pending, *prog;
+    uint64_t seq_cancel, seq_busy;  /* the id asked to stop; the id that runs (0 none) */
 } machine;
 
 struct gw_engine {
@@ -102,6 +128,7 @@ struct gw_engine {
     size_t n;
     atomic_bool stop;
     bool started;
+    atomic_uint_fast64_t seq_ids;
     struct {
         gw_change_fn fn;
         void *ud;
@@ -418,6 +445,8 @@ gw_err gw_engine_new(const gw_config *cfg, gw_log *log, gw_engine **out)
 
 /* ---------------------------------------------------------------- the thread */
 
+static void seq_end(machine *m, gw_seq_state state, gw_err rc, const char *msg);
+
 static void disconnect(machine *m, const char *why)
 {
     if (m->connected)
@@ -434,6 +463,11 @@ static void disconnect(machine *m, const char *why)
             m->quality[i] = GW_Q_STALE;
     publish(m);
     fail_queue(m, why);
+    if (m->prog) {
+        char msg[400];
+        snprintf(msg, sizeof(msg), "the PLC connection was lost: %s", why);
+        seq_end(m, GW_SEQ_FAILED, GW_E_CONN_LOST, msg);
+    }
 }
 
 static bool try_connect(machine *m, uint64_t now)
@@ -471,6 +505,7 @@ static bool try_connect(machine *m, uint64_t now)
             o.host = c->host;
             o.port = c->port;
             o.unit = c->unit;
+            o.register_base = c->register_base;
             o.connect_timeout_ms = o.response_timeout_ms = c->timeout_ms;
             o.log = m->e->log;
             if (gw_mb_client_new(&o, &m->mb) != GW_OK)
@@ -545,6 +580,7 @@ static bool scan(machine *m, scan_group *sg)
     }
     m->ts_ms = gw_wall_ms();
     m->backoff_ms = BACKOFF_MIN_MS;
+    sg->scans++;
     return true;
 }
 
@@ -791,12 +827,14 @@ static void sleep_until(machine *m, uint64_t until_ms)
     ts.tv_nsec = ns % 1000000000L;
     pthread_mutex_lock(&e->lock);
     pthread_mutex_lock(&m->cmd_lock);
-    bool queued = m->head != NULL;
+    bool queued = m->head != NULL || m->seq_pending || (m->prog && m->seq_cancel == m->prog->id);
     pthread_mutex_unlock(&m->cmd_lock);
     if (!atomic_load(&e->stop) && !queued)
         pthread_cond_timedwait(&e->wake, &e->lock, &ts);
     pthread_mutex_unlock(&e->lock);
 }
+
+static void seq_run(machine *m, uint64_t *next);
 
 static void *machine_main(void *arg)
 {
@@ -839,14 +877,271 @@ static void *machine_main(void *arg)
         if (changed && m->connected)
             publish(m);
         if (m->connected)
+            seq_run(m, &next);
+        if (m->connected)
             sleep_until(m, next);
     }
     fail_queue(m, "the gateway is stopping");
+    pthread_mutex_lock(&m->cmd_lock);
+    if (!m->prog && m->seq_pending) {
+        m->prog = m->seq_pending;
+        m->seq_pending = NULL;
+    }
+    pthread_mutex_unlock(&m->cmd_lock);
+    if (m->prog)
+        seq_end(m, GW_SEQ_CANCELLED, GW_OK, "the gateway is stopping");
     if (m->s7)
         gw_s7_close(m->s7);
     if (m->mb)
         gw_mb_close(m->mb);
     return NULL;
+}
+
+/* ---------------------------------------------------------------- sequences */
+
+static void seq_free(sequence *q)
+{
+    if (!q)
+        return;
+    gw_free(q->steps);
+    gw_free(q);
+}
+
+static void seq_event(machine *m, gw_seq_state state, bool wrote, double reading, gw_err rc,
+                      const char *msg)
+{
+    sequence *q = m->prog;
+    gw_seq_event ev = {q->id, q->i, state, wrote, reading, rc, msg};
+    q->fn(q->ud, &ev);
+}
+
+/* The end of the running sequence: its last event, and it is gone. */
+static void seq_end(machine *m, gw_seq_state state, gw_err rc, const char *msg)
+{
+    seq_event(m, state, false, NAN, rc, msg);
+    pthread_mutex_lock(&m->cmd_lock);
+    m->seq_busy = m->seq_pending ? m->seq_pending->id : 0;
+    pthread_mutex_unlock(&m->cmd_lock);
+    seq_free(m->prog);
+    m->prog = NULL;
+}
+
+static scan_group *group_of(machine *m, size_t tag)
+{
+    for (size_t g = 0; g < m->ngroups; g++)
+        if (m->groups[g].want[tag])
+            return &m->groups[g];
+    return &m->groups[0];
+}
+
+static const char *seq_tag(const machine *m, const seq_step *st)
+{
+    return gw_tagmap_at(m->cfg->tags, st->tag)->parameter;
+}
+
+/* The step's write; false when the sequence ended (failed). */
+static bool seq_write(machine *m, seq_step *st, uint64_t now)
+{
+    gw_err rc;
+    gw_error err;
+    bool alive = do_writes(m, &st->w, 1, &rc, &err);
+    if (rc != GW_OK) {
+        char msg[600];
+        snprintf(msg, sizeof(msg), "%s = %g: %s", seq_tag(m, st), st->value, err.msg);
+        if (!alive) {
+            disconnect(m, err.msg); /* ends the sequence: the connection was lost */
+            return false;
+        }
+        seq_end(m, GW_SEQ_FAILED, rc, msg);
+        return false;
+    }
+    rescan_written(m, &st->w, 1, now);
+    return true;
+}
+
+/* Runs the sequence's steps that can run now; *next: when to come back. */
+static void seq_run(machine *m, uint64_t *next)
+{
+    pthread_mutex_lock(&m->cmd_lock);
+    if (!m->prog && m->seq_pending) {
+        m->prog = m->seq_pending;
+        m->seq_pending = NULL;
+    }
+    bool cancel = m->prog && m->seq_cancel == m->prog->id;
+    pthread_mutex_unlock(&m->cmd_lock);
+    if (cancel) {
+        seq_end(m, GW_SEQ_CANCELLED, GW_OK, "cancelled");
+        return;
+    }
+    for (int guard = 0; m->prog && m->connected && guard < 64; guard++) {
+        sequence *q = m->prog;
+        if (q->i == q->n) {
+            seq_end(m, GW_SEQ_DONE, GW_OK, NULL);
+            return;
+        }
+        seq_step *st = &q->steps[q->i];
+        uint64_t now = gw_mono_ms();
+        scan_group *sg = group_of(m, st->tag);
+        if (!q->began) {
+            q->began = true;
+            q->t0 = now;
+            q->scans0 = sg->scans;
+            if (st->kind != GW_STEP_WRITE && st->kind != GW_STEP_WAIT)
+                sg->next_ms = now; /* a fresh reading */
+        }
+        bool wrote = false;
+        double reading = NAN;
+        char msg[400];
+        if (st->kind == GW_STEP_WAIT) {
+            if (now < q->t0 + st->ms) {
+                if (q->t0 + st->ms < *next)
+                    *next = q->t0 + st->ms;
+                return;
+            }
+        } else if (st->kind == GW_STEP_WRITE) {
+            if (!seq_write(m, st, now))
+                return;
+            wrote = true;
+        } else {
+            if (sg->scans <= q->scans0) {
+                *next = now; /* the group is due: read it first */
+                return;
+            }
+            bool good = m->quality[st->tag] == GW_Q_GOOD;
+            reading = good ? gw_value_as_double(&m->values[st->tag]) : NAN;
+            bool equal = good && fabs(reading - st->value) <= 1e-9 * (fabs(st->value) + 1);
+            if (st->kind == GW_STEP_WAIT_UNTIL && !equal) {
+                if (now >= q->t0 + st->ms) {
+                    snprintf(msg, sizeof(msg), "%s did not reach %g within %u ms (it reads %g)",
+                             seq_tag(m, st), st->value, st->ms, reading);
+                    seq_end(m, GW_SEQ_FAILED, GW_E_TIMEOUT, msg);
+                    return;
+                }
+                q->scans0 = sg->scans; /* poll: read again in 100 ms */
+                uint64_t again = now + 100 < q->t0 + st->ms ? now + 100 : q->t0 + st->ms;
+                if (sg->next_ms > again)
+                    sg->next_ms = again;
+                if (again < *next)
+                    *next = again;
+                return;
+            }
+            if (st->kind == GW_STEP_EXPECT && !equal) {
+                snprintf(msg, sizeof(msg), "%s reads %g, not %g", seq_tag(m, st), reading,
+                         st->value);
+                seq_end(m, GW_SEQ_FAILED, GW_E_INVAL, msg);
+                return;
+            }
+            if (st->kind == GW_STEP_WRITE_UNLESS && !equal) {
+                if (!seq_write(m, st, now))
+                    return;
+                wrote = true;
+            }
+        }
+        seq_event(m, GW_SEQ_STEP, wrote, reading, GW_OK, NULL);
+        q->i++;
+        q->began = false;
+        if (wrote) {
+            /* the written group is read again and published first: what
+             * comes next (and the end) sees the write in the snapshot */
+            *next = now;
+            return;
+        }
+        if (q->i == q->n) {
+            seq_end(m, GW_SEQ_DONE, GW_OK, NULL);
+            return;
+        }
+    }
+}
+
+gw_err gw_engine_sequence(gw_engine *e, const char *machine_id, const gw_step *steps, size_t n,
+                          gw_seq_fn fn, void *ud, uint64_t *id, gw_error *err)
+{
+    machine *m = NULL;
+    for (size_t i = 0; i < e->n && !m; i++)
+        if (strcmp(e->m[i].cfg->id, machine_id) == 0)
+            m = &e->m[i];
+    if (!m)
+        return gw_error_set(err, GW_E_NOT_FOUND, "no machine \"%s\"", machine_id);
+    if (n == 0 || !fn)
+        return gw_error_set(err, GW_E_INVAL, "a sequence needs steps and a function");
+    sequence *q = gw_calloc(1, sizeof(*q));
+    seq_step *ss = gw_calloc(n, sizeof(*ss));
+    if (!q || !ss) {
+        gw_free(q);
+        gw_free(ss);
+        return gw_error_set(err, GW_E_NOMEM, "out of memory");
+    }
+    q->steps = ss;
+    q->n = n;
+    q->fn = fn;
+    q->ud = ud;
+    const gw_tagmap *map = m->cfg->tags;
+    for (size_t i = 0; i < n; i++) {
+        const gw_tag *t = steps[i].tag ? gw_tagmap_find(map, steps[i].tag) : NULL;
+        if (!t && (steps[i].kind != GW_STEP_WAIT || steps[i].tag)) {
+            seq_free(q);
+            return gw_error_set(err, GW_E_INVAL, "step %zu: no tag \"%s\" in the map of %s", i + 1,
+                                steps[i].tag ? steps[i].tag : "", machine_id);
+        }
+        ss[i].kind = steps[i].kind;
+        ss[i].tag = t ? (size_t)(t - gw_tagmap_at(map, 0)) : 0;
+        ss[i].value = steps[i].value;
+        ss[i].ms = steps[i].ms;
+        if (steps[i].kind == GW_STEP_WRITE || steps[i].kind == GW_STEP_WRITE_UNLESS) {
+            double x = steps[i].value;
+            json_t *v = floor(x) == x && fabs(x) < 1e15 ? json_integer((json_int_t)x)
+                                                         : json_real(x);
+            gw_err rc = gw_tag_prepare_write(map, t, v, &ss[i].w, err);
+            json_decref(v);
+            if (rc != GW_OK) {
+                seq_free(q);
+                return rc;
+            }
+        }
+    }
+    pthread_mutex_lock(&m->cmd_lock);
+    gw_err rc = GW_OK;
+    if (!m->connected_pub)
+        rc = gw_error_set(err, GW_E_CONN_LOST, "machine %s is not connected: %s", machine_id,
+                          m->error);
+    else if (m->seq_busy)
+        rc = gw_error_set(err, GW_E_BUSY, "machine %s runs a sequence already", machine_id);
+    if (rc == GW_OK) {
+        q->id = atomic_fetch_add(&e->seq_ids, 1) + 1;
+        m->seq_pending = q;
+        m->seq_busy = q->id;
+        *id = q->id;
+    }
+    pthread_mutex_unlock(&m->cmd_lock);
+    if (rc != GW_OK) {
+        seq_free(q);
+        return rc;
+    }
+    pthread_mutex_lock(&e->lock);
+    pthread_cond_broadcast(&e->wake);
+    pthread_mutex_unlock(&e->lock);
+    return GW_OK;
+}
+
+gw_err gw_engine_sequence_cancel(gw_engine *e, const char *machine_id, uint64_t id)
+{
+    for (size_t i = 0; i < e->n; i++) {
+        machine *m = &e->m[i];
+        if (strcmp(m->cfg->id, machine_id) != 0)
+            continue;
+        pthread_mutex_lock(&m->cmd_lock);
+        bool running = id && m->seq_busy == id;
+        if (running)
+            m->seq_cancel = id;
+        pthread_mutex_unlock(&m->cmd_lock);
+        if (!running)
+            return GW_E_NOT_FOUND;
+        pthread_mutex_lock(&e->lock);
+        pthread_cond_broadcast(&e->wake);
+        pthread_mutex_unlock(&e->lock);
+        return GW_OK;
+    }
+    return GW_E_NOT_FOUND;
 }
 
 gw_err gw_engine_set_interval(gw_engine *e, const char *machine_id, const char *group,

@@ -31,6 +31,9 @@ typedef struct {
     char host[256];
     uint16_t port;
     uint8_t unit;                    /* Modbus unit id */
+    /* Modbus: 0, or 1 for a PLC whose documentation counts registers from
+     * 1: every address of the map goes out one lower (gw_mb_opts) */
+    uint8_t register_base;
     uint8_t rack, slot;              /* S7 */
     uint32_t timeout_ms;             /* connect/response timeout */
     bool simulate;                   /* served by the built-in simulator */
@@ -73,6 +76,7 @@ typedef struct {
     char sim_control_host[256];
     uint16_t sim_control_port;   /* 0 = any free port */
     double sim_time_scale;
+    bool sim_strict;             /* devices refuse writes out of sequence (docs/sim.md) */
 } gw_config;
 
 /*
@@ -175,5 +179,56 @@ const gw_snapshot *gw_engine_snapshot(gw_engine *e, const char *machine_id);
 gw_err gw_engine_write(gw_engine *e, const char *machine_id, const gw_write *writes,
                        const gw_write *release, size_t n, uint32_t hold_ms, bool urgent,
                        uint32_t timeout_ms, gw_error *err);
+
+/* ------------------------------------------------------------------------
+ * Sequences: steps run in order on the machine's thread, between its
+ * scans, with no thread waiting and no PLC I/O elsewhere: a program's
+ * "write, wait 2 s, write, wait until the timer reads 0 (at most 15 s),
+ * write" (the watermaker's DTS). One sequence at a time per machine.
+ * --------------------------------------------------------------------- */
+
+typedef enum {
+    GW_STEP_WRITE,        /* tag = value, confirmed by the PLC */
+    GW_STEP_WAIT,         /* ms */
+    GW_STEP_WAIT_UNTIL,   /* a reading of tag made after the step began == value,
+                             polled every 100 ms, within ms (else it fails) */
+    GW_STEP_EXPECT,       /* a reading made after the step began == value, else it fails */
+    GW_STEP_WRITE_UNLESS, /* a fresh reading; tag = value unless it is value already */
+} gw_step_kind;
+
+typedef struct {
+    gw_step_kind kind;
+    const char *tag;      /* its parameter */
+    double value;         /* as the tag map scales it */
+    uint32_t ms;
+} gw_step;
+
+typedef enum { GW_SEQ_STEP, GW_SEQ_DONE, GW_SEQ_FAILED, GW_SEQ_CANCELLED } gw_seq_state;
+
+/* What a sequence did: after each step (GW_SEQ_STEP), and once at its end. */
+typedef struct {
+    uint64_t id;
+    size_t step;          /* the step it is about; at the end, where it ended */
+    gw_seq_state state;
+    bool wrote;           /* the step wrote its value */
+    double reading;       /* the step's reading (NAN: none) */
+    gw_err rc;            /* GW_SEQ_FAILED: why (GW_E_DEVICE_REJECTED, GW_E_CONN_LOST,
+                             GW_E_TIMEOUT, GW_E_INVAL for an unexpected reading) */
+    const char *msg;      /* what failed, for people */
+} gw_seq_event;
+
+/* Runs on the machine's thread: must not block or call into the engine. */
+typedef void (*gw_seq_fn)(void *ud, const gw_seq_event *ev);
+
+/* Starts a sequence (steps copied and checked first: GW_E_INVAL names a
+ * step whose tag is unknown or whose value the tag refuses). GW_E_BUSY
+ * when one runs, GW_E_CONN_LOST when the machine is not connected,
+ * GW_E_NOT_FOUND for an unknown machine. *id identifies it. fn gets its
+ * events until the end (also when the gateway stops: cancelled). */
+gw_err gw_engine_sequence(gw_engine *e, const char *machine_id, const gw_step *steps, size_t n,
+                          gw_seq_fn fn, void *ud, uint64_t *id, gw_error *err);
+/* Asks sequence id to stop before its next step (its event says so);
+ * GW_E_NOT_FOUND when it does not run. */
+gw_err gw_engine_sequence_cancel(gw_engine *e, const char *machine_id, uint64_t id);
 
 #endif

@@ -9,6 +9,8 @@
  *   PUT    /sim/devices/{d}/properties/{p}       {"value": v}: set_property
  *   GET    /sim/devices/{d}/ios/{io}             an I/O's value
  *   PUT    /sim/devices/{d}/ios/{io}             {"value": v}: set_io
+ *   GET    /sim/devices/{d}/options              the device's options
+ *   PUT    /sim/devices/{d}/options              {"strict": true}: set_options
  *   POST   /sim/frontends/{s7|modbus}/{start|stop}
  *   GET    /sim/faults                           active faults
  *   POST   /sim/faults   {"frontend", "fault", "duration_ms", "delay_ms"}
@@ -84,9 +86,29 @@ void *gw_sim_describe_device(gw_sim_device *d)
             json_object_set_new(o, "description", json_string(io->description));
         json_array_append_new(ios, o);
     }
-    return json_pack("{s:s, s:s, s:s, s:o, s:o}", "name", d->name, "type", d->type->name,
+    return json_pack("{s:s, s:s, s:s, s:o, s:o, s:o}", "name", d->name, "type", d->type->name,
                      "driver", d->driver == GW_DRIVER_S7 ? "s7" : "modbus", "properties", props,
-                     "ios", ios);
+                     "ios", ios, "options", (json_t *)gw_sim_device_options(d));
+}
+
+void *gw_sim_device_options(gw_sim_device *d)
+{
+    if (d->hooks && d->hooks->get_options)
+        return d->hooks->get_options(d, d->state);
+    return json_object();
+}
+
+gw_err gw_sim_device_set_options(gw_sim_device *d, const void *json, gw_error *err)
+{
+    if (!json_is_object((const json_t *)json))
+        return gw_error_set(err, GW_E_TYPE, "options are a JSON object");
+    if (d->hooks && d->hooks->set_options)
+        return d->hooks->set_options(d, d->state, json, err);
+    void *first = json_object_iter((json_t *)json);
+    if (first)
+        return gw_error_set(err, GW_E_NOT_FOUND, "device %s (%s) has no option \"%s\"", d->name,
+                            d->type->name, json_object_iter_key(first));
+    return GW_OK;
 }
 
 void *gw_sim_describe(gw_sim *s)
@@ -189,6 +211,25 @@ static size_t segments(const char *path, char seg[6][128])
     return n;
 }
 
+/* GET, PUT /sim/devices/{d}/options: the options after the change. */
+static int options_route(gw_http_req *c, gw_sim_device *d, const char *method)
+{
+    if (strcmp(method, "GET") == 0)
+        return send_json(c, 200, gw_sim_device_options(d));
+    if (strcmp(method, "PUT") != 0)
+        return problem(c, 405, "use GET or PUT");
+    json_t *body = read_body(c);
+    if (!body)
+        return 400;
+    gw_error err;
+    gw_error_clear(&err);
+    gw_err rc = gw_sim_device_set_options(d, body, &err);
+    json_decref(body);
+    if (rc != GW_OK)
+        return problem(c, 422, "%s", err.msg);
+    return send_json(c, 200, gw_sim_device_options(d));
+}
+
 static int device_route(gw_http_req *c, gw_sim *s, const char *method, char seg[6][128],
                         size_t n)
 {
@@ -197,6 +238,8 @@ static int device_route(gw_http_req *c, gw_sim *s, const char *method, char seg[
         return problem(c, 404, "no device \"%s\"", seg[2]);
     if (n == 3 && strcmp(method, "GET") == 0)
         return send_json(c, 200, gw_sim_describe_device(d));
+    if (n == 4 && strcmp(seg[3], "options") == 0)
+        return options_route(c, d, method);
     if (n != 5)
         return problem(c, 404, "no such resource");
     gw_error err;

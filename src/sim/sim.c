@@ -15,6 +15,12 @@
  *     s->lock.
  * A full queue is an error in the log with a counter: nothing is dropped
  * silently.
+ *
+ * Checks: a device may refuse Modbus writes (sim_device_hooks.check_write,
+ * the watermaker's strict mode). The Modbus server asks before it carries
+ * a write out; its thread posts the write (s->check) and waits, and the
+ * manager runs the device's check once every event queued before it ran,
+ * so the device judges the write in the state all earlier writes left.
  */
 #include "sim_internal.h"
 
@@ -110,6 +116,7 @@ gw_err gw_sim_new(const gw_sim_opts *opts, gw_sim **out)
     }
     pthread_mutex_init(&s->lock, NULL);
     pthread_cond_init(&s->wake, NULL);
+    pthread_cond_init(&s->checked, NULL);
     s->base_real_ms = gw_mono_ms();
     snprintf(s->fe[GW_DRIVER_S7].host, sizeof(s->fe[0].host), "127.0.0.1");
     snprintf(s->fe[GW_DRIVER_MODBUS].host, sizeof(s->fe[0].host), "127.0.0.1");
@@ -301,6 +308,43 @@ static void on_s7_write(void *user, const gw_s7_write_event *ev)
     }
 }
 
+/*
+ * A Modbus tag's values before and after a write of the span in ev: its
+ * registers from the image, the written ones from the event. False when
+ * the write does not touch the tag (or it does not decode); otherwise the
+ * caller clears both values.
+ */
+static bool mb_tag_values(gw_sim *s, gw_sim_device *d, const gw_tag *t,
+                          const gw_mb_write_event *ev, gw_value *vb, gw_value *va)
+{
+    uint32_t n = t->type == GW_T_BOOL ? 1u : t->nregs;
+    uint32_t ts = t->addr.reg, te = ts + n;
+    if (t->addr.mb_class != ev->cls || te <= ev->start || ts >= (uint32_t)ev->start + ev->count)
+        return false;
+    uint16_t now[GW_WRITE_MAX_REGS + 2], was[GW_WRITE_MAX_REGS + 2];
+    if (n > GW_WRITE_MAX_REGS + 2 ||
+        gw_mb_server_get(s->mb, ev->cls, (uint16_t)ts, (uint16_t)n, now) != GW_OK)
+        return false;
+    memcpy(was, now, n * sizeof(uint16_t));
+    for (uint32_t r = ts; r < te; r++)
+        if (r >= ev->start && r < (uint32_t)ev->start + ev->count) {
+            was[r - ts] = ev->before[r - ev->start];
+            now[r - ts] = ev->after[r - ev->start];
+        }
+    if (t->type == GW_T_BOOL) {
+        gw_tag_decode_bit(t, was[0] != 0, vb);
+        gw_tag_decode_bit(t, now[0] != 0, va);
+        return true;
+    }
+    if (gw_tag_decode_regs(d->map, t, was, n, vb, NULL) != GW_OK)
+        return false;
+    if (gw_tag_decode_regs(d->map, t, now, n, va, NULL) != GW_OK) {
+        gw_value_clear(vb);
+        return false;
+    }
+    return true;
+}
+
 /* Modbus: the tags of every Modbus device that the written span touches. */
 static void on_mb_write(void *user, const gw_mb_write_event *ev)
 {
@@ -310,35 +354,123 @@ static void on_mb_write(void *user, const gw_mb_write_event *ev)
         if (d->driver != GW_DRIVER_MODBUS)
             continue;
         for (size_t ti = 0; ti < gw_tagmap_count(d->map); ti++) {
-            const gw_tag *t = gw_tagmap_at(d->map, ti);
-            uint32_t n = t->type == GW_T_BOOL ? 1u : t->nregs;
-            uint32_t ts = t->addr.reg, te = ts + n;
-            if (t->addr.mb_class != ev->cls || te <= ev->start || ts >= (uint32_t)ev->start + ev->count)
-                continue;
-            uint16_t now[GW_WRITE_MAX_REGS + 2], was[GW_WRITE_MAX_REGS + 2];
-            if (n > GW_WRITE_MAX_REGS + 2 ||
-                gw_mb_server_get(s->mb, ev->cls, (uint16_t)ts, (uint16_t)n, now) != GW_OK)
-                continue;
-            memcpy(was, now, n * sizeof(uint16_t));
-            for (uint32_t r = ts; r < te; r++)
-                if (r >= ev->start && r < (uint32_t)ev->start + ev->count) {
-                    was[r - ts] = ev->before[r - ev->start];
-                    now[r - ts] = ev->after[r - ev->start];
-                }
             gw_value vb, va;
-            if (t->type == GW_T_BOOL) {
-                gw_tag_decode_bit(t, was[0] != 0, &vb);
-                gw_tag_decode_bit(t, now[0] != 0, &va);
-            } else if (gw_tag_decode_regs(d->map, t, was, n, &vb, NULL) != GW_OK) {
+            if (!mb_tag_values(s, d, gw_tagmap_at(d->map, ti), ev, &vb, &va))
                 continue;
-            } else if (gw_tag_decode_regs(d->map, t, now, n, &va, NULL) != GW_OK) {
-                gw_value_clear(&vb);
-                continue;
-            }
             record_write(s, d, di, ti, ev->peer, &vb, &va);
             gw_value_clear(&vb);
             gw_value_clear(&va);
         }
+    }
+}
+
+/* ---------------------------------------------------------------- checks */
+
+/* How long the Modbus server waits for a verdict (real time) before it
+ * answers "server device busy" (Modbus Application Protocol V1.1b, 7:
+ * exception 6). The manager takes a check within one event's time. */
+#define SIM_CHECK_WAIT_MS 2000
+#define SIM_EXCEPTION_BUSY 6
+
+static bool wants_check(gw_sim *s)
+{
+    for (size_t di = 0; di < s->ndev; di++)
+        if (s->dev[di]->driver == GW_DRIVER_MODBUS && s->dev[di]->hooks &&
+            s->dev[di]->hooks->check_write && atomic_load(&s->dev[di]->check_writes))
+            return true;
+    return false;
+}
+
+/* Manager thread: every checking device's verdict on every tag the write
+ * touches; the first refusal wins. */
+static int run_check(gw_sim *s, const gw_mb_write_event *ev, uint64_t sim_ms)
+{
+    int verdict = 0;
+    for (size_t di = 0; di < s->ndev && !verdict; di++) {
+        gw_sim_device *d = s->dev[di];
+        if (d->driver != GW_DRIVER_MODBUS || !d->hooks || !d->hooks->check_write ||
+            !atomic_load(&d->check_writes))
+            continue;
+        for (size_t ti = 0; ti < gw_tagmap_count(d->map) && !verdict; ti++) {
+            const gw_tag *t = gw_tagmap_at(d->map, ti);
+            gw_value vb, va;
+            if (!mb_tag_values(s, d, t, ev, &vb, &va))
+                continue;
+            verdict = d->hooks->check_write(d, d->state, t, &va, sim_ms);
+            gw_value_clear(&vb);
+            gw_value_clear(&va);
+        }
+    }
+    return verdict;
+}
+
+/* Server thread: posts the write and waits for the manager's verdict.
+ * With the manager stopped (or before it starts) no device logic runs and
+ * every write goes through. */
+static int check_mb_write(void *user, const gw_mb_write_event *ev)
+{
+    gw_sim *s = user;
+    if (!wants_check(s))
+        return 0;
+    pthread_mutex_lock(&s->lock);
+    if (!s->manager_up || s->stop) {
+        pthread_mutex_unlock(&s->lock);
+        return 0;
+    }
+    sim_check *c = &s->check;
+    uint64_t id = ++c->id;
+    c->pending = true;
+    c->answered = false;
+    c->verdict = 0;
+    c->ticket = s->npopped + s->qlen;
+    c->cls = ev->cls;
+    c->start = ev->start;
+    c->count = ev->count;
+    memcpy(c->before, ev->before, ev->count * sizeof(uint16_t));
+    memcpy(c->after, ev->after, ev->count * sizeof(uint16_t));
+    snprintf(c->peer, sizeof(c->peer), "%s", ev->peer ? ev->peer : "");
+    pthread_cond_signal(&s->wake);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += SIM_CHECK_WAIT_MS / 1000;
+    int rc = 0;
+    while (!(c->answered && c->id == id) && rc == 0)
+        rc = pthread_cond_timedwait(&s->checked, &s->lock, &ts);
+    bool answered = c->answered && c->id == id;
+    int verdict = answered ? c->verdict : SIM_EXCEPTION_BUSY;
+    if (!answered) {
+        c->pending = false;
+        gw_log_write(s->log, GW_LOG_ERROR, "sim", "a Modbus write from %s was not checked "
+                     "within %d ms: answered exception 6 (server device busy)", c->peer,
+                     SIM_CHECK_WAIT_MS);
+    }
+    pthread_mutex_unlock(&s->lock);
+    return verdict;
+}
+
+/* Manager thread: runs the posted check when its turn came (lock held on
+ * entry and on return; released while the devices judge). */
+static void take_check(gw_sim *s)
+{
+    sim_check *c = &s->check;
+    c->pending = false;
+    uint64_t id = c->id;
+    /* a copy: the server may give up waiting and post the next one */
+    sim_check *mine = gw_malloc(sizeof(*mine));
+    int verdict = SIM_EXCEPTION_BUSY;
+    if (mine) {
+        *mine = *c;
+        pthread_mutex_unlock(&s->lock);
+        gw_mb_write_event ev = {mine->cls, mine->start, mine->count, mine->before, mine->after,
+                                mine->peer};
+        verdict = run_check(s, &ev, gw_sim_clock_ms(s));
+        gw_free(mine);
+        pthread_mutex_lock(&s->lock);
+    }
+    if (c->id == id) {
+        c->answered = true;
+        c->verdict = verdict;
+        pthread_cond_broadcast(&s->checked);
     }
 }
 
@@ -498,6 +630,7 @@ static gw_err serve_areas(gw_sim *s, gw_sim_device *d, gw_error *err)
             mo.port = s->fe[GW_DRIVER_MODBUS].port;
             mo.log = s->log;
             mo.on_write = on_mb_write;
+            mo.check_write = check_mb_write;
             mo.user = s;
             gw_err rc = gw_mb_server_new(&mo, &s->mb, err);
             if (rc != GW_OK)
@@ -638,15 +771,27 @@ static void *manager_main(void *arg)
     for (;;) {
         pthread_mutex_lock(&s->lock);
         if (s->stop) {
+            /* a write waiting for a verdict goes through: no device runs */
+            s->manager_up = false;
+            if (s->check.pending) {
+                s->check.pending = false;
+                s->check.answered = true;
+                s->check.verdict = 0;
+                pthread_cond_broadcast(&s->checked);
+            }
             pthread_mutex_unlock(&s->lock);
             break;
         }
         sim_event ev;
-        bool have = s->qlen > 0;
-        if (have) {
+        bool have = false;
+        if (s->check.pending && s->npopped >= s->check.ticket) {
+            take_check(s); /* every event queued before it has run */
+        } else if (s->qlen > 0) {
             ev = s->queue[s->qhead];
             s->qhead = (s->qhead + 1) % s->qcap;
             s->qlen--;
+            s->npopped++;
+            have = true;
         }
         pthread_mutex_unlock(&s->lock);
         if (have) {
@@ -674,7 +819,7 @@ static void *manager_main(void *arg)
         double wait_ms = next == UINT64_MAX ? 50.0 : (double)(next - now) / s->scale;
         if (wait_ms > 50.0)
             wait_ms = 50.0;
-        if (!s->stop && s->qlen == 0 && wait_ms >= 1.0) {
+        if (!s->stop && s->qlen == 0 && !s->check.pending && wait_ms >= 1.0) {
             struct timespec ts;
             clock_gettime(CLOCK_REALTIME, &ts);
             long ns = ts.tv_nsec + (long)(wait_ms * 1e6);
@@ -696,9 +841,16 @@ gw_err gw_sim_start(gw_sim *s, gw_error *err)
     uint64_t now = gw_sim_clock_ms(s);
     for (size_t i = 0; i < s->ndev; i++)
         s->dev[i]->next_tick = now;
+    pthread_mutex_lock(&s->lock);
     s->stop = false;
-    if (pthread_create(&s->thread, NULL, manager_main, s) != 0)
+    s->manager_up = true;
+    pthread_mutex_unlock(&s->lock);
+    if (pthread_create(&s->thread, NULL, manager_main, s) != 0) {
+        pthread_mutex_lock(&s->lock);
+        s->manager_up = false;
+        pthread_mutex_unlock(&s->lock);
         return gw_error_set(err, GW_E_IO, "cannot start the simulator thread");
+    }
     s->running = true;
     return GW_OK;
 }
@@ -733,6 +885,7 @@ void gw_sim_free(gw_sim *s)
     }
     gw_free(s->queue);
     gw_free(s->wlog);
+    pthread_cond_destroy(&s->checked);
     pthread_cond_destroy(&s->wake);
     pthread_mutex_destroy(&s->lock);
     gw_free(s);

@@ -143,6 +143,17 @@ gw_err gw_sim_set_property(gw_sim_device *d, const char *name, const void *json,
 double gw_sim_get(gw_sim_device *d, const char *name);
 void gw_sim_set(gw_sim_device *d, const char *name, double value);
 
+/*
+ * Device options (docs/sim.md): settings of the simulated PLC that no
+ * register carries, such as the watermaker's "strict". get returns a JSON
+ * object (json_t *, caller decrefs; {} for a type without options). set
+ * applies the members of a JSON object (json_t *), all or none:
+ * GW_E_NOT_FOUND for an option the type does not have, GW_E_TYPE for a
+ * value of the wrong kind (err says which). Any thread.
+ */
+void *gw_sim_device_options(gw_sim_device *d);
+gw_err gw_sim_device_set_options(gw_sim_device *d, const void *json, gw_error *err);
+
 /* Hardware I/Os by name (index into the type's ios). */
 gw_err gw_sim_get_io(gw_sim_device *d, const char *name, double *out, gw_error *err);
 gw_err gw_sim_set_io(gw_sim_device *d, const char *name, double value, gw_error *err);

@@ -7,9 +7,35 @@
 #include "sim.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 
 #define SIM_MAX_DEVICES 16
 #define SIM_WLOG 1024              /* write log entries kept */
+
+/*
+ * What a device type may add to gw_sim_device_type, installed by its
+ * create() (d->hooks), so that the registry's entries stay as they are.
+ * Every member may be NULL.
+ */
+typedef struct {
+    /*
+     * A Modbus client is about to write property `t` with the value `v`;
+     * runs on the manager thread, after the on_write of every earlier write,
+     * and only while the device sets d->check_writes. Returns 0 to let the
+     * write through, or a Modbus exception code (Modbus Application Protocol
+     * V1.1b, 7; 4 = server device failure): the client gets that exception
+     * and nothing changes (no write, no write log entry, no event).
+     */
+    int (*check_write)(gw_sim_device *d, void *state, const gw_tag *t, const gw_value *v,
+                       uint64_t sim_ms);
+    /* The device's options as a JSON object (json_t *, a new reference).
+     * Any thread: options live in atomics. */
+    void *(*get_options)(gw_sim_device *d, void *state);
+    /* Applies the members of a JSON object (json_t *): all or none.
+     * GW_E_NOT_FOUND for an option the type lacks, GW_E_TYPE for a value of
+     * the wrong kind, with err set. Any thread. */
+    gw_err (*set_options)(gw_sim_device *d, void *state, const void *json, gw_error *err);
+} sim_device_hooks;
 
 struct gw_sim_device {
     gw_sim *sim;
@@ -20,7 +46,35 @@ struct gw_sim_device {
     void *state;
     double *io;                    /* values of the type's I/Os (under sim lock) */
     uint64_t next_tick;            /* simulated ms (manager thread) */
+    const sim_device_hooks *hooks; /* NULL: none */
+    atomic_bool check_writes;      /* hooks->check_write sees Modbus writes first */
 };
+
+/*
+ * A Modbus write waiting for the devices' check_write (at most one: the
+ * Modbus server serves one request at a time). The server thread posts it
+ * and waits; the manager runs it once the events queued before it ran.
+ */
+typedef struct {
+    uint64_t id;                   /* of the latest check posted */
+    bool pending;                  /* posted, not yet taken by the manager */
+    bool answered;                 /* the manager's verdict for `id` is in */
+    int verdict;                   /* 0 or a Modbus exception code */
+    uint64_t ticket;               /* events popped before it may run */
+    gw_mb_class cls;
+    uint16_t start, count;
+    uint16_t before[2000], after[2000];
+    char peer[64];
+} sim_check;
+
+/* The watermaker (dev_watermaker.c), for the registry in devices.c. */
+#define SIM_WM_NIOS 3
+extern const gw_sim_io_spec sim__wm_ios[SIM_WM_NIOS];
+gw_err sim__wm_create(gw_sim_device *d, void **state);
+void sim__wm_tick(gw_sim_device *d, void *state, uint64_t sim_ms, uint32_t dt_ms);
+void sim__wm_on_write(gw_sim_device *d, void *state, const gw_tag *t, const gw_value *v,
+                      uint64_t sim_ms);
+void sim__wm_on_io(gw_sim_device *d, void *state, size_t io, double value, uint64_t sim_ms);
 
 typedef enum { SIM_EV_WRITE, SIM_EV_IO } sim_event_kind;
 
@@ -57,6 +111,10 @@ struct gw_sim {
     sim_event *queue;
     size_t qcap, qhead, qlen;
     uint64_t nevents, noverflow;
+    uint64_t npopped;              /* events the manager took so far */
+    bool manager_up;               /* the manager thread runs and takes checks */
+    pthread_cond_t checked;        /* a check's verdict is in */
+    sim_check check;
     gw_sim_write *wlog;
     uint64_t wseq;
 };

@@ -109,7 +109,7 @@ check "app: GRP needs a wall" "$err" 'app.json:[0-9]+:[0-9]+: error: .*a GRP spe
 check "app: range" "$err" 'app.json:[0-9]+:[0-9]+: error: .*tolerance_percent'
 check "app: two codes" "$err" 'app.json:[0-9]+:[0-9]+: error: .*two states have the code 1'
 check "app: unknown member" "$err" 'app.json:[0-9]+:[0-9]+: error: .*colour'
-check "app: a profile without settings" "$err" 'app.json:[0-9]+:[0-9]+: error: machine "watermaker": the watermaker profile takes no "app" settings'
+check "app: the watermaker's settings" "$err" 'app.json:[0-9]+:[0-9]+: error: .*machine "watermaker" app.*"x"'
 printf '{"mapping": {"30011": {"parameter": "a",}}}' >"$tmp/syntax.json"
 expect "check syntax error" 2 "$plcgw" check-config "$tmp/syntax.json"
 check "syntax error position" "$err" "syntax.json:1:41: error: trailing comma"
@@ -308,7 +308,7 @@ if len(w) >= 2:
   check "seed parameters read back" "$params" '"pipe_diameter":315(\.0)?,"pipe_length":300(\.0)?'
   bad=$(curl -s -w ' %{http_code}' --max-time 5 "${auth[@]}" -X POST "http://127.0.0.1:$port/api/parameters" -H 'Content-Type: application/json' -d '{"colour": 1}')
   check "seed unknown parameter" "$bad" 'unknown parameter \\"colour\\".* 422$'
-  bad=$(curl -s -w ' %{http_code}' --max-time 5 "http://127.0.0.1:$port/api/machines/watermaker/status")
+  bad=$(curl -s -w ' %{http_code}' --max-time 5 "http://127.0.0.1:$port/api/machines/watermaker/parameters")
   check "seed rig endpoint on the watermaker" "$bad" 'not a ring-stiffness rig.* 404$'
   mb=$(curl -s --max-time 5 "http://127.0.0.1:$port/modbus/read/watermaker")
   check "seed modbus read" "$mb" '"parameter":"System Mode","value":34'

@@ -6,6 +6,7 @@
 // Environment: PLCGW_URL, SIM_URL, OP_TOKEN (an operator), TMP (a folder
 // for the downloaded documents).
 'use strict';
+const { sleep, check, waitFor, simClient, finish } = require('./gwtest');
 const assert = require('node:assert');
 const crypto = require('node:crypto');
 const fs = require('node:fs');
@@ -18,19 +19,8 @@ const SIM = process.env.SIM_URL;
 const OP = process.env.OP_TOKEN;
 const TMP = process.env.TMP;
 const AUTH = { Authorization: `Bearer ${OP}` };
-let failures = 0;
 
-function sleep(ms) { return new Promise((r) => setTimeout(r, ms)); }
 
-async function check(name, fn) {
-  try {
-    const note = await fn();
-    console.log(`ok - ${name}${note ? `: ${note}` : ''}`);
-  } catch (e) {
-    failures++;
-    console.log(`not ok - ${name}: ${e && e.stack ? e.stack : e}`);
-  }
-}
 
 async function api(method, p, body) {
   const opt = { method, headers: { ...AUTH } };
@@ -44,23 +34,8 @@ async function api(method, p, body) {
   return { status: res.status, data, headers: res.headers };
 }
 
-async function sim(method, p, body) {
-  const res = await fetch(SIM + p, {
-    method, headers: { 'Content-Type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: res.status, data: await res.json().catch(() => null) };
-}
+const sim = simClient(SIM);
 
-async function waitFor(what, fn, ms = 20000) {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
 
 // Events of the live channel, kept in order.
 const events = [];
@@ -390,4 +365,4 @@ print(n, charts)
   await sim('PUT', '/sim/clock', { time_scale: 1 });
 }
 
-main().then(() => process.exit(failures), (e) => { console.log(`not ok - ${e.stack}`); process.exit(failures + 1); });
+finish(main);

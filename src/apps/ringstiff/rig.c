@@ -36,19 +36,6 @@ static const gw_machine_cfg *rig_machine(const gw_app_http *http, gw_app_req *r,
     return m;
 }
 
-/* The machine's newest snapshot; NULL (503 answered) before the first. */
-static const gw_snapshot *snapshot(const gw_app_http *http, gw_app_req *r,
-                                   const gw_machine_cfg *m, int *status)
-{
-    const gw_snapshot *s = gw_engine_snapshot(http->engine(r), m->id);
-    if (!s) {
-        char d[100];
-        snprintf(d, sizeof(d), "no values for %s yet", m->id);
-        *status = http->problem(r, 503, "Service Unavailable", d);
-    }
-    return s;
-}
-
 /* ---------------------------------------------------------------- reads */
 
 /* A snapshot's values as {"name": value} for the named tags. */
@@ -102,7 +89,7 @@ static int get_view(const gw_app_http *http, gw_app_req *r, const char *const (*
     const gw_machine_cfg *m = rig_machine(http, r, &status);
     if (!m)
         return status;
-    const gw_snapshot *s = snapshot(http, r, m, &status);
+    const gw_snapshot *s = gw_app_snapshot(http, r, m, &status);
     if (!s)
         return status;
     json_t *o = fields(m, s, map, n);
@@ -128,7 +115,7 @@ static int get_connection(const gw_app_http *http, gw_app_req *r)
     const gw_machine_cfg *m = rig_machine(http, r, &status);
     if (!m)
         return status;
-    const gw_snapshot *s = snapshot(http, r, m, &status);
+    const gw_snapshot *s = gw_app_snapshot(http, r, m, &status);
     if (!s)
         return status;
     json_t *o = json_pack("{s:s, s:b, s:s, s:i, s:I}", "machine", m->id, "connected",
@@ -323,7 +310,7 @@ static int post_start(const gw_app_http *http, gw_app_req *r)
     const gw_principal *who = http->who(r);
     if (!in.operator_name[0] && who->user_id)
         snprintf(in.operator_name, sizeof(in.operator_name), "%s", who->name);
-    const gw_snapshot *s = snapshot(http, r, m, &status);
+    const gw_snapshot *s = gw_app_snapshot(http, r, m, &status);
     if (!s)
         return status;
     char why[600];

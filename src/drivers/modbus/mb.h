@@ -86,6 +86,15 @@ typedef struct {
     uint32_t connect_timeout_ms;  /* default 2000 each */
     uint32_t response_timeout_ms;
     uint32_t byte_timeout_ms;     /* between bytes of one answer, default 500 */
+    /*
+     * 0 (default) or 1. With 1, every address of the map goes out one lower
+     * (map register 1000, "R1000", is PDU address 999), in every request:
+     * reads (FC 1-4) and writes (FC 5, 6, 15, 16, 22 and the read of the
+     * read-modify-write fallback). For PLCs whose documentation counts
+     * registers from 1 (docs/config.md, "register_base"). Address 0 of the
+     * map cannot be sent then: such a request fails with GW_E_RANGE.
+     */
+    uint8_t register_base;
     gw_log *log;                  /* borrowed, may be NULL */
 } gw_mb_opts;
 
@@ -136,13 +145,28 @@ typedef struct {
  * in the order of the requests. */
 typedef void (*gw_mb_write_hook)(void *user, const gw_mb_write_event *ev);
 
+/*
+ * Called on the server thread before a client's write is carried out, with
+ * the values it would leave (`after`) and those there now (`before`). The
+ * server's lock is not held: the hook may read the image. Returns 0 to
+ * carry the write out, or a Modbus exception code (1..11; Modbus
+ * Application Protocol V1.1b, 7: 4 is "server device failure"; another
+ * code is answered as 4) to refuse it: the client gets that exception, the image stays as it was and
+ * on_write is not called. Requests are served one at a time, so no other
+ * client's write comes between the check and the write. A write request
+ * shorter than the data it announces is answered with exception 3 (illegal
+ * data value) when a check hook is set.
+ */
+typedef int (*gw_mb_check_hook)(void *user, const gw_mb_write_event *ev);
+
 typedef struct {
     const char *host;            /* bind address */
     uint16_t port;               /* 0 = any free port */
     uint16_t max_clients;        /* default 8 */
     gw_log *log;
     gw_mb_write_hook on_write;
-    void *user;
+    gw_mb_check_hook check_write; /* may be NULL: every write is carried out */
+    void *user;                  /* for both hooks */
 } gw_mb_server_opts;
 
 /* One request as the server saw it, for tests (the request log). */

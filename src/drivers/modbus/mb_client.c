@@ -8,6 +8,10 @@
  * (libmodbus errno EMBXILADD ...) fails that request only; anything else -
  * timeout, reset, garbage - closes the connection so that the next call
  * starts clean.
+ *
+ * Addresses: plans and tags hold the map's addresses; every request sends
+ * them minus opts.register_base (0, or 1 for PLCs that count from 1),
+ * which wire() applies in one place for every function code.
  */
 #include "mb_internal.h"
 
@@ -46,6 +50,8 @@ const char *gw_mb_exception_text(int code)
 gw_err gw_mb_client_new(const gw_mb_opts *opts, gw_mb_client **out)
 {
     *out = NULL;
+    if (opts->register_base > 1)
+        return GW_E_INVAL;
     gw_mb_client *c = gw_calloc(1, sizeof(*c));
     if (!c)
         return GW_E_NOMEM;
@@ -180,16 +186,41 @@ gw_err gw_mb_connect(gw_mb_client *c, gw_error *err)
     return rc;
 }
 
+/* ---------------------------------------------------------------- addresses */
+
+/* The PDU address of the map's address `addr`: one lower with
+ * register_base 1. False for map address 0 then: it has no PDU address. */
+static bool wire(const gw_mb_client *c, uint32_t addr, int *out)
+{
+    if (addr < c->opts.register_base)
+        return false;
+    *out = (int)(addr - c->opts.register_base);
+    return true;
+}
+
+static gw_err unreachable(gw_mb_client *c, uint32_t addr, gw_error *err, const char *what)
+{
+    return gw_error_set(err, GW_E_RANGE, "modbus %s:%u unit %u: %s: address %u cannot be sent "
+                        "with register_base %u (it would be %d)", c->host, c->opts.port,
+                        c->opts.unit, what, addr, c->opts.register_base,
+                        (int)addr - (int)c->opts.register_base);
+}
+
 /* ---------------------------------------------------------------- reads */
 
 static int do_read(gw_mb_client *c, const gw_mb_request *q, uint16_t *regs, uint8_t *bits)
 {
+    int a;
+    if (!wire(c, q->start, &a)) {
+        errno = EINVAL;
+        return -2;
+    }
     c->sent++;
     switch (q->fc) {
-    case 1: return modbus_read_bits(c->ctx, q->start, q->count, bits);
-    case 2: return modbus_read_input_bits(c->ctx, q->start, q->count, bits);
-    case 3: return modbus_read_registers(c->ctx, q->start, q->count, regs);
-    default: return modbus_read_input_registers(c->ctx, q->start, q->count, regs);
+    case 1: return modbus_read_bits(c->ctx, a, q->count, bits);
+    case 2: return modbus_read_input_bits(c->ctx, a, q->count, bits);
+    case 3: return modbus_read_registers(c->ctx, a, q->count, regs);
+    default: return modbus_read_input_registers(c->ctx, a, q->count, regs);
     }
 }
 
@@ -215,13 +246,25 @@ gw_err gw_mb_read_plan(gw_mb_client *c, const gw_mb_plan *p, gw_mb_readout *r, g
             r->result[i] = GW_OK;
             continue;
         }
-        char what[64];
-        snprintf(what, sizeof(what), "FC %u at %u..%u", q->fc, q->start, q->start + q->count - 1);
+        char what[96];
+        if (c->opts.register_base)
+            snprintf(what, sizeof(what), "FC %u at %u..%u (sent as %d..%d, register_base %u)",
+                     q->fc, q->start, q->start + q->count - 1, (int)q->start - 1,
+                     (int)q->start + q->count - 2, c->opts.register_base);
+        else
+            snprintf(what, sizeof(what), "FC %u at %u..%u", q->fc, q->start,
+                     q->start + q->count - 1);
         gw_error one;
         gw_error_clear(&one);
-        gw_err e = n < 0 ? io_error(c, errno, &r->exception[i], &one, what)
-                         : gw_error_set(&one, GW_E_PROTOCOL, "%s: %d values, %u asked", what, n,
-                                        q->count);
+        gw_err e = n == -2 ? unreachable(c, q->start, &one, what)
+                 : n < 0   ? io_error(c, errno, &r->exception[i], &one, what)
+                           : gw_error_set(&one, GW_E_PROTOCOL, "%s: %d values, %u asked", what, n,
+                                          q->count);
+        /* an address the base cannot send fails its tags, as a refusal would */
+        if (e == GW_E_RANGE) {
+            r->result[i] = e;
+            continue;
+        }
         r->result[i] = e;
         if (e != GW_E_DEVICE_REJECTED) {
             if (err)
@@ -241,9 +284,12 @@ out:
 
 /* Part of one register: function 22, or read-modify-write when the device
  * lacks it (under the lock, so none of our own traffic comes between). */
-static gw_err write_masked(gw_mb_client *c, uint16_t addr, uint16_t value, uint16_t mask,
+static gw_err write_masked(gw_mb_client *c, uint32_t map_addr, uint16_t value, uint16_t mask,
                            gw_error *err)
 {
+    int addr;
+    if (!wire(c, map_addr, &addr))
+        return unreachable(c, map_addr, err, "mask write (FC 22)");
     if (!c->no_mask_write) {
         /* FC 22: result = (current AND and_mask) OR (or_mask AND NOT and_mask)
          * (Modbus Application Protocol V1.1b, 6.16) */
@@ -279,9 +325,14 @@ gw_err gw_mb_write(gw_mb_client *c, const gw_write *w, gw_error *err)
                           c->opts.port);
         goto out;
     }
+    int addr;
     if (t->addr.mb_class == GW_MB_COIL) {
+        if (!wire(c, t->addr.reg, &addr)) {
+            rc = unreachable(c, t->addr.reg, err, "write coil (FC 5)");
+            goto out;
+        }
         c->sent++;
-        if (modbus_write_bit(c->ctx, t->addr.reg, w->bit ? 1 : 0) != 1)
+        if (modbus_write_bit(c->ctx, addr, w->bit ? 1 : 0) != 1)
             rc = io_error(c, errno, NULL, err, "write coil (FC 5)");
         goto out;
     }
@@ -291,14 +342,17 @@ gw_err gw_mb_write(gw_mb_client *c, const gw_write *w, gw_error *err)
     if (!whole) {
         for (size_t i = 0; i < w->n && rc == GW_OK; i++)
             if (w->regmask[i])
-                rc = write_masked(c, (uint16_t)(t->addr.reg + i), w->regs[i], w->regmask[i], err);
+                rc = write_masked(c, t->addr.reg + (uint32_t)i, w->regs[i], w->regmask[i], err);
+    } else if (!wire(c, t->addr.reg, &addr)) {
+        rc = unreachable(c, t->addr.reg, err, w->n == 1 ? "write register (FC 6)"
+                                                        : "write registers (FC 16)");
     } else if (w->n == 1) {
         c->sent++;
-        if (modbus_write_register(c->ctx, t->addr.reg, w->regs[0]) != 1)
+        if (modbus_write_register(c->ctx, addr, w->regs[0]) != 1)
             rc = io_error(c, errno, NULL, err, "write register (FC 6)");
     } else {
         c->sent++;
-        if (modbus_write_registers(c->ctx, t->addr.reg, (int)w->n, w->regs) != (int)w->n)
+        if (modbus_write_registers(c->ctx, addr, (int)w->n, w->regs) != (int)w->n)
             rc = io_error(c, errno, NULL, err, "write registers (FC 16)");
     }
 out:
@@ -347,15 +401,20 @@ gw_err gw_mb_write_many(gw_mb_client *c, const gw_write *w, size_t n, gw_err *re
         } else {
             pthread_mutex_lock(&c->lock);
             const gw_tag *t = w[i].tag;
+            bool coils = t->addr.mb_class == GW_MB_COIL;
+            int addr;
             if (!c->connected) {
                 one = gw_error_set(err, GW_E_CONN_LOST, "modbus %s:%u: not connected", c->host,
                                    c->opts.port);
-            } else if (t->addr.mb_class == GW_MB_COIL) {
+            } else if (!wire(c, t->addr.reg, &addr)) {
+                one = unreachable(c, t->addr.reg, err, coils ? "write coils (FC 15)"
+                                                             : "write registers (FC 16)");
+            } else if (coils) {
                 uint8_t bits[MODBUS_MAX_WRITE_BITS];
                 for (size_t k = i; k < j; k++)
                     bits[k - i] = w[k].bit ? 1 : 0;
                 c->sent++;
-                one = modbus_write_bits(c->ctx, t->addr.reg, (int)count, bits) == (int)count
+                one = modbus_write_bits(c->ctx, addr, (int)count, bits) == (int)count
                           ? GW_OK : io_error(c, errno, NULL, err, "write coils (FC 15)");
             } else {
                 uint16_t regs[MODBUS_MAX_WRITE_REGISTERS];
@@ -364,7 +423,7 @@ gw_err gw_mb_write_many(gw_mb_client *c, const gw_write *w, size_t n, gw_err *re
                     for (size_t r = 0; r < w[k].n; r++)
                         regs[off++] = w[k].regs[r];
                 c->sent++;
-                one = modbus_write_registers(c->ctx, t->addr.reg, (int)count, regs) == (int)count
+                one = modbus_write_registers(c->ctx, addr, (int)count, regs) == (int)count
                           ? GW_OK : io_error(c, errno, NULL, err, "write registers (FC 16)");
             }
             pthread_mutex_unlock(&c->lock);
@@ -373,7 +432,9 @@ gw_err gw_mb_write_many(gw_mb_client *c, const gw_write *w, size_t n, gw_err *re
             results[k] = one;
         if (one != GW_OK) {
             rc = one;
-            if (one != GW_E_DEVICE_REJECTED) {
+            /* a refusal, or an address the register base cannot send, fails
+             * its request only */
+            if (one != GW_E_DEVICE_REJECTED && one != GW_E_RANGE) {
                 for (size_t k = j; k < n && results; k++)
                     results[k] = GW_E_CONN_LOST;
                 return rc;

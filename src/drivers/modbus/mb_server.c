@@ -8,6 +8,9 @@
  * this file touches it, always under the server's lock, so soft devices
  * read and write it safely through gw_mb_server_get/set. Every request is
  * appended to a log (a ring) that tests read to see what reached the wire.
+ * A write may be put to the check hook first, with the values it would
+ * leave, and refused with an exception before anything changes (a soft
+ * device's strict mode).
  */
 #include "mb_internal.h"
 
@@ -263,6 +266,73 @@ static bool write_span(const uint8_t *pdu, size_t len, gw_mb_class *cls, uint16_
     return true;
 }
 
+/*
+ * The values a write request would leave in its span, from the request's
+ * data and the values there now (`before`, the span as write_span gave
+ * it): FC 5 and 15 coils (FC 15's are packed low bit first), FC 6, 16 and
+ * 23 registers, FC 22 (current AND and_mask) OR (or_mask AND NOT
+ * and_mask) (Modbus Application Protocol V1.1b, 6.5, 6.6, 6.11, 6.12,
+ * 6.16, 6.17). False when the request is shorter than the data it
+ * announces.
+ */
+static bool write_preview(const uint8_t *pdu, size_t len, uint16_t count, const uint16_t *before,
+                          uint16_t *after)
+{
+    switch (pdu[0]) {
+    case 5:
+        after[0] = get16(pdu + 3) == 0xFF00;
+        return true;
+    case 6:
+        after[0] = get16(pdu + 3);
+        return true;
+    case 15:
+        if (len < 6u + (count + 7u) / 8u)
+            return false;
+        for (uint32_t i = 0; i < count; i++)
+            after[i] = (pdu[6 + i / 8] >> (i % 8)) & 1u;
+        return true;
+    case 16:
+        if (len < 6u + 2u * count)
+            return false;
+        for (uint32_t i = 0; i < count; i++)
+            after[i] = get16(pdu + 6 + 2 * i);
+        return true;
+    case 22: {
+        if (len < 7)
+            return false;
+        uint16_t and_mask = get16(pdu + 3), or_mask = get16(pdu + 5);
+        after[0] = (uint16_t)((before[0] & and_mask) | (or_mask & ~and_mask));
+        return true;
+    }
+    case 23:
+        if (len < 10u + 2u * count)
+            return false;
+        for (uint32_t i = 0; i < count; i++)
+            after[i] = get16(pdu + 10 + 2 * i);
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* Asks the check hook about a write: 0, or the exception to answer. */
+static int check_write(gw_mb_server *s, gw_conn *c, const uint8_t *pdu, size_t len,
+                       gw_mb_class cls, uint16_t start, uint16_t count, uint16_t *before,
+                       uint16_t *after)
+{
+    pthread_mutex_lock(&s->lock);
+    image_copy(s, cls, start, count, before);
+    pthread_mutex_unlock(&s->lock);
+    if (!write_preview(pdu, len, count, before, after))
+        return MODBUS_EXCEPTION_ILLEGAL_DATA_VALUE;
+    gw_mb_write_event ev = {cls, start, count, before, after, gw_conn_peer(c)};
+    int code = s->opts.check_write(s->opts.user, &ev);
+    if (code <= 0)
+        return 0;
+    /* libmodbus answers the codes of the specification only */
+    return code < MODBUS_EXCEPTION_MAX ? code : MODBUS_EXCEPTION_SLAVE_OR_SERVER_FAILURE;
+}
+
 /* An MBAP frame (Modbus Messaging on TCP/IP V1.0b, 3.1.3): transaction
  * id, protocol id 0, length of what follows (unit id and PDU, 2..254). */
 static long tcp_frame(void *user, const uint8_t *data, size_t len)
@@ -314,16 +384,24 @@ static bool tcp_serve(void *user, gw_conn *c, const uint8_t *q, size_t len)
     uint16_t before[2000], after[2000];
     bool write = write_span(q + off, len - off, &cls, &start, &count);
     pthread_mutex_lock(&s->lock);
+    bool refused_mask = e.fc == 22 && s->no_mask_write;
+    pthread_mutex_unlock(&s->lock);
+    /* a soft device may refuse the write (before it is carried out) */
+    int refused = 0;
+    if (write && !refused_mask && s->opts.check_write)
+        refused = check_write(s, c, q + off, len - off, cls, start, count, before, after);
+    pthread_mutex_lock(&s->lock);
     e.seq = s->seq;
     s->ring[s->seq % LOG_RING] = e;
     s->seq++;
-    bool refused_mask = e.fc == 22 && s->no_mask_write;
-    write = write && !refused_mask;
+    write = write && !refused_mask && !refused;
     if (write)
         image_copy(s, cls, start, count, before);
     int rc;
     if (refused_mask)
         rc = modbus_reply_exception(s->ctx, q, MODBUS_EXCEPTION_ILLEGAL_FUNCTION);
+    else if (refused)
+        rc = modbus_reply_exception(s->ctx, q, (unsigned)refused);
     else
         rc = modbus_reply(s->ctx, q, (int)len, s->map);
     if (write)

@@ -356,14 +356,14 @@ async function caseOurClientTheirServer() {
     check('text line with unit', /^Oil Temp +72\.5 e\.g\. Fahrenheit$/m.test(r.out), r.out);
     check('text line for a bit', /^TEST2\.test5 +true$/m.test(r.out), r.out);
 
-    // the watermaker map (byteorder ">", wordorder "<"): 8 requests, and
+    // the watermaker map (byteorder ">", wordorder ">"): 8 requests, and
     // the server sees exactly the addresses of the hand-checked plan
     const wm = path.join(srcDir, 'config', 'modbus', 'watermaker.json');
     st.resetCounts();
     st.hr[128] = 1800;                  // DTS Priming Timer 1800 * 0.1 = 180 s
     st.hr[1000] = 7;                    // System Mode 7, "DTS Running/Production"
-    st.hr[5014] = 0x0000;               // Runtime Hours: wordorder "<" -> 0x449A0000
-    st.hr[5015] = 0x449A;               //   = 1232.0f
+    st.hr[5014] = 0x449A;               // Runtime Hours: wordorder ">", the high word
+    st.hr[5015] = 0x0000;               //   first: 0x449A0000 = 1232.0f
     r = await plcgwRun('read', '--host', '127.0.0.1', '--port', port, '--config', wm,
                        '--json', '--debug');
     check('watermaker read exits 0', r.code === 0, r.err);
@@ -377,7 +377,7 @@ async function caseOurClientTheirServer() {
        [{ parameter: 'DTS Priming Timer', value: 180 }]);
     eq('watermaker: enumeration', pick('System Mode'),
        [{ parameter: 'System Mode', value: 7, value_alt: 'DTS Running/Production' }]);
-    eq('watermaker: float in word order "<"', pick('Runtime Hours'),
+    eq('watermaker: float in word order ">" (high word at the lower address)', pick('Runtime Hours'),
        [{ parameter: 'Runtime Hours', value: 1232 }]);
 
     // writes: 30.5 -> (30.5 + 273) / 0.1 = 3035 = 0x0BDB, byteorder "<" -> 0xDB0B

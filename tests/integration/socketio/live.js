@@ -159,7 +159,8 @@ test('subscribe {machine} serves another machine; an unknown one is refused', as
   assert.deepStrictEqual(await call(s, 'subscribe', { machine: 'watermaker' }),
     { ok: true, machine: 'watermaker' });
   const d = await waitEvent(s, 'live_data', (x) => x.machine === 'watermaker', 2000);
-  assert.ok(d.tags && 'System Mode' in d.tags, 'watermaker live_data has its tags');
+  assert.ok(d.mode && 'value' in d.mode && d.sensors && d.timers && d.outputs,
+    'watermaker live_data has its mode, sensors, timers and outputs');
   assert.strictEqual((await call(s, 'subscribe', { machine: 'nope' })).ok, false);
   s.disconnect();
 });

@@ -367,6 +367,108 @@ static bool wait_recorded(recorder *r, const int *field, int want, unsigned time
     return recorded(r, field) >= want;
 }
 
+/* Sequences: steps in order on the machine's thread, waits as timers, a
+ * wait for a register with fresh reads; a refused tag is refused first, a
+ * second sequence is busy, cancel ends it before its next step. */
+typedef struct {
+    pthread_mutex_t mu;
+    gw_seq_event ev[32];
+    size_t n;
+    bool ended;
+} seq_log;
+
+static void seq_record(void *ud, const gw_seq_event *ev)
+{
+    seq_log *l = ud;
+    pthread_mutex_lock(&l->mu);
+    if (l->n < 32)
+        l->ev[l->n++] = *ev;
+    if (ev->state != GW_SEQ_STEP)
+        l->ended = true;
+    pthread_mutex_unlock(&l->mu);
+}
+
+static bool seq_wait(seq_log *l, unsigned ms)
+{
+    uint64_t deadline = gw_mono_ms() + ms;
+    for (;;) {
+        pthread_mutex_lock(&l->mu);
+        bool ended = l->ended;
+        pthread_mutex_unlock(&l->mu);
+        if (ended || gw_mono_ms() >= deadline)
+            return ended;
+        sleep_ms(10);
+    }
+}
+
+static void test_sequence(void **state)
+{
+    fixture *f = *state;
+    assert_true(wait_value(f, "watermaker", "System Mode", GW_Q_GOOD, NAN, 3000));
+    gw_sim_device *wm = gw_sim_device_find(f->sim, "watermaker");
+    gw_sim_set(wm, "System Mode", 2);
+    assert_true(wait_value(f, "watermaker", "System Mode", GW_Q_GOOD, 2, 3000));
+    seq_log l = {PTHREAD_MUTEX_INITIALIZER, {{0}}, 0, false};
+    gw_step steps[] = {
+        {GW_STEP_EXPECT, "System Mode", 2, 0},
+        {GW_STEP_WRITE_UNLESS, "System Mode", 34, 0},
+        {GW_STEP_WAIT, NULL, 0, 300},
+        {GW_STEP_WRITE, "Control Command", 7, 0},
+        {GW_STEP_WAIT_UNTIL, "System Mode", 9, 2000},
+        {GW_STEP_WRITE, "Control Command", 0, 0},
+    };
+    gw_error err;
+    uint64_t id = 0, id2;
+    /* an unknown tag is refused before anything runs */
+    gw_step bad = {GW_STEP_WRITE, "No Such Register", 1, 0};
+    assert_int_equal(gw_engine_sequence(f->engine, "watermaker", &bad, 1, seq_record, &l, &id2,
+                                        &err), GW_E_INVAL);
+    gw_sim_write *log = calloc(64, sizeof(*log));
+    size_t before = gw_sim_writes(f->sim, 0, log, 64);
+    assert_int_equal(gw_engine_sequence(f->engine, "watermaker", steps, 6, seq_record, &l, &id,
+                                        &err), GW_OK);
+    assert_int_equal(gw_engine_sequence(f->engine, "watermaker", steps, 6, seq_record, &l, &id2,
+                                        &err), GW_E_BUSY);
+    /* the wait for mode 9: the "panel" sets it after a while */
+    sleep_ms(800);
+    gw_sim_set(wm, "System Mode", 9);
+    assert_true(seq_wait(&l, 5000));
+    assert_int_equal(l.ev[l.n - 1].state, GW_SEQ_DONE);
+    assert_int_equal(l.n, 7); /* six steps and the end */
+    assert_false(l.ev[0].wrote);
+    assert_true(l.ev[1].wrote && l.ev[3].wrote && l.ev[5].wrote);
+    assert_true(l.ev[4].reading == 9);
+    size_t n = gw_sim_writes(f->sim, before, log, 64);
+    assert_int_equal(n, 3);
+    assert_string_equal(log[0].parameter, "System Mode");
+    assert_string_equal(log[1].parameter, "Control Command");
+    assert_true(log[1].wall_ms - log[0].wall_ms >= 300);
+    assert_string_equal(log[2].parameter, "Control Command");
+
+    /* a wait that times out fails the sequence, naming the register */
+    seq_log t = {PTHREAD_MUTEX_INITIALIZER, {{0}}, 0, false};
+    gw_step wait[] = {{GW_STEP_WAIT_UNTIL, "System Mode", 77, 300}};
+    assert_int_equal(gw_engine_sequence(f->engine, "watermaker", wait, 1, seq_record, &t, &id,
+                                        &err), GW_OK);
+    assert_true(seq_wait(&t, 3000));
+    assert_int_equal(t.ev[t.n - 1].state, GW_SEQ_FAILED);
+    assert_int_equal(t.ev[t.n - 1].rc, GW_E_TIMEOUT);
+
+    /* cancel: it ends before its next step */
+    seq_log c = {PTHREAD_MUTEX_INITIALIZER, {{0}}, 0, false};
+    gw_step slow[] = {{GW_STEP_WAIT, NULL, 0, 5000}, {GW_STEP_WRITE, "Control Command", 1, 0}};
+    before = gw_sim_writes(f->sim, 0, log, 64);
+    assert_int_equal(gw_engine_sequence(f->engine, "watermaker", slow, 2, seq_record, &c, &id,
+                                        &err), GW_OK);
+    sleep_ms(100);
+    assert_int_equal(gw_engine_sequence_cancel(f->engine, "watermaker", id), GW_OK);
+    assert_true(seq_wait(&c, 2000));
+    assert_int_equal(c.ev[c.n - 1].state, GW_SEQ_CANCELLED);
+    assert_int_equal(gw_sim_writes(f->sim, before, log, 64), 0);
+    assert_int_equal(gw_engine_sequence_cancel(f->engine, "watermaker", id), GW_E_NOT_FOUND);
+    free(log);
+}
+
 static void test_change_events(void **state)
 {
     fixture *f = *state;
@@ -403,6 +505,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_write_disconnected_and_timeout, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pulse, setup, teardown),
         cmocka_unit_test_setup_teardown(test_renewed_hold, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sequence, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -74,7 +74,7 @@ test: build build-asan build-tsan build-release
 	ctest --test-dir build-release --output-on-failure -j$(JOBS) -L unit
 	$(SAN_ENV) ctest --test-dir build-asan --output-on-failure -j$(JOBS)
 	TSAN_OPTIONS="halt_on_error=1 suppressions=$(CURDIR)/tests/tsan.supp" \
-	  ctest --test-dir build-tsan --output-on-failure -R 'engine_test_engine|http_test_server|socketio|hostile|rig_workflow'
+	  ctest --test-dir build-tsan --output-on-failure -R 'engine_test_engine|http_test_server|socketio|hostile|rig_workflow|watermaker_dts'
 	@$(MAKE) --no-print-directory fuzz
 
 # Figures, not pass/fail: run on a quiet machine and compare runs.

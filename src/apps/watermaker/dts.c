@@ -169,12 +169,20 @@ static long reg_of(const gw_machine_cfg *m, const char *parameter)
     return strtol(t->key + 1, NULL, 10);
 }
 
+/* A text cut to size (the source may be another member of the workflow). */
+static void copy_text(char *dst, size_t size, const char *src)
+{
+    size_t n = strnlen(src, size - 1);
+    memmove(dst, src, n);
+    dst[n] = '\0';
+}
+
 static void add_error_locked(wm_dts *w, const char *what, const char *why)
 {
     wm_error *e = &w->errors[w->nerrors++ % WM_ERRORS];
     now_iso(e->at, sizeof(e->at));
-    snprintf(e->what, sizeof(e->what), "%s", what);
-    snprintf(e->why, sizeof(e->why), "%s", why);
+    copy_text(e->what, sizeof(e->what), what);
+    copy_text(e->why, sizeof(e->why), why);
 }
 
 void wm_dts_error(wm_dts *w, const char *what, const char *why)
@@ -757,6 +765,7 @@ static int post_cancel(const gw_app_http *http, gw_app_req *r)
 static const char *mode_timer(long mode, double *initial_s, long *reg)
 {
     switch (mode) {
+    case WM_MODE_REQUEST: *initial_s = 15; *reg = 138; return "DTS Valve Positioning Timer";
     case WM_MODE_PRIME: *initial_s = 180; *reg = 128; return "DTS Priming Timer";
     case WM_MODE_INIT: *initial_s = 60; *reg = 129; return "DTS Initialize Timer";
     case WM_MODE_FLUSH: *initial_s = 60; *reg = 133; return "DTS Fresh Water Flush Timer";
@@ -870,8 +879,8 @@ const gw_app_component wm_dts_components[] = {
                 "\"number\"},\"steps\":{\"type\":\"array\"},\"written\":{\"type\":\"array\"},"
                 "\"error\":{\"type\":[\"string\",\"null\"]}},\"example\":" TASK_EXAMPLE "}"},
     {"DtsProgress", "{\"type\":\"object\",\"description\":\"the step the machine is in, from "
-                    "R1000 and its timer (5: R128, 6: R129, 8: R133): progress = (initial - "
-                    "current) / initial x 100\",\"properties\":{\"mode\":{\"type\":\"integer\"},"
+                    "R1000 and its timer (34: R138, 5: R128, 6: R129, 8: R133): progress = "
+                    "(initial - current) / initial x 100\",\"properties\":{\"mode\":{\"type\":\"integer\"},"
                     "\"mode_name\":{\"type\":[\"string\",\"null\"]},\"timer\":{\"type\":["
                     "\"object\",\"null\"]},\"progress\":{\"type\":[\"number\",\"null\"]},"
                     "\"task_id\":{\"type\":[\"string\",\"null\"]}},\"example\":{\"machine\":"

@@ -36,6 +36,7 @@ struct gw_api {
     uint16_t port;
     int64_t started_ms;
     void *app_state[GW_MAX_MACHINES]; /* each machine's workflow (gw_app.start) */
+    char web_root[4096];         /* the HMI's folder (real path), "" none */
     pthread_mutex_t login_lock;
     struct {
         char addr[48];
@@ -135,6 +136,12 @@ int api__get_docs_asset(const gw_app_http *http, api_req *req);
 
 /* Route i of api/'s tables and then the apps', NULL past the end. */
 const api_route *api__route(size_t i);
+/* The HMI's files (web.c): init checks the configured folder (a warning
+ * when it has no index.html); api__web answers a GET of a file or of the
+ * app's own route, 0 when it is none of them. */
+void api__web_init(gw_api *api, const char *configured);
+bool api__web_enabled(const gw_api *api);
+int api__web(api_req *req);
 /* The profile of the app that route i belongs to; NULL for api/'s own. */
 const char *api__route_profile(size_t i);
 

@@ -439,6 +439,9 @@ static int route(api_req *req)
      * why (not a machine of its kind) */
     if (other && match(other->pattern, req->path, req))
         return dispatch_route(req, other);
+    int web = path_known ? 0 : api__web(req);
+    if (web)
+        return web;
     if (!path_known)
         return api__problem(req, 404, "Not Found", "no resource at %s; see /docs for the API",
                             req->path);
@@ -496,6 +499,7 @@ gw_err gw_api_start(const gw_api_opts *opts, gw_api **out, gw_error *err)
     api->store = opts->store;
     api->log = opts->log;
     api->started_ms = gw_wall_ms();
+    api__web_init(api, cfg->web_root);
     pthread_mutex_init(&api->login_lock, NULL);
     sio_opts so = {opts->protocol_test, cfg->live_interval_ms, cfg->jog_release_ms,
                    cfg->live_max_clients, cfg->ping_interval_ms, cfg->ping_timeout_ms,

@@ -424,6 +424,10 @@ static const char page_head[] =
 
 static int get_index(const gw_app_http *http, api_req *req)
 {
+    /* the HMI when it is built and configured */
+    int web = api__web(req);
+    if (web)
+        return web;
     const gw_config *cfg = req->api->config;
     gw_buf b;
     gw_buf_init(&b);

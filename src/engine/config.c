@@ -21,6 +21,12 @@ static const gw_field top_fields[] = {
     {"http", GW_KINDS_OBJECT, false, false, false, 0, 0, "the HTTP server's limits"},
     {"cors_origins", GW_KINDS_ARRAY, false, false, false, 0, 0,
      "a list of origins such as \"http://192.168.1.20:3000\""},
+    {"web", GW_KINDS_OBJECT, false, false, false, 0, 0, "the browser HMI: {\"root\": folder}"},
+};
+
+static const gw_field web_fields[] = {
+    {"root", GW_KINDS_STRING, true, false, false, 0, 0,
+     "the built HMI's folder (web/dist), relative to this file"},
 };
 
 /* "http://host[:port]" or "https://...": a scheme, a host, no path. */
@@ -407,6 +413,14 @@ gw_err gw_config_load(const char *path, gw_config **out, gw_diag *diag)
         const gw_json *db = gw_json_get(root, "database");
         gw_diag_error(diag, db ? db->loc : (gw_loc){1, 1}, "\"database\": the path, with the "
                       "config's folder, is longer than %zu bytes", sizeof(cfg->database) - 1);
+    }
+    const gw_json *web = gw_json_get(root, "web");
+    if (web && gw_schema_check(diag, web, web_fields, 1, GW_UNKNOWN_ERROR, "\"web\"")) {
+        const gw_json *wr = gw_json_get(web, "root");
+        if (wr && wr->kind == GW_JSON_STRING &&
+            !resolve_path(cfg->web_root, sizeof(cfg->web_root), cfg->path, wr->u.str.s))
+            gw_diag_error(diag, wr->loc, "\"web\".\"root\": the path, with the config's folder, "
+                          "is longer than %zu bytes", sizeof(cfg->web_root) - 1);
     }
     snprintf(cfg->sim_control_host, sizeof(cfg->sim_control_host), "127.0.0.1");
     cfg->sim_time_scale = 1.0;

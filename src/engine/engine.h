@@ -51,6 +51,7 @@ typedef struct {
     char listen_host[256];
     uint16_t listen_port;
     char database[512];
+    char web_root[512];              /* the browser HMI's files; "" none */
     char default_machine[GW_MACHINE_ID_MAX + 1];
     /* anonymous requests from 127.0.0.1/::1 may use viewer routes */
     bool auth_loopback_viewer;

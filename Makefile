@@ -26,7 +26,10 @@ all: build
 bootstrap:
 	@scripts/bootstrap
 
+# The browser HMI (web/: Vite, TypeScript, Preact) into web/dist, which the
+# gateway serves at / (config "web"); then the C build.
 build: bootstrap
+	@bash web/build.sh
 	@cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 	@cmake --build build -j$(JOBS)
 

@@ -39,6 +39,8 @@ static int setup(void **state)
         gw_diag_print(&d, stderr);
         return -1;
     }
+    /* / is the overview page here; the HMI's files are web_static's */
+    f->cfg->web_root[0] = '\0';
     gw_api_opts opts = {f->cfg, NULL, "127.0.0.1", 0, 2, NULL, NULL, false};
     gw_error err;
     if (gw_api_start(&opts, &f->api, &err) != GW_OK) {

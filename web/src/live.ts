@@ -9,6 +9,14 @@ export const channel = store<{ state: ChannelState; error: string }>({ state: 'c
 /** machine id -> {connected, error} from connection_status and live_data */
 export const plc = store<Record<string, { connected: boolean; error: string }>>({});
 
+/**
+ * The channel was lost (a disconnect, a failed connect, reconnecting after
+ * one), as against still making its first connection (or the one after a
+ * sign-in), which is not worth an alarm.
+ */
+export const channelLost = (c: { state: ChannelState; error: string }) =>
+  c.state === 'disconnected' || (c.state === 'connecting' && !!c.error);
+
 let socket: Socket | null = null;
 const subscriptions = new Map<string, number>();
 

@@ -2,7 +2,7 @@
 // the running test, the parameters, and the commands (docs/ringstiff.md).
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, errorText, get, post, qs, Machine, RigLive, RigParameters, Test, TestList } from '../api';
-import { channel, on, plc, subscribe } from '../live';
+import { channel, channelLost, on, plc, subscribe } from '../live';
 import { me, hasRole } from '../session';
 import { useStore } from '../store';
 import { age, dateTime, num, sn, SN_CLASSES, testStatusName, yesNo } from '../format';
@@ -116,6 +116,8 @@ export function RigScreen({ machine }: { machine: Machine }) {
   const stale = !live || !plcConnected || silence > STALE_MS || ch.state !== 'connected';
   const valueAge = live ? live.age_ms + (silence === Infinity ? 0 : silence) : Infinity;
 
+  // the banner is for a channel that went, not for its first connect
+  const lost = channelLost(ch);
   const running = live?.test_status === 1;
   const noPlc = !plcConnected ? 'The PLC is not connected' :
     ch.state !== 'connected' ? 'The live channel is not connected' : '';
@@ -135,12 +137,12 @@ export function RigScreen({ machine }: { machine: Machine }) {
         </span>
       </div>
 
-      {(!plcConnected || ch.state !== 'connected' || (live && silence > STALE_MS)) && (
+      {(!plcConnected || lost || (live && silence > STALE_MS)) && (
         <div class="plc-banner" role="alert">
-          <strong>{!plcConnected ? 'PLC CONNECTION LOST' : ch.state !== 'connected' ? 'LIVE CHANNEL LOST' : 'NO LIVE DATA'}</strong>
+          <strong>{!plcConnected ? 'PLC CONNECTION LOST' : lost ? 'LIVE CHANNEL LOST' : 'NO LIVE DATA'}</strong>
           <span>
             {!plcConnected ? `The rig's PLC does not answer${plcState?.error ? `: ${plcState.error}` : ''}. ` :
-              ch.state !== 'connected' ? `The gateway's live channel is down${ch.error ? ` (${ch.error})` : ''}; reconnecting. ` :
+              lost ? `The gateway's live channel is down${ch.error ? ` (${ch.error})` : ''}; reconnecting. ` :
               'No values came from the gateway for a while. '}
             {live ? `The values shown are ${age(valueAge)} old.` : 'No values yet.'}
           </span>

@@ -3,7 +3,7 @@
 import { Fragment } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { errorText, get, post, DtsProgress, DtsTask, Machine, R1000Monitor, WmAll, WmEntry, WmErrors } from '../api';
-import { channel, on, plc, subscribe } from '../live';
+import { channel, channelLost, on, plc, subscribe } from '../live';
 import { useStore } from '../store';
 import { age, dateTime, num, time } from '../format';
 import { RoleNote } from './common';
@@ -72,7 +72,11 @@ export function WatermakerScreen({ machine }: { machine: Machine }) {
 
   const silence = lastRx.current ? Date.now() - lastRx.current : Infinity;
   const connected = live ? live.connected && plcState?.connected !== false : all ? all.connected : plcState?.connected ?? machine.connected;
-  const stale = !connected || ch.state !== 'connected' || silence > 3000;
+  // before the first live_data the values are /all's: stale by their own age
+  // (not by a silence that has not begun), so the screen is not greyed out
+  // while the live channel makes its first connection
+  const lost = channelLost(ch);
+  const stale = !connected || lost || (live || !all ? silence > 3000 : all.age_ms > 3000);
   const noPlc = !connected ? 'The PLC is not connected' : '';
   const mode = live?.mode ?? all?.mode ?? null;
   const sysStatus = live?.system_status ?? (all?.system?.system_status
@@ -102,7 +106,7 @@ export function WatermakerScreen({ machine }: { machine: Machine }) {
           {live ? `values ${age(live.age_ms + (silence === Infinity ? 0 : silence))} old` : all ? `values ${age(all.age_ms)} old` : ''}
         </span>
       </div>
-      {(!connected || ch.state !== 'connected') && (
+      {(!connected || lost) && (
         <div class="plc-banner" role="alert">
           <strong>{!connected ? 'PLC CONNECTION LOST' : 'LIVE CHANNEL LOST'}</strong>
           <span>{!connected ? `The watermaker's PLC does not answer${plcState?.error ? `: ${plcState.error}` : ''}.` :

@@ -636,6 +636,30 @@ static void rescan_written(machine *m, const gw_write *w, size_t n, uint64_t now
     }
 }
 
+/* Is a the same write as b (tag, size, data)? */
+static bool same_write(const gw_write *a, const gw_write *b)
+{
+    return a->tag == b->tag && a->n == b->n && a->bit == b->bit &&
+           memcmp(a->regs, b->regs, sizeof(a->regs)) == 0 &&
+           memcmp(a->regmask, b->regmask, sizeof(a->regmask)) == 0 &&
+           memcmp(a->bytes, b->bytes, sizeof(a->bytes)) == 0 &&
+           memcmp(a->bytemask, b->bytemask, sizeof(a->bytemask)) == 0;
+}
+
+/* A confirmed write of exactly what a pending release would write (a jog
+ * released by its client) has done that release: it is dropped, so the
+ * PLC does not get it twice. A different value leaves it pending (a stop
+ * pulse written again is still released). */
+static void drop_done_releases(machine *m, const gw_write *w, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        for (size_t k = 0; k < m->nreleases; k++)
+            if (same_write(&m->releases[k].w, &w[i])) {
+                m->releases[k] = m->releases[--m->nreleases];
+                break;
+            }
+}
+
 /* Runs queued commands (urgent ones are at the front) and due releases;
  * false when the connection broke. */
 static bool run_commands(machine *m, uint64_t now)
@@ -672,6 +696,8 @@ static bool run_commands(machine *m, uint64_t now)
         now = gw_mono_ms();
         if (rc == GW_OK)
             rescan_written(m, c->writes, c->n, now);
+        if (rc == GW_OK && !c->release)
+            drop_done_releases(m, c->writes, c->n);
         if (rc == GW_OK && c->release) {
             /* a tag has one pending release: a newer write of it moves
              * the release (a renewed hold-to-run jog) instead of adding

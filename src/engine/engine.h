@@ -171,7 +171,9 @@ const gw_snapshot *gw_engine_snapshot(gw_engine *e, const char *machine_id);
  * release[i] hold_ms after writes[i], retried until the PLC confirms: the
  * seed's 100 ms stop pulse and 500 ms alarm reset, with no sleep anywhere.
  * A tag has at most one pending release: writing it again with a release
- * moves that release to hold_ms after the new write (hold-to-run renewals).
+ * moves that release to hold_ms after the new write (hold-to-run renewals);
+ * writing, without a release, exactly the value the release would write
+ * does the release (a jog its client let go is not released twice).
  * Returns GW_E_NOT_FOUND for an unknown machine, GW_E_CONN_LOST when it is
  * not connected (nothing is queued), GW_E_TIMEOUT when the PLC did not
  * answer within timeout_ms (a write not begun by then is dropped), or the

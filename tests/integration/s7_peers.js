@@ -431,8 +431,8 @@ async function caseSnap7ClientOurServer() {
       checkEq('order code and firmware', [r.data.Code.trim(), r.data.V1, r.data.V2, r.data.V3],
               ['6ES7 214-1AG40-0XB0', 4, 2, 1]);
     }
-    // GetCpuInfo reads SZL 0x001C, which our server does not serve: it must
-    // answer it (or refuse it cleanly) and keep the connection
+    // GetCpuInfo reads SZL 0x001C: it must answer it (or refuse it
+    // cleanly) and keep the connection
     r = await call(c, 'GetCpuInfo');
     if (r.err === 0) {
       check('GetCpuInfo answers', r.data && typeof r.data === 'object', r.data);
@@ -446,6 +446,40 @@ async function caseSnap7ClientOurServer() {
     check('ReadSZL 0x0011 answers 3 records of 28 bytes', r.err === 0 && r.data &&
           r.data.length === 4 + 3 * 28 && r.data.readUInt16LE(0) === 28 && r.data.readUInt16LE(2) === 3,
           r.err ? snapErr(c, r) : hex(r.data));
+
+    // system state lists (docs/s7comm.md 11.5-11.7); snap7 hands back
+    // LENTHDR and N_DR in host order, then the records as sent
+    r = await call(c, 'ReadSZL', 0x0000, 0x0000);
+    if (check('ReadSZL 0x0000 (list of lists) answers 2-byte records', r.err === 0 && r.data &&
+              r.data.readUInt16LE(0) === 2 && r.data.length === 4 + 2 * r.data.readUInt16LE(2),
+              r.err ? snapErr(c, r) : hex(r.data))) {
+      const ids = [];
+      for (let k = 0; k < r.data.readUInt16LE(2); k++) ids.push(r.data.readUInt16BE(4 + 2 * k));
+      checkEq('SZL-IDs listed', ids, [0x0000, 0x0011, 0x001C, 0x0131, 0x0232, 0x0424]);
+    }
+    r = await call(c, 'ReadSZL', 0x0131, 0x0001);
+    if (check('ReadSZL 0x0131 index 1 answers one 40-byte record', r.err === 0 && r.data &&
+              r.data.length === 4 + 40 && r.data.readUInt16LE(0) === 40 &&
+              r.data.readUInt16LE(2) === 1, r.err ? snapErr(c, r) : hex(r.data))) {
+      const pdu = r.data.readUInt16BE(4 + 2), conns = r.data.readUInt16BE(4 + 4);
+      check('0x0131: index 1, max PDU >= the negotiated PDU, connections > 0',
+            r.data.readUInt16BE(4) === 1 && pdu >= c.PDULength() && pdu <= 960 && conns > 0,
+            `index ${r.data.readUInt16BE(4)} pdu ${pdu} (negotiated ${c.PDULength()}) conns ${conns}`);
+    }
+    r = await call(c, 'ReadSZL', 0x0131, 0x0009);
+    check('ReadSZL 0x0131 index 9 (not defined) refused, connection kept', r.err !== 0,
+          snapErr(c, r));
+    r = await call(c, 'ReadSZL', 0x0232, 0x0004);
+    if (check('ReadSZL 0x0232 index 4 answers one 40-byte record', r.err === 0 && r.data &&
+              r.data.length === 4 + 40 && r.data.readUInt16LE(0) === 40 &&
+              r.data.readUInt16LE(2) === 1, r.err ? snapErr(c, r) : hex(r.data))) {
+      const f = [0, 2, 4, 6, 8].map((o) => r.data.readUInt16BE(4 + o));
+      checkEq('0x0232 index 4: index, key, param (no password), real (level 1), RUN_P', f,
+              [4, 1, 0, 1, 2]);
+    }
+    r = await call(c, 'ReadSZL', 0x0011, 0x0000);
+    check('ReadSZL 0x0011 still answers after the refusal', r.err === 0 && r.data &&
+          r.data.length === 4 + 3 * 28, r.err ? snapErr(c, r) : hex(r.data));
 
     // errors: no DB9, reads past the end of a DB, writes too
     r = await call(c, 'DBRead', 9, 0, 4);

@@ -250,7 +250,10 @@ size_t s7_read_reply_size(const uint16_t *lens, size_t n);
 /* ---------------------------------------------------------------- userdata */
 
 /* SZL read (userdata, function group 4 "CPU functions", subfunction 1). */
+#define S7_SZL_LIST 0x0000        /* list of lists: the SZL-IDs served */
 #define S7_SZL_CPU_ORDER 0x0011   /* module identification */
+#define S7_SZL_COMM 0x0131        /* communication capabilities */
+#define S7_SZL_PROTECTION 0x0232  /* protection level */
 #define S7_SZL_CPU_STATE 0x0424   /* CPU mode */
 #define S7_SZL_COMPONENTS 0x001C  /* component identification (names, serial) */
 

@@ -271,6 +271,31 @@ static void test_pulse(void **state)
     free(log);
 }
 
+/* A client's own release of a held tag (false written without a release)
+ * does the pending timed release: the PLC gets false once, not again
+ * hold_ms later. */
+static void test_release_done_by_write(void **state)
+{
+    fixture *f = *state;
+    assert_true(wait_value(f, "rig", "Test_Status", GW_Q_GOOD, NAN, 3000));
+    gw_write on, off;
+    prepare(f, "rig", "Jog_Forward", json_true(), &on);
+    prepare(f, "rig", "Jog_Forward", json_false(), &off);
+    gw_sim_write *log = calloc(64, sizeof(*log));
+    size_t before = gw_sim_writes(f->sim, 0, log, 64);
+    gw_error err;
+    assert_int_equal(gw_engine_write(f->engine, "rig", &on, &off, 1, 300, false, 2000, &err),
+                     GW_OK);
+    assert_int_equal(gw_engine_write(f->engine, "rig", &off, NULL, 1, 0, false, 2000, &err),
+                     GW_OK);
+    sleep_ms(700); /* past the release's time */
+    size_t n = gw_sim_writes(f->sim, before, log, 64);
+    assert_int_equal(n, 2);
+    assert_string_equal(log[0].after, "true");
+    assert_string_equal(log[1].after, "false");
+    free(log);
+}
+
 /* A renewed hold (hold-to-run): writing the tag again with a release
  * moves its one pending release; the bit drops once, hold_ms after the
  * last write, not after the first. */
@@ -506,6 +531,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_pulse, setup, teardown),
         cmocka_unit_test_setup_teardown(test_renewed_hold, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sequence, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_release_done_by_write, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

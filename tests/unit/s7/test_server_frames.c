@@ -1040,6 +1040,108 @@ static void test_szl_python_snap7(void **state)
     assert_int_equal(up.err_code, 0xD402);
 }
 
+static uint16_t get16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+/* Reads one SZL through the server; returns the parameter's error code and
+ * leaves the answer's data part (from the SZL-ID on) in *d. */
+static uint16_t szl_read(fx *x, uint16_t ref, uint16_t id, uint16_t index, s7_data *d)
+{
+    uint8_t f[64];
+    size_t n = s7_encode_szl_req(f, sizeof(f), ref, id, index);
+    assert_true(serve(x, f, n));
+    s7_header h = reply_hdr(x);
+    assert_int_equal(h.rosctr, S7_USERDATA);
+    assert_int_equal(h.pdu_ref, ref);
+    s7_userdata_param up;
+    assert_int_equal(s7_decode_userdata_param(h.param, h.param_len, &up), GW_OK);
+    if (up.err_code) {
+        const uint8_t notavail[4] = {0x0A, 0x00, 0x00, 0x00};
+        assert_int_equal(h.data_len, 4);
+        assert_memory_equal(h.data, notavail, 4);
+        return up.err_code;
+    }
+    assert_true(up.last);
+    assert_int_equal(s7_decode_data(h.data, h.data_len, 1, d), GW_OK);
+    assert_int_equal(d->dts, S7_DTS_OCTET);
+    assert_true(d->len >= 8);
+    assert_int_equal(get16(d->bytes), id);
+    assert_int_equal(get16(d->bytes + 2), index);
+    /* LENTHDR x N_DR is exactly the records that follow */
+    assert_int_equal(d->len, 8u + (size_t)get16(d->bytes + 4) * get16(d->bytes + 6));
+    return 0;
+}
+
+/* docs/s7comm.md 11.5-11.7: the list of lists, 0x0131 and 0x0232. */
+static void test_szl_lists(void **state)
+{
+    fx *x = *state;
+    connect_pdu(x, 480);
+    s7_data d;
+    /* 0x0000: 2-byte records, each an SZL-ID this server answers */
+    assert_int_equal(szl_read(x, 0x0070, 0x0000, 0x0000, &d), 0);
+    assert_int_equal(get16(d.bytes + 4), 2);
+    uint16_t n = get16(d.bytes + 6);
+    static const uint16_t want[] = {0x0000, 0x0011, 0x001C, 0x0131, 0x0232, 0x0424};
+    assert_int_equal(n, sizeof(want) / sizeof(want[0]));
+    uint8_t list[32]; /* d points into the reply, which the next read reuses */
+    memcpy(list, d.bytes + 8, 2u * n);
+    for (uint16_t k = 0; k < n; k++) {
+        uint16_t id = get16(list + 2 * k);
+        assert_int_equal(id, want[k]);
+        /* every listed ID is served (with the index a client reads) */
+        uint16_t idx = id == 0x0131 || id == 0x0232 ? 1 : 0;
+        s7_data e;
+        assert_int_equal(szl_read(x, (uint16_t)(0x0100 + k), id, idx, &e), 0);
+    }
+
+    /* 0x0131 index 1: one 40-byte record, PDU and connection limits */
+    assert_int_equal(szl_read(x, 0x0071, 0x0131, 0x0001, &d), 0);
+    assert_int_equal(get16(d.bytes + 4), 40);
+    assert_int_equal(get16(d.bytes + 6), 1);
+    const uint8_t *r = d.bytes + 8;
+    assert_int_equal(get16(r), 0x0001);
+    assert_int_equal(get16(r + 2), 960); /* the configured maximum */
+    assert_int_equal(get16(r + 4), 8);   /* max_clients default */
+    /* an index without a record: the "not available" answer */
+    assert_int_equal(szl_read(x, 0x0072, 0x0131, 0x0000, &d), 0xD402);
+    assert_int_equal(szl_read(x, 0x0073, 0x0131, 0x0005, &d), 0xD402);
+
+    /* 0x0232 index 4: protection level 1, no password, bart_sch RUN_P */
+    assert_int_equal(szl_read(x, 0x0074, 0x0232, 0x0004, &d), 0);
+    assert_int_equal(get16(d.bytes + 4), 40);
+    assert_int_equal(get16(d.bytes + 6), 1);
+    r = d.bytes + 8;
+    assert_int_equal(get16(r), 0x0004);
+    assert_int_equal(get16(r + 2), 1); /* key */
+    assert_int_equal(get16(r + 4), 0); /* param: no password assigned */
+    assert_int_equal(get16(r + 6), 1); /* real: protection level 1 */
+    assert_int_equal(get16(r + 8), 2); /* RUN_P */
+    gw_s7_server_set_cpu_state(x->s, GW_S7_CPU_STOP);
+    assert_int_equal(szl_read(x, 0x0075, 0x0232, 0x0004, &d), 0);
+    assert_int_equal(get16(d.bytes + 8 + 8), 3); /* STOP */
+    gw_s7_server_set_cpu_state(x->s, GW_S7_CPU_RUN);
+    /* 0x0232 index 1: free connections (none connected: not started) */
+    assert_int_equal(szl_read(x, 0x0076, 0x0232, 0x0001, &d), 0);
+    r = d.bytes + 8;
+    assert_int_equal(get16(r), 0x0001);
+    assert_int_equal(get16(r + 16), 8);
+    assert_int_equal(get16(r + 18), 0);
+    assert_int_equal(szl_read(x, 0x0077, 0x0232, 0x0002, &d), 0xD402);
+    assert_int_equal(szl_read(x, 0x0078, 0x0132, 0x0004, &d), 0xD402);
+
+    /* the smallest PDU still holds every one of them whole */
+    uint8_t f[64];
+    size_t fl = setup_frame(f, 0x0079, 1, 1, 240);
+    assert_true(serve(x, f, fl));
+    assert_int_equal(szl_read(x, 0x007A, 0x0000, 0x0000, &d), 0);
+    assert_int_equal(get16(d.bytes + 6), sizeof(want) / sizeof(want[0]));
+    assert_int_equal(szl_read(x, 0x007B, 0x0131, 0x0001, &d), 0);
+    assert_int_equal(get16(d.bytes + 8 + 2), 960);
+}
+
 /* ------------------------------------------------------------ fragments */
 
 static void test_fragmented_dt(void **state)
@@ -1323,6 +1425,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_non_s7any_item, setup, teardown),
         cmocka_unit_test_setup_teardown(test_userdata, setup, teardown),
         cmocka_unit_test_setup_teardown(test_szl_python_snap7, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_szl_lists, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fragmented_dt, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cut_and_mutated_frames, setup, teardown),
         cmocka_unit_test(test_socket_closes),

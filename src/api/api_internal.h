@@ -140,7 +140,6 @@ const api_route *api__route(size_t i);
  * when it has no index.html); api__web answers a GET of a file or of the
  * app's own route, 0 when it is none of them. */
 void api__web_init(gw_api *api, const char *configured);
-bool api__web_enabled(const gw_api *api);
 int api__web(api_req *req);
 /* The profile of the app that route i belongs to; NULL for api/'s own. */
 const char *api__route_profile(size_t i);

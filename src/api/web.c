@@ -158,11 +158,6 @@ static int send_file(api_req *req, const char *root_real, const char *rel, bool 
     return 200;
 }
 
-bool api__web_enabled(const gw_api *api)
-{
-    return api->web_root[0] != '\0';
-}
-
 int api__web(api_req *req)
 {
     const char *root = req->api->web_root;

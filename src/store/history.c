@@ -860,6 +860,14 @@ static gw_err alarm_read(gw_store *s, int64_t id, gw_alarm *a, gw_error *err)
     return rc;
 }
 
+gw_err gw_store_alarm_get(gw_store *s, int64_t id, gw_alarm *out, gw_error *err)
+{
+    pthread_mutex_lock(&s->lock);
+    gw_err rc = alarm_read(s, id, out, err);
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
 gw_err gw_store_alarm_ack(gw_store *s, int64_t id, const char *by, gw_alarm *out,
                           gw_error *err)
 {

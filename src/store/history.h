@@ -177,6 +177,9 @@ gw_err gw_store_alarm_list(gw_store *s, const char *machine_id, bool active_only
                            size_t offset, size_t limit, size_t *total, gw_store_alarm_fn fn,
                            void *ud, gw_error *err);
 
+/* Alarm id; GW_E_NOT_FOUND when there is none. */
+gw_err gw_store_alarm_get(gw_store *s, int64_t id, gw_alarm *out, gw_error *err);
+
 /* Acknowledges alarm id by `by` (a user name); *out (may be NULL) is the
  * row after. GW_E_NOT_FOUND: no such alarm; GW_E_INVAL: acknowledged
  * already (out still filled). */

@@ -282,6 +282,10 @@ print(n, charts)
     alarmId = al.id;
     const act = (await api('GET', '/api/alarms?active=true')).data;
     assert.ok(act.alarms.some((a) => a.id === alarmId && !a.acknowledged));
+    // another machine's path acknowledges nothing
+    assert.strictEqual((await api('POST', `/api/machines/watermaker/alarms/${alarmId}/ack`)).status, 404);
+    const still = (await api('GET', '/api/alarms?active=true')).data;
+    assert.ok(still.alarms.some((a) => a.id === alarmId), 'still active');
     const ack = await api('POST', `/api/alarms/${alarmId}/ack`);
     assert.strictEqual(ack.status, 200, JSON.stringify(ack.data));
     assert.strictEqual(ack.data.acknowledged, true);

@@ -281,7 +281,7 @@ static void compute(rs_flow *f)
 
 /* Why the PLC aborted, as far as the recorded data shows; raises the
  * limit alarms. */
-static void abort_reason(rs_flow *f, const gw_snapshot *s, int status)
+static void abort_reason(rs_flow *f, int status)
 {
     gw_test *t = &f->t;
     bool api_stop;
@@ -311,7 +311,6 @@ static void abort_reason(rs_flow *f, const gw_snapshot *s, int status)
         snprintf(why, sizeof(why), "Test_Status went from running to %d without a result",
                  status);
     }
-    (void)s;
     size_t used = strlen(t->reason);
     snprintf(t->reason + used, sizeof(t->reason) - used, "%s%s", used ? "; " : "", why);
 }
@@ -331,7 +330,7 @@ static void finish_test(rs_flow *f, const gw_snapshot *s, const char *status, in
         t->plc_passed = get_num(f, s, T_PASSED, &v) ? v != 0 : -1;
         compute(f);
     } else if (strcmp(status, GW_TEST_ABORTED) == 0) {
-        abort_reason(f, s, plc_status);
+        abort_reason(f, plc_status);
     } else if (why) {
         size_t used = strlen(t->reason);
         snprintf(t->reason + used, sizeof(t->reason) - used, "%s%s", used ? "; " : "", why);

@@ -818,9 +818,14 @@ static int post_alarm_ack(const gw_app_http *http, gw_app_req *r)
     const gw_principal *who = http->who(r);
     gw_alarm a;
     gw_error err;
-    gw_err rc = gw_store_alarm_ack(store, id, who->user_id ? who->name : "anonymous", &a, &err);
-    if (rc == GW_OK && m && strcmp(a.machine_id, m->id) != 0)
-        rc = GW_E_NOT_FOUND; /* (acknowledged all the same: ids are global) */
+    gw_err rc = GW_OK;
+    /* under a machine's path, only that machine's alarm: checked first,
+     * so that a wrong path acknowledges nothing */
+    if (m && (rc = gw_store_alarm_get(store, id, &a, &err)) == GW_OK &&
+        strcmp(a.machine_id, m->id) != 0)
+        rc = gw_error_set(&err, GW_E_NOT_FOUND, "alarm %lld is not %s's", (long long)id, m->id);
+    if (rc == GW_OK)
+        rc = gw_store_alarm_ack(store, id, who->user_id ? who->name : "anonymous", &a, &err);
     char values[48];
     snprintf(values, sizeof(values), "{\"alarm_id\":%lld}", (long long)id);
     http->audit(r, rc == GW_OK ? a.machine_id : NULL, values, rc == GW_OK ? "ok" : err.msg);

@@ -64,6 +64,18 @@ size_t gw_s7_plan_items(const gw_s7_plan *p, size_t request);
 /* Human description of the plan ("request 1: DB2.DBB0 26 bytes, ..."). */
 void gw_s7_plan_describe(const gw_s7_plan *p, gw_buf *out);
 
+/* Block types as the S7 block address and the block functions code them
+ * (docs/s7comm.md 14): the ASCII character after '0'. */
+typedef enum {
+    GW_S7_BLK_OB = 0x38,   /* '8' */
+    GW_S7_BLK_DB = 0x41,   /* 'A' */
+    GW_S7_BLK_SDB = 0x42,  /* 'B' */
+    GW_S7_BLK_FC = 0x43,   /* 'C' */
+    GW_S7_BLK_SFC = 0x44,  /* 'D' */
+    GW_S7_BLK_FB = 0x45,   /* 'E' */
+    GW_S7_BLK_SFB = 0x46   /* 'F' */
+} gw_s7_block_type;
+
 /* ---------------------------------------------------------------- client */
 
 typedef struct gw_s7_client gw_s7_client;
@@ -134,6 +146,78 @@ typedef enum { GW_S7_CPU_UNKNOWN = 0, GW_S7_CPU_STOP = 4, GW_S7_CPU_RUN = 8 } gw
 gw_err gw_s7_cpu_info_read(gw_s7_client *c, gw_s7_cpu_info *info, gw_error *err);
 gw_err gw_s7_cpu_state_read(gw_s7_client *c, gw_s7_cpu_state *state, gw_error *err);
 
+/* -- timers and counters (docs/s7comm.md 15): `count` S7 timers (S5TIME
+ *    words) or counters (BCD words) from number `first`, in host order */
+gw_err gw_s7_tm_ct_read(gw_s7_client *c, bool counters, uint16_t first, uint16_t count,
+                        uint16_t *values, gw_error *err);
+gw_err gw_s7_tm_ct_write(gw_s7_client *c, bool counters, uint16_t first, uint16_t count,
+                         const uint16_t *values, gw_error *err);
+
+/* -- CPU control, password, clock (s7_client_cpu.c; docs/s7comm.md 16, 17) */
+
+/* PLC stop (job 0x29), hot start and cold start (PI service P_PROGRAM). */
+gw_err gw_s7_plc_stop(gw_s7_client *c, gw_error *err);
+gw_err gw_s7_plc_hot_start(gw_s7_client *c, gw_error *err);
+gw_err gw_s7_plc_cold_start(gw_s7_client *c, gw_error *err);
+/* The session password (at most 8 characters; userdata group 5). */
+gw_err gw_s7_set_password(gw_s7_client *c, const char *password, gw_error *err);
+gw_err gw_s7_clear_password(gw_s7_client *c, gw_error *err);
+/* SZL 0x0232 index 4: the protection the CPU reports. */
+typedef struct {
+    uint16_t sch_schal;   /* protection level of the mode selector */
+    uint16_t sch_par;     /* the password's level (0: no password) */
+    uint16_t sch_rel;     /* valid protection level */
+    uint16_t bart_sch;    /* mode selector: 1 RUN, 2 RUN-P, 3 STOP, 4 MRES */
+    uint16_t anl_sch;     /* startup switch */
+} gw_s7_protection;
+gw_err gw_s7_protection_read(gw_s7_client *c, gw_s7_protection *p, gw_error *err);
+/* The CPU clock as milliseconds since the epoch (UTC as the CPU keeps it). */
+gw_err gw_s7_clock_read(gw_s7_client *c, int64_t *epoch_ms, gw_error *err);
+gw_err gw_s7_clock_set(gw_s7_client *c, int64_t epoch_ms, gw_error *err);
+
+/* -- blocks (s7_client_blocks.c; docs/s7comm.md 14) */
+
+typedef struct {
+    uint16_t ob, fb, fc, sfb, sfc, db, sdb;
+} gw_s7_block_counts;
+
+typedef struct {
+    gw_s7_block_type type;
+    uint16_t number;
+    uint8_t lang;          /* 1 AWL, 2 KOP, 3 FUP, 4 SCL, 5 DB, 6 GRAPH, ... */
+    uint8_t flags;
+    uint32_t load_size;    /* bytes of the whole block in load memory */
+    uint32_t mc7_size;     /* code (or data) bytes */
+    uint16_t local_data;
+    uint16_t sbb_len;
+    uint16_t checksum;
+    uint8_t version;       /* header version, 0xMN = M.N */
+    char author[9], family[9], name[9];
+    int64_t code_ms;       /* epoch ms the code was last changed */
+    int64_t interface_ms;  /* and its interface */
+} gw_s7_block_info;
+
+gw_err gw_s7_list_blocks(gw_s7_client *c, gw_s7_block_counts *out, gw_error *err);
+/* The numbers of the blocks of one type, ascending: at most cap, *n of
+ * them; GW_E_RANGE (with *n = cap) when the CPU has more. */
+gw_err gw_s7_list_blocks_of_type(gw_s7_client *c, gw_s7_block_type type, uint16_t *numbers,
+                                 size_t cap, size_t *n, gw_error *err);
+/* Block info (userdata group 3); an unknown block is GW_E_NOT_FOUND with
+ * the CPU's error code in err->device_code. */
+gw_err gw_s7_block_info_read(gw_s7_client *c, gw_s7_block_type type, uint16_t number,
+                             gw_s7_block_info *out, gw_error *err);
+/* Upload: the whole block as the CPU delivers it (MC7 header, code or
+ * data, footer) into a new buffer the caller frees with gw_free. */
+gw_err gw_s7_upload(gw_s7_client *c, gw_s7_block_type type, uint16_t number, uint8_t **block,
+                    size_t *len, gw_error *err);
+/* Download a block as an upload delivered it (its header names type and
+ * number), creating or replacing it in the CPU. */
+gw_err gw_s7_download(gw_s7_client *c, const uint8_t *block, size_t len, gw_error *err);
+gw_err gw_s7_block_delete(gw_s7_client *c, gw_s7_block_type type, uint16_t number,
+                          gw_error *err);
+gw_err gw_s7_copy_ram_to_rom(gw_s7_client *c, gw_error *err);
+gw_err gw_s7_compress(gw_s7_client *c, gw_error *err);
+
 /* The PLC's words for an item return code, and what to do about it ("" if
  * nothing specific). */
 const char *gw_s7_item_rc_text(uint8_t rc);
@@ -169,6 +253,18 @@ typedef struct {
  * the order of the writes. */
 typedef void (*gw_s7_write_hook)(void *user, const gw_s7_write_event *ev);
 
+/* A program block (OB, FC, FB) the simulated CPU declares: listed, its
+ * info answered, uploaded as its header with `size` bytes of code (zeros);
+ * never executed. DBs are the DB areas themselves. */
+typedef struct {
+    gw_s7_block_type type;
+    uint16_t number;
+    uint32_t size;               /* MC7 code bytes */
+    const char *name;            /* header name, family, author: up to 8 */
+    const char *family;          /* characters each; NULL = "" */
+    const char *author;
+} gw_s7_block_decl;
+
 typedef struct {
     const char *host;            /* bind address, e.g. "127.0.0.1" */
     uint16_t port;               /* 0 = any free port */
@@ -176,8 +272,24 @@ typedef struct {
     uint16_t max_clients;        /* default 8 */
     uint16_t max_items;          /* items per request answered, default: as many
                                     as fit the PDU, as a CPU does */
-    const char *order_code;      /* SZL 0x0011, default a 1214C */
+    /* what the CPU says of itself (SZL 0x0011, 0x001C); NULL = an S7-1214C */
+    const char *order_code;      /* "6ES7 214-1AG40-0XB0" */
     const char *firmware;        /* "V4.2.1" */
+    const char *module_name;     /* "CPU 1214C DC/DC/DC" */
+    const char *station_name;    /* "S71200/ET200MP station_1" */
+    const char *plc_name;        /* "PLC_1" */
+    const char *serial;          /* "S C-PLCGW0000001" */
+    const char *password;        /* session password (<= 8 characters); NULL
+                                    or "" = none: writes and control are free */
+    uint16_t timers, counters;   /* TM and CT areas, 2 bytes each; 0 = 256 */
+    const gw_s7_block_decl *blocks; /* OB/FC/FB declared (copied) */
+    size_t nblocks;
+    /* A client stopped or started the CPU (cold: a cold start). Called on
+     * the server thread after the mode changed, without the server lock. */
+    void (*on_cpu_state)(void *user, gw_s7_cpu_state state, bool cold);
+    /* The CPU clock before any set: milliseconds since the epoch, e.g. the
+     * simulator's clock with its time factor; NULL = the host's clock. */
+    int64_t (*clock_ms)(void *user);
     gw_log *log;
     gw_s7_write_hook on_write;
     void *user;
@@ -198,6 +310,7 @@ gw_err gw_s7_server_set(gw_s7_server *s, gw_s7_area area, uint16_t db, uint32_t 
 gw_err gw_s7_server_update(gw_s7_server *s, gw_s7_area area, uint16_t db, uint32_t start,
                            uint32_t len, const uint8_t *in, const uint8_t *mask);
 void gw_s7_server_set_cpu_state(gw_s7_server *s, gw_s7_cpu_state state);
+gw_s7_cpu_state gw_s7_server_cpu_state(gw_s7_server *s);
 /* The TCP server underneath: state, stop/start, fault injection. */
 gw_tcpsrv *gw_s7_server_tcp(gw_s7_server *s);
 size_t gw_s7_server_clients(gw_s7_server *s);

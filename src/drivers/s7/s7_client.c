@@ -816,6 +816,62 @@ gw_err gw_s7_write(gw_s7_client *c, gw_s7_range *ranges, size_t n, gw_error *err
     return refused;
 }
 
+/* ---------------------------------------------------------------- exchanges */
+
+uint16_t s7__client_next_ref(gw_s7_client *c)
+{
+    return next_ref(c);
+}
+
+uint8_t *s7__client_tx(gw_s7_client *c, size_t *cap)
+{
+    *cap = RX_CAP;
+    return c->tx;
+}
+
+uint16_t s7__client_pdu_len(const gw_s7_client *c)
+{
+    return c->pdu_len;
+}
+
+gw_err s7__client_fail(gw_s7_client *c, gw_error *err, gw_err code, const char *fmt, ...)
+{
+    char msg[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    return fail(c, err, code, 0, "%s", msg);
+}
+
+gw_err s7__client_send(gw_s7_client *c, const uint8_t *frame, size_t len, gw_error *err)
+{
+    if (c->fd < 0)
+        return fail(c, err, GW_E_CONN_LOST, 0, "not connected");
+    return send_all(c, frame, len, err);
+}
+
+gw_err s7__client_recv(gw_s7_client *c, s7_header *h, gw_error *err)
+{
+    if (c->fd < 0)
+        return fail(c, err, GW_E_CONN_LOST, 0, "not connected");
+    return recv_pdu(c, h, err);
+}
+
+gw_err s7__client_exchange(gw_s7_client *c, const uint8_t *frame, size_t len, uint16_t ref,
+                           s7_header *h, gw_error *err)
+{
+    gw_err rc = s7__client_send(c, frame, len, err);
+    if (rc == GW_OK)
+        rc = recv_pdu(c, h, err);
+    if (rc != GW_OK)
+        return rc;
+    c->trips++;
+    if (h->pdu_ref != ref)
+        return fail(c, err, GW_E_PROTOCOL, 0, "answer to PDU %u, not to %u", h->pdu_ref, ref);
+    return GW_OK;
+}
+
 /* ---------------------------------------------------------------- SZL */
 
 gw_err gw_s7_read_szl(gw_s7_client *c, uint16_t id, uint16_t index, uint8_t *buf, size_t cap,

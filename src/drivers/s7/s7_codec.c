@@ -518,6 +518,7 @@ gw_err s7_decode_userdata_param(const uint8_t *param, size_t len, s7_userdata_pa
     out->seq = param[7];
     out->last = true;
     if (plen >= 8) {
+        out->dur = param[8];
         out->last = param[9] == 0x00;
         out->err_code = get16(param + 10);
     }

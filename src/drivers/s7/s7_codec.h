@@ -102,7 +102,29 @@ enum { S7_JOB = 1, S7_ACK = 2, S7_ACK_DATA = 3, S7_USERDATA = 7 };
 #define S7_HDR_ACK 12
 
 /* S7 functions (first parameter byte of job/ack_data). */
-enum { S7_FN_READ = 0x04, S7_FN_WRITE = 0x05, S7_FN_SETUP = 0xF0 };
+enum {
+    S7_FN_READ = 0x04,
+    S7_FN_WRITE = 0x05,
+    S7_FN_REQ_DOWNLOAD = 0x1A,  /* the client asks to download a block */
+    S7_FN_DOWNLOAD = 0x1B,      /* the CPU asks for the block's bytes */
+    S7_FN_DOWNLOAD_END = 0x1C,  /* the CPU ends the download */
+    S7_FN_UPLOAD_START = 0x1D,
+    S7_FN_UPLOAD = 0x1E,
+    S7_FN_UPLOAD_END = 0x1F,
+    S7_FN_PI = 0x28,            /* program invocation: start, delete, compress, ... */
+    S7_FN_STOP = 0x29,          /* PLC stop */
+    S7_FN_SETUP = 0xF0
+};
+
+/* Userdata function groups (low nibble of the type/group byte). */
+enum {
+    S7_UD_PROG = 0x1,      /* programmer commands */
+    S7_UD_CYCLIC = 0x2,
+    S7_UD_BLOCK = 0x3,     /* block functions: list, list of type, info */
+    S7_UD_CPU = 0x4,       /* CPU functions: SZL */
+    S7_UD_SECURITY = 0x5,  /* session password */
+    S7_UD_TIME = 0x7       /* clock */
+};
 
 typedef struct {
     uint8_t rosctr;
@@ -262,6 +284,7 @@ typedef struct {
     uint8_t type_group;   /* request 0x4? / response 0x8?, group in the low nibble */
     uint8_t subfunction;
     uint8_t seq;
+    uint8_t dur;          /* data unit reference (parameter length 8 only) */
     uint16_t err_code;    /* response only */
     bool last;            /* response: last data unit */
 } s7_userdata_param;

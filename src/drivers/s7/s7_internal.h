@@ -7,6 +7,8 @@
 #include "s7.h"
 #include "s7_codec.h"
 
+#include <pthread.h>
+
 typedef struct {
     gw_s7_area area;
     uint16_t db;
@@ -64,16 +66,90 @@ gw_err s7__plan_new(const gw_s7_range *ranges, size_t n, const gw_s7_plan_opts *
 
 /* ---------------------------------------------------------------- server */
 
+/*
+ * The server is four files on one struct: s7_server.c (connections, COTP,
+ * setup, Read/Write Var, the dispatch), s7_szl.c (userdata group 4: system
+ * state lists), s7_cpu.c (run/stop, PI start, session password, clock) and
+ * s7_blocks.c (block functions, upload, download, delete, compress, copy
+ * RAM to ROM). All run on the server thread; `lock` guards what other
+ * threads also touch (areas, cpu state, the block store).
+ */
+
+#define S7_SRV_IN_CAP (S7_TPKT_MAX + 1u)
+#define S7_SRV_PDU_MAX 960u      /* the largest PDU an S7-1500 offers */
+#define S7_SRV_PDU_MIN 240u      /* and an S7-1200's */
+/* s->tx holds one reply, or a reply and a job of the CPU's own that
+ * follows it in the same send (a download's first Download Block) */
+#define S7_SRV_TX_CAP (2u * S7_SRV_IN_CAP)
+#define S7_SRV_MAX_WRITES 64     /* write events reported per PDU */
+#define S7_SRV_WBUF (4u * 1024u) /* before/after bytes of one PDU's writes */
+
+typedef struct {
+    gw_s7_area area;
+    uint16_t db;
+    uint32_t size;
+    uint8_t *mem;
+    int64_t created_ms;    /* epoch ms, for block info (0 = server start) */
+} s7_srv_area;
+
+typedef struct {
+    gw_s7_area area;
+    uint16_t db;
+    uint32_t start, len;
+    int bit;              /* bit writes: the bit, else -1 */
+    size_t off;           /* before and after bytes in wbuf: off, off + len */
+} s7_srv_write;
+
+typedef struct s7_blocks s7_blocks;       /* s7_blocks.c */
+
+struct gw_s7_server {
+    gw_s7_server_opts opts;  /* strings point into the copies below */
+    char host[256];
+    char order_code[24];
+    char firmware[16];
+    char module_name[33];
+    char station_name[33];
+    char plc_name[33];
+    char serial[33];
+    gw_tcpsrv *tcp;              /* sockets, threads and faults */
+    pthread_mutex_t lock;        /* areas, timers, counters, cpu, blocks */
+    s7_srv_area *areas;
+    size_t nareas;
+    uint8_t *timers;             /* opts.timers x 2 bytes */
+    uint8_t *counters;           /* opts.counters x 2 bytes */
+    int64_t started_ms;          /* epoch ms the server was made */
+    /* s7_cpu.c */
+    gw_s7_cpu_state cpu_state;
+    char password[9];            /* "" = none */
+    int64_t clock_offset_ms;     /* set clock: CPU time = clock + offset */
+    /* s7_blocks.c */
+    s7_blocks *blocks;
+    bool snap7_writes;           /* tests: answer writes as python-snap7 does */
+    uint16_t next_ref;
+    /* server thread only: */
+    uint8_t *tx;                 /* S7_SRV_TX_CAP */
+    s7_srv_write writes[S7_SRV_MAX_WRITES];
+    size_t nwrites;
+    uint8_t wbuf[S7_SRV_WBUF];
+    size_t wbuf_len;
+};
+
 /* One client connection of the server: COTP state, negotiated PDU, the
  * bytes received and not yet served, DT fragments joined. */
+typedef struct s7_szl_pending s7_szl_pending;   /* s7_szl.c */
+typedef struct s7_blk_xfer s7_blk_xfer;         /* s7_blocks.c */
+
 typedef struct {
     char peer[64];
     bool cotp_up;
     bool setup_done;
+    bool authorized;       /* the session password was given (s7_cpu.c) */
     uint16_t pdu_len;
     uint16_t ref;          /* our COTP reference */
     uint8_t *pdu;          /* DT fragments joined */
     size_t pdu_acc;
+    s7_szl_pending *szl;   /* the rest of a fragmented SZL answer */
+    s7_blk_xfer *xfer;     /* an upload or download in progress */
 } s7_session;
 
 gw_err s7__session_init(s7_session *c, const char *peer, uint16_t ref);
@@ -95,7 +171,92 @@ void s7__fire_writes(gw_s7_server *s, const char *peer);
  */
 void s7__server_emulate_snap7_writes(gw_s7_server *s, bool on);
 
+/* -- reply builders (s7_server.c), all into s->tx; each returns the frame
+ *    length, which the serve function returns */
+
+/* A header-only Ack or Ack_Data with an error class and code. */
+size_t s7__reply_error(gw_s7_server *s, uint16_t ref, uint8_t rosctr, uint8_t err_class,
+                       uint8_t err_code);
+/* An Ack_Data: write the parameter at s7__ack_param(s) and the data right
+ * after it, then finish with their lengths. */
+uint8_t *s7__ack_param(gw_s7_server *s);
+size_t s7__ack_finish(gw_s7_server *s, uint16_t ref, size_t param_len, size_t data_len);
+/* A userdata answer: write the data part at s7__ud_data(s), then finish
+ * with the request's parameter; the answer's parameter is the 12-byte
+ * response form (method 0x12, type 8 | group, subfunction, seq, data unit
+ * reference, last data unit 0x00 / 0x01 when `more`, error code). */
+uint8_t *s7__ud_data(gw_s7_server *s);
+size_t s7__ud_finish(gw_s7_server *s, uint16_t ref, const s7_userdata_param *up, uint8_t seq,
+                     uint8_t dur, bool more, uint16_t err_code, size_t data_len);
+/* A userdata error answer: the error code, data `0A 00 00 00`. */
+size_t s7__ud_error(gw_s7_server *s, uint16_t ref, const s7_userdata_param *up,
+                    uint16_t err_code);
+/* Appends a job of the CPU's own (ROSCTR 1) as a second frame after the
+ * reply of `at` bytes already in s->tx; returns the new total length, or
+ * `at` when it does not fit. */
+size_t s7__append_job(gw_s7_server *s, size_t at, uint16_t ref, const uint8_t *param,
+                      size_t param_len, const uint8_t *data, size_t data_len);
+/* The area of a DB (or M, I, Q); the lock held. */
+s7_srv_area *s7__find_area(gw_s7_server *s, gw_s7_area area, uint16_t db);
+
+/* -- the other server files; each `serve` returns the reply length in
+ *    s->tx (0: close the connection), and is called without the lock */
+
+/* s7_szl.c: userdata group 4 (SZL read, its continuation, system state). */
+size_t s7__serve_cpu_functions(gw_s7_server *s, s7_session *c, const s7_header *h,
+                               const s7_userdata_param *up);
+void s7__szl_session_free(s7_session *c);
+
+/* s7_cpu.c: job PI service (0x28; block PIs are passed to s7_blocks.c),
+ * PLC stop (0x29), userdata group 5 (password) and 7 (clock). */
+size_t s7__serve_pi(gw_s7_server *s, s7_session *c, const s7_header *h);
+size_t s7__serve_stop(gw_s7_server *s, s7_session *c, const s7_header *h);
+size_t s7__serve_security(gw_s7_server *s, s7_session *c, const s7_header *h,
+                          const s7_userdata_param *up);
+size_t s7__serve_time(gw_s7_server *s, s7_session *c, const s7_header *h,
+                      const s7_userdata_param *up);
+/* Whether this session may write memory or control the CPU: no password
+ * set, or the session gave it. Lock held. */
+bool s7__session_may_write(gw_s7_server *s, const s7_session *c);
+
+/* s7_blocks.c: the block store, userdata group 3, jobs 0x1A-0x1F, the
+ * client's Ack_Data to the CPU's download jobs, and the block PIs. */
+/* Copies the declared OB/FC/FB (opts.blocks) into a new block store. */
+gw_err s7__blocks_new(gw_s7_server *s, const gw_s7_block_decl *decl, size_t n);
+void s7__blocks_free(gw_s7_server *s);
+size_t s7__serve_block_functions(gw_s7_server *s, s7_session *c, const s7_header *h,
+                                 const s7_userdata_param *up);
+size_t s7__serve_block_job(gw_s7_server *s, s7_session *c, const s7_header *h);
+size_t s7__serve_block_ack(gw_s7_server *s, s7_session *c, const s7_header *h);
+/* A PI service naming a block function (_INSE, _DELE, _GARB, _MODU);
+ * returns 0 when `name` is not one of them. */
+size_t s7__serve_block_pi(gw_s7_server *s, s7_session *c, const s7_header *h,
+                          const char *name, const uint8_t *args, size_t args_len);
+void s7__blocks_session_free(s7_session *c);
+
 /* ---------------------------------------------------------------- client */
+
+/*
+ * What the client's other files (s7_client_cpu.c, s7_client_blocks.c)
+ * build on. A frame is built in the client's own buffer (s7__client_tx),
+ * with a reference from s7__client_next_ref; s7__client_exchange sends it
+ * and receives the answer (DT fragments joined), checks that it answers
+ * `ref` and counts the round trip; *h points into the client and is valid
+ * until the next call. A broken link closes the connection, as every
+ * client call does (s7__client_fail too, for those codes).
+ */
+uint16_t s7__client_next_ref(gw_s7_client *c);
+uint8_t *s7__client_tx(gw_s7_client *c, size_t *cap);
+uint16_t s7__client_pdu_len(const gw_s7_client *c);
+gw_err s7__client_exchange(gw_s7_client *c, const uint8_t *frame, size_t len, uint16_t ref,
+                           s7_header *h, gw_error *err);
+/* one frame out / one PDU in, for exchanges that are not request and
+ * answer (a download: the CPU sends jobs of its own) */
+gw_err s7__client_send(gw_s7_client *c, const uint8_t *frame, size_t len, gw_error *err);
+gw_err s7__client_recv(gw_s7_client *c, s7_header *h, gw_error *err);
+/* "plc HOST:PORT: ..." into err; closes on a link error, as the client does */
+gw_err s7__client_fail(gw_s7_client *c, gw_error *err, gw_err code, const char *fmt, ...)
+    GW_PRINTF(4, 5);
 
 /*
  * Parses the reply to request `r` of a plan: header error, item count,

@@ -574,7 +574,7 @@ static void test_item_codes(void **state)
     s7_item it[11] = {
         {S7_TS_BYTE, 2, 1, S7_AREA_DB, 0},       /* ok */
         {S7_TS_BYTE, 1, 0, 0x99, 0},             /* unknown area: 0x0A */
-        {S7_TS_BYTE, 1, 0, S7_AREA_COUNTER, 0},  /* area we do not have: 0x0A */
+        {S7_TS_BYTE, 1, 0, S7_AREA_COUNTER, 0},  /* counters read as bytes: 0x05 */
         {0x09, 1, 1, S7_AREA_DB, 0},             /* DATE: 0x06 */
         {0x00, 1, 1, S7_AREA_DB, 0},             /* 0x06 */
         {S7_TS_BYTE, 2, 1, S7_AREA_DB, 8 * 4 + 3}, /* not byte aligned: 0x05 */
@@ -584,7 +584,7 @@ static void test_item_codes(void **state)
         {S7_TS_BYTE, 1, 0, S7_AREA_M, 24},       /* MB3 ok */
         {S7_TS_BYTE, 1, 1, S7_AREA_DI, 8},       /* DI1 = DB1: ok */
     };
-    const uint8_t want[11] = {0xFF, 0x0A, 0x0A, 0x06, 0x06, 0x05, 0x0A, 0x05, 0xFF, 0xFF, 0xFF};
+    const uint8_t want[11] = {0xFF, 0x0A, 0x05, 0x06, 0x06, 0x05, 0x0A, 0x05, 0xFF, 0xFF, 0xFF};
     s7_data d[11];
     read_items(x, it, 11, d);
     for (int i = 0; i < 11; i++) {
@@ -980,10 +980,16 @@ static void test_userdata(void **state)
     assert_true(cnt >= 1);
     assert_int_equal(d.len, 8u + (size_t)rl * cnt);
 
-    /* a userdata parameter that is not one: close */
+    /* a userdata parameter that is not one: an Ack_Data with 0x8404 the
+     * client can read, and the connection stays */
     n = s7_encode_szl_req(f, sizeof(f), 0x0046, 0x0011, 0);
     f[S7_FRAME_HDR + 10 + 3] = 0x20; /* parameter length 32 of 8 */
-    assert_false(serve(x, f, n));
+    assert_true(serve(x, f, n));
+    h = reply_hdr(x);
+    assert_int_equal(h.rosctr, S7_ACK_DATA);
+    assert_int_equal(h.pdu_ref, 0x0046);
+    assert_int_equal(h.err_class, 0x84);
+    assert_int_equal(h.err_code, 0x04);
 }
 
 /* docs/s7comm.md 11.2: python-snap7's client sends the SZL request data as

@@ -37,3 +37,9 @@ bool s7__session_may_write(gw_s7_server *s, const s7_session *c)
 {
     return s->password[0] == '\0' || c->authorized;
 }
+
+int64_t s7__cpu_clock_ms(gw_s7_server *s)
+{
+    int64_t now = s->opts.clock_ms ? s->opts.clock_ms(s->opts.user) : gw_wall_ms();
+    return now + s->clock_offset_ms;
+}

@@ -206,6 +206,11 @@ s7_srv_area *s7__find_area(gw_s7_server *s, gw_s7_area area, uint16_t db);
 size_t s7__serve_cpu_functions(gw_s7_server *s, s7_session *c, const s7_header *h,
                                const s7_userdata_param *up);
 void s7__szl_session_free(s7_session *c);
+/* The diagnostic buffer (SZL 0x00A0, 0x0A00...; s7_szl.c): the CPU's mode
+ * changed (stop, hot or cold start, by a client or by the host), at the
+ * CPU clock's `epoch_ms`. Lock held. */
+void s7__diag_mode_change(gw_s7_server *s, gw_s7_cpu_state from, gw_s7_cpu_state to,
+                          bool cold, int64_t epoch_ms);
 
 /* s7_cpu.c: job PI service (0x28; block PIs are passed to s7_blocks.c),
  * PLC stop (0x29), userdata group 5 (password) and 7 (clock). */
@@ -218,6 +223,9 @@ size_t s7__serve_time(gw_s7_server *s, s7_session *c, const s7_header *h,
 /* Whether this session may write memory or control the CPU: no password
  * set, or the session gave it. Lock held. */
 bool s7__session_may_write(gw_s7_server *s, const s7_session *c);
+/* The CPU clock now: opts.clock_ms (or the host's clock) plus what a
+ * client's set clock moved it by; epoch ms. Lock held. */
+int64_t s7__cpu_clock_ms(gw_s7_server *s);
 
 /* s7_blocks.c: the block store, userdata group 3, jobs 0x1A-0x1F, the
  * client's Ack_Data to the CPU's download jobs, and the block PIs. */

@@ -202,3 +202,13 @@ void s7__szl_session_free(s7_session *c)
 {
     (void)c;
 }
+
+void s7__diag_mode_change(gw_s7_server *s, gw_s7_cpu_state from, gw_s7_cpu_state to,
+                          bool cold, int64_t epoch_ms)
+{
+    (void)s;
+    (void)from;
+    (void)to;
+    (void)cold;
+    (void)epoch_ms;
+}

@@ -481,6 +481,23 @@ async function caseSnap7ClientOurServer() {
     check('ReadSZL 0x0011 still answers after the refusal', r.err === 0 && r.data &&
           r.data.length === 4 + 3 * 28, r.err ? snapErr(c, r) : hex(r.data));
 
+    // timers and counters (docs/s7comm.md 15): the address is the timer
+    // or counter number, two bytes each (timer 5 is the second of 4..6)
+    r = await call(c, 'TMWrite', 5, 2, Buffer.from([0x21, 0x23, 0x00, 0x45]));
+    check('TMWrite T5..T6', r.err === 0, snapErr(c, r));
+    r = await call(c, 'TMRead', 4, 3);
+    checkBytes('TMRead T4..T6 reads T5 and T6 where they were written', r.data,
+               [0x00, 0x00, 0x21, 0x23, 0x00, 0x45]);
+    r = await call(c, 'CTWrite', 255, 1, Buffer.from([0x09, 0x99]));
+    check('CTWrite C255 (the last of 256)', r.err === 0, snapErr(c, r));
+    r = await call(c, 'CTRead', 254, 2);
+    checkBytes('CTRead C254..C255', r.data, [0x00, 0x00, 0x09, 0x99]);
+    r = await call(c, 'TMRead', 5, 1);
+    checkBytes('timers and counters are separate areas (T5 unchanged)', r.data, [0x21, 0x23]);
+    r = await call(c, 'CTRead', 256, 1);
+    check('CTRead C256 (past the last counter) fails: address out of range',
+          r.err === c.errCliAddressOutOfRange, snapErr(c, r));
+
     // errors: no DB9, reads past the end of a DB, writes too
     r = await call(c, 'DBRead', 9, 0, 4);
     check('DBRead DB9 (no such DB) fails: item not available', r.err === c.errCliItemNotAvailable,

@@ -976,6 +976,101 @@ gw_err gw_s7_cpu_state_read(gw_s7_client *c, gw_s7_cpu_state *state, gw_error *e
     return GW_OK;
 }
 
+/* ---------------------------------------------------------------- timers, counters */
+
+/* One Read Var or Write Var of `count` timers or counters from `first`:
+ * area and transport size TIMER or COUNTER, the address the number
+ * (docs/s7comm.md 15). */
+static gw_err tm_ct_chunk(gw_s7_client *c, bool counters, bool write, uint16_t first,
+                          uint16_t count, uint8_t *bytes, gw_error *err)
+{
+    const char *what = counters ? "counters" : "timers";
+    s7_item it = {counters ? S7_TS_COUNTER : S7_TS_TIMER, count, 0,
+                  counters ? S7_AREA_COUNTER : S7_AREA_TIMER, first};
+    uint16_t ref = next_ref(c);
+    size_t n;
+    if (write) {
+        s7_data d = {0, S7_DTS_OCTET, bytes, (uint16_t)(2u * count)};
+        n = s7_encode_write_req(c->tx, RX_CAP, ref, &it, &d, 1);
+    } else {
+        n = s7_encode_read_req(c->tx, RX_CAP, ref, &it, 1);
+    }
+    s7_header h;
+    gw_err rc = s7__client_exchange(c, c->tx, n, ref, &h, err);
+    if (rc != GW_OK)
+        return rc;
+    if (h.err_class || h.err_code)
+        return header_error(c, &h, what, err);
+    if (h.rosctr != S7_ACK_DATA || h.param_len < 2 ||
+        h.param[0] != (write ? S7_FN_WRITE : S7_FN_READ) || h.param[1] != 1)
+        return fail(c, err, GW_E_PROTOCOL, 0, "malformed answer to a %s of %s",
+                    write ? "write" : "read", what);
+    uint8_t code;
+    s7_data d = {0};
+    if (write) {
+        if (h.data_len < 1)
+            return fail(c, err, GW_E_PROTOCOL, 0, "no return code for the %s written", what);
+        code = h.data[0];
+    } else {
+        if (s7_decode_data(h.data, h.data_len, 1, &d) != GW_OK)
+            return fail(c, err, GW_E_PROTOCOL, 0, "malformed %s data", what);
+        code = d.rc;
+    }
+    if (code != S7_RC_OK) {
+        rc = fail(c, err, rc_err(code), 0, "%s %u..%u: %s", what, first, first + count - 1u,
+                  s7_item_rc_text(code));
+        if (err)
+            err->device_code = code;
+        return rc;
+    }
+    if (!write) {
+        if (d.len != 2u * count)
+            return fail(c, err, GW_E_PROTOCOL, 0, "%u bytes of %s for %u", d.len, what, count);
+        memcpy(bytes, d.bytes, d.len);
+    }
+    return GW_OK;
+}
+
+static gw_err tm_ct(gw_s7_client *c, bool counters, bool write, uint16_t first, uint16_t count,
+                    uint16_t *values, gw_error *err)
+{
+    if (c->fd < 0)
+        return fail(c, err, GW_E_CONN_LOST, 0, "not connected");
+    if (count == 0 || (uint32_t)first + count > 0x10000u)
+        return gw_error_set(err, GW_E_INVAL, "%u %s from %u is not a range", count,
+                            counters ? "counters" : "timers", first);
+    /* a reply carries header 12, parameter 2, data header 4 and 2 bytes
+     * each; a write request header 10, parameter 14, data header 4 */
+    uint16_t per = (uint16_t)((c->pdu_len - 28u) / 2u);
+    uint8_t bytes[2 * 480];
+    for (uint32_t done = 0; done < count;) {
+        uint16_t k = (uint16_t)(count - done < per ? count - done : per);
+        for (uint16_t i = 0; write && i < k; i++) {
+            bytes[2 * i] = (uint8_t)(values[done + i] >> 8);
+            bytes[2 * i + 1] = (uint8_t)values[done + i];
+        }
+        gw_err rc = tm_ct_chunk(c, counters, write, (uint16_t)(first + done), k, bytes, err);
+        if (rc != GW_OK)
+            return rc;
+        for (uint16_t i = 0; !write && i < k; i++)
+            values[done + i] = (uint16_t)(bytes[2 * i] << 8 | bytes[2 * i + 1]);
+        done += k;
+    }
+    return GW_OK;
+}
+
+gw_err gw_s7_tm_ct_read(gw_s7_client *c, bool counters, uint16_t first, uint16_t count,
+                        uint16_t *values, gw_error *err)
+{
+    return tm_ct(c, counters, false, first, count, values, err);
+}
+
+gw_err gw_s7_tm_ct_write(gw_s7_client *c, bool counters, uint16_t first, uint16_t count,
+                         const uint16_t *values, gw_error *err)
+{
+    return tm_ct(c, counters, true, first, count, (uint16_t *)values, err);
+}
+
 /* ---------------------------------------------------------------- tags */
 
 gw_err gw_s7_ranges_for_tags(const gw_tagmap *m, gw_s7_range **out, size_t *n)

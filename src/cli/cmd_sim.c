@@ -16,7 +16,8 @@
 
 static const char usage[] =
     "usage: plcgw sim [--config FILE] [--device TYPE]... [--s7 ADDR:PORT]\n"
-    "                 [--modbus ADDR:PORT] [--control ADDR:PORT] [--time-scale X] [--debug]\n"
+    "                 [--modbus ADDR:PORT] [--control ADDR:PORT] [--time-scale X]\n"
+    "                 [--s7-password PW] [--debug]\n"
     "       plcgw sim COMMAND --control ADDR:PORT [ARGS]   (see --help)\n";
 
 static const char help[] =
@@ -38,6 +39,7 @@ static const char help[] =
     "      --control ADDR:PORT  control API address (default from the config, or\n"
     "                           127.0.0.1 on any free port)\n"
     "      --time-scale X       simulated seconds per real second (0.01..1000)\n"
+    "      --s7-password PW     the simulated S7 CPU's session password (<= 8)\n"
     "  -d, --debug              log debug messages\n"
     "  -h, --help               show this help\n"
     "\n"
@@ -242,9 +244,11 @@ int cli_sim(int argc, char **argv)
         {"s7", required_argument, NULL, 's'},     {"modbus", required_argument, NULL, 'm'},
         {"control", required_argument, NULL, 'C'}, {"time-scale", required_argument, NULL, 't'},
         {"debug", no_argument, NULL, 'd'},        {"help", no_argument, NULL, 'h'},
+        {"s7-password", required_argument, NULL, 'P'},
         {NULL, 0, NULL, 0},
     };
-    char config_path[512] = "", why[96];
+    char config_path[512] = "", why[96], s7_password[9] = "";
+    bool have_password = false;
     char s7_host[256] = "", mb_host[256] = "", ctl_host[256] = "";
     uint16_t s7_port = 0, mb_port = 0, ctl_port = 0;
     double scale = 0;
@@ -286,6 +290,12 @@ int cli_sim(int argc, char **argv)
                                        optarg);
             break;
         }
+        case 'P':
+            if (strlen(optarg) > 8)
+                return cli_usage_error("sim", usage, "--s7-password: at most 8 characters");
+            snprintf(s7_password, sizeof(s7_password), "%s", optarg);
+            have_password = true;
+            break;
         case 'd': level = GW_LOG_DEBUG; break;
         case 'h': printf("%s%s", usage, help); return CLI_EXIT_OK;
         case ':':
@@ -333,6 +343,8 @@ int cli_sim(int argc, char **argv)
             snprintf(cfg->sim_control_host, sizeof(cfg->sim_control_host), "%s", ctl_host);
             cfg->sim_control_port = ctl_port;
         }
+        if (have_password)
+            cfg->sim_s7.password = s7_password;
     } else {
         /* device types on their own maps, beside the demo config */
         char demo[512], dir[400];
@@ -363,7 +375,9 @@ int cli_sim(int argc, char **argv)
         if (e != GW_OK)
             goto out;
     } else {
-        gw_sim_opts so = {log, scale > 0 ? scale : 1.0, 0};
+        gw_s7_server_opts s7o = {0};
+        s7o.password = have_password ? s7_password : NULL;
+        gw_sim_opts so = {log, scale > 0 ? scale : 1.0, 0, &s7o};
         if (gw_sim_new(&so, &sim) != GW_OK)
             goto out;
         if (s7_host[0])

@@ -35,7 +35,7 @@ gw_err cli_sim_from_config(const gw_config *cfg, gw_log *log, double time_scale,
 {
     *sim = NULL;
     *ctl = NULL;
-    gw_sim_opts so = {log, time_scale > 0 ? time_scale : cfg->sim_time_scale, 0};
+    gw_sim_opts so = {log, time_scale > 0 ? time_scale : cfg->sim_time_scale, 0, &cfg->sim_s7};
     gw_sim *s;
     if (gw_sim_new(&so, &s) != GW_OK)
         return gw_error_set(err, GW_E_NOMEM, "out of memory");

@@ -118,13 +118,154 @@ static void load_nums(const gw_json *obj, const num_member *nums, size_t n)
     }
 }
 
+static const gw_field sim_s7_fields[] = {
+    {"order_code", GW_KINDS_STRING, false, false, false, 0, 0,
+     "the order number (SZL 0x0011), e.g. \"6ES7 214-1AG40-0XB0\""},
+    {"firmware", GW_KINDS_STRING, false, false, false, 0, 0, "the firmware, \"V4.2.1\""},
+    {"module_name", GW_KINDS_STRING, false, false, false, 0, 0, "\"CPU 1214C DC/DC/DC\""},
+    {"station_name", GW_KINDS_STRING, false, false, false, 0, 0, "the station's name"},
+    {"plc_name", GW_KINDS_STRING, false, false, false, 0, 0, "the PLC's name, \"PLC_1\""},
+    {"serial", GW_KINDS_STRING, false, false, false, 0, 0, "the serial number"},
+    {"password", GW_KINDS_STRING, false, false, false, 0, 0,
+     "the session password (up to 8 characters; writes and control need it)"},
+    {"max_pdu", GW_KINDS_NUMBER, false, true, true, 240, 960, "the largest PDU it grants"},
+    {"max_clients", GW_KINDS_NUMBER, false, true, true, 1, 64, "connections at once"},
+    {"timers", GW_KINDS_NUMBER, false, true, true, 1, 2048, "S7 timers (TM)"},
+    {"counters", GW_KINDS_NUMBER, false, true, true, 1, 2048, "S7 counters (CT)"},
+    {"blocks", GW_KINDS_ARRAY, false, false, false, 0, 0,
+     "OB, FC and FB it lists: [{\"type\": \"FB\", \"number\": 1, ...}]"},
+};
+
+static const gw_field sim_block_fields[] = {
+    {"type", GW_KINDS_STRING, true, false, false, 0, 0, "\"OB\", \"FC\" or \"FB\""},
+    {"number", GW_KINDS_NUMBER, true, true, true, 1, 65535, "the block number"},
+    {"size", GW_KINDS_NUMBER, false, true, true, 0, 65536, "code bytes (MC7)"},
+    {"name", GW_KINDS_STRING, false, false, false, 0, 0, "header name, up to 8 characters"},
+    {"family", GW_KINDS_STRING, false, false, false, 0, 0, "header family, up to 8"},
+    {"author", GW_KINDS_STRING, false, false, false, 0, 0, "header author, up to 8"},
+};
+
 static const gw_field sim_fields[] = {
     {"control", GW_KINDS_STRING, false, false, false, 0, 0, "ADDR:PORT of its control API"},
     {"time_scale", GW_KINDS_NUMBER, false, false, true, 0.01, 1000,
      "simulated seconds per real second"},
     {"strict", GW_KINDS_BOOL, false, false, false, 0, 0,
      "true: simulated devices refuse writes out of their sequence (docs/sim.md)"},
+    {"s7", GW_KINDS_OBJECT, false, false, false, 0, 0,
+     "the simulated S7 CPU: identity, limits, password, blocks (docs/sim.md)"},
 };
+
+#define NFIELDS(f) (sizeof(f) / sizeof((f)[0]))
+
+/* A string member of at most max characters, or NULL. */
+static const char *short_string(gw_diag *diag, const gw_json *obj, const char *name, size_t max,
+                                const char *where)
+{
+    const gw_json *v = gw_json_get(obj, name);
+    if (!v || v->kind != GW_JSON_STRING)
+        return NULL;
+    if (v->u.str.len > max || strlen(v->u.str.s) != v->u.str.len) {
+        gw_diag_error(diag, v->loc, "%s\"%s\": at most %zu characters, got %zu", where, name,
+                      max, v->u.str.len);
+        return NULL;
+    }
+    for (size_t i = 0; i < v->u.str.len; i++)
+        if ((unsigned char)v->u.str.s[i] < 0x20 || (unsigned char)v->u.str.s[i] > 0x7E) {
+            gw_diag_error(diag, v->loc, "%s\"%s\": printable ASCII only (a CPU keeps it in "
+                          "single bytes)", where, name);
+            return NULL;
+        }
+    return v->u.str.s;
+}
+
+static uint32_t uint_member(const gw_json *obj, const char *name, uint32_t dflt)
+{
+    const gw_json *v = gw_json_get(obj, name);
+    return v && v->kind == GW_JSON_NUMBER ? (uint32_t)v->u.num.d : dflt;
+}
+
+/* "simulator": {"s7": {...}} (docs/sim.md, "The simulated S7 CPU"). */
+static void load_sim_s7(gw_config *cfg, gw_diag *diag, const gw_json *s7)
+{
+    if (!gw_schema_check(diag, s7, sim_s7_fields, NFIELDS(sim_s7_fields), GW_UNKNOWN_ERROR,
+                         "\"simulator\".\"s7\""))
+        return;
+    const char *w = "\"simulator\".\"s7\".";
+    gw_s7_server_opts *o = &cfg->sim_s7;
+    o->order_code = short_string(diag, s7, "order_code", 20, w);
+    o->firmware = short_string(diag, s7, "firmware", 15, w);
+    if (o->firmware) {
+        unsigned a, b, c;
+        char end;
+        if (sscanf(o->firmware, "V%u.%u.%u%c", &a, &b, &c, &end) != 3 || a > 255 || b > 255 ||
+            c > 255)
+            gw_diag_error(diag, gw_json_get(s7, "firmware")->loc, "%s\"firmware\": \"Vmajor."
+                          "minor.patch\" (each 0..255), got \"%s\"", w, o->firmware);
+    }
+    o->module_name = short_string(diag, s7, "module_name", 32, w);
+    o->station_name = short_string(diag, s7, "station_name", 32, w);
+    o->plc_name = short_string(diag, s7, "plc_name", 32, w);
+    o->serial = short_string(diag, s7, "serial", 32, w);
+    o->password = short_string(diag, s7, "password", 8, w);
+    o->max_pdu = (uint16_t)uint_member(s7, "max_pdu", 0);
+    o->max_clients = (uint16_t)uint_member(s7, "max_clients", 0);
+    o->timers = (uint16_t)uint_member(s7, "timers", 0);
+    o->counters = (uint16_t)uint_member(s7, "counters", 0);
+    const gw_json *blocks = gw_json_get(s7, "blocks");
+    if (!blocks || blocks->kind != GW_JSON_ARRAY)
+        return;
+    if (blocks->u.arr.n > GW_MAX_SIM_BLOCKS) {
+        gw_diag_error(diag, blocks->loc, "%s\"blocks\": at most %d, got %zu", w,
+                      GW_MAX_SIM_BLOCKS, blocks->u.arr.n);
+        return;
+    }
+    static const struct {
+        const char *name;
+        gw_s7_block_type type;
+    } types[] = {{"OB", GW_S7_BLK_OB}, {"FC", GW_S7_BLK_FC}, {"FB", GW_S7_BLK_FB}};
+    for (size_t i = 0; i < blocks->u.arr.n; i++) {
+        const gw_json *b = blocks->u.arr.items[i];
+        char where[64];
+        snprintf(where, sizeof(where), "%s\"blocks\"[%zu]", w, i);
+        if (b->kind != GW_JSON_OBJECT) {
+            gw_diag_error(diag, b->loc, "%s: an object {\"type\", \"number\", ...}", where);
+            continue;
+        }
+        if (!gw_schema_check(diag, b, sim_block_fields, NFIELDS(sim_block_fields),
+                             GW_UNKNOWN_ERROR, where))
+            continue;
+        const gw_json *t = gw_json_get(b, "type");
+        gw_s7_block_decl *d = &cfg->sim_s7_blocks[o->nblocks];
+        memset(d, 0, sizeof(*d));
+        size_t k = 0;
+        while (k < 3 && strcmp(types[k].name, t->u.str.s) != 0)
+            k++;
+        if (k == 3) {
+            gw_diag_error(diag, t->loc, "%s.\"type\": \"OB\", \"FC\" or \"FB\" (DBs are the "
+                          "simulated machines' own), got \"%s\"", where, t->u.str.s);
+            continue;
+        }
+        char member[72];
+        snprintf(member, sizeof(member), "%s.", where);
+        d->type = types[k].type;
+        d->number = (uint16_t)uint_member(b, "number", 1);
+        d->size = uint_member(b, "size", 0);
+        d->name = short_string(diag, b, "name", 8, member);
+        d->family = short_string(diag, b, "family", 8, member);
+        d->author = short_string(diag, b, "author", 8, member);
+        bool twice = false;
+        for (size_t j = 0; j < o->nblocks; j++)
+            twice |= cfg->sim_s7_blocks[j].type == d->type &&
+                     cfg->sim_s7_blocks[j].number == d->number;
+        if (twice) {
+            gw_diag_error(diag, b->loc, "%s: %s%u is declared twice", where, types[k].name,
+                          d->number);
+            continue;
+        }
+        o->nblocks++;
+    }
+    o->blocks = cfg->sim_s7_blocks;
+}
 
 static const gw_field machine_fields[] = {
     {"id", GW_KINDS_STRING, true, false, false, 0, 0, "lower-case letters, digits, '-' or '_'"},
@@ -437,6 +578,9 @@ gw_err gw_config_load(const char *path, gw_config **out, gw_diag *diag)
             cfg->sim_time_scale = ts->u.num.d;
         const gw_json *strict = gw_json_get(sim, "strict");
         cfg->sim_strict = strict && strict->u.b;
+        const gw_json *s7 = gw_json_get(sim, "s7");
+        if (s7)
+            load_sim_s7(cfg, diag, s7);
     }
     const gw_json *auth = gw_json_get(root, "auth");
     if (auth && gw_schema_check(diag, auth, auth_fields,

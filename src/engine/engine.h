@@ -9,12 +9,14 @@
 #ifndef GW_ENGINE_H
 #define GW_ENGINE_H
 
+#include "drivers/s7/s7.h"
 #include "tags/tags.h"
 
 #include <stdatomic.h>
 
 #define GW_MACHINE_ID_MAX 32
 #define GW_MAX_MACHINES 32
+#define GW_MAX_SIM_BLOCKS 64  /* OB/FC/FB the simulated S7 CPU declares */
 #define GW_MAX_CORS_ORIGINS 16
 #define GW_MAX_GROUPS 8
 
@@ -78,6 +80,11 @@ typedef struct {
     uint16_t sim_control_port;   /* 0 = any free port */
     double sim_time_scale;
     bool sim_strict;             /* devices refuse writes out of sequence (docs/sim.md) */
+    /* "simulator": {"s7": {...}}: what the simulated S7 CPU says of itself
+     * and offers (identity, limits, password, TM/CT, declared blocks);
+     * strings point into the config document */
+    gw_s7_server_opts sim_s7;
+    gw_s7_block_decl sim_s7_blocks[GW_MAX_SIM_BLOCKS];
 } gw_config;
 
 /*

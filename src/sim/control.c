@@ -47,9 +47,15 @@ static json_t *frontend_json(gw_sim *s, gw_driver d)
             json_object_set_new(o, "delay_ms", json_integer(delay));
         json_object_set_new(faults, gw_fault_name((gw_fault)f), o);
     }
-    return json_pack("{s:s, s:s, s:i, s:i, s:o}", "state",
-                     gw_tcpsrv_state_name(gw_tcpsrv_get_state(t)), "host", s->fe[d].host, "port",
-                     gw_tcpsrv_port(t), "clients", (int)gw_tcpsrv_clients(t), "faults", faults);
+    json_t *o = json_pack("{s:s, s:s, s:i, s:i, s:o}", "state",
+                          gw_tcpsrv_state_name(gw_tcpsrv_get_state(t)), "host", s->fe[d].host,
+                          "port", gw_tcpsrv_port(t), "clients", (int)gw_tcpsrv_clients(t),
+                          "faults", faults);
+    /* the simulated CPU's mode: a client may stop it (docs/sim.md) */
+    if (d == GW_DRIVER_S7)
+        json_object_set_new(o, "cpu", json_string(gw_sim_s7_cpu_state(s) == GW_S7_CPU_RUN
+                                                      ? "run" : "stop"));
+    return o;
 }
 
 void *gw_sim_describe_device(gw_sim_device *d)

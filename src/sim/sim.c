@@ -88,8 +88,27 @@ void gw_sim_set_time_scale(gw_sim *s, double scale)
     s->base_sim_ms += (uint64_t)((double)(real - s->base_real_ms) * s->scale);
     s->base_real_ms = real;
     s->scale = scale;
+    pthread_mutex_lock(&s->clock_lock);
+    s->ck_base_real_ms = s->base_real_ms;
+    s->ck_base_sim_ms = s->base_sim_ms;
+    s->ck_scale = s->scale;
+    pthread_mutex_unlock(&s->clock_lock);
     pthread_cond_signal(&s->wake);
     pthread_mutex_unlock(&s->lock);
+}
+
+/* The S7 CPU's clock: the wall clock at simulated time 0, plus simulated
+ * time; so the time factor applies. Server thread, server lock held: only
+ * the leaf clock_lock is taken. */
+static int64_t s7_clock_ms(void *user)
+{
+    gw_sim *s = user;
+    pthread_mutex_lock(&s->clock_lock);
+    uint64_t sim = s->ck_base_sim_ms +
+                   (uint64_t)((double)(gw_mono_ms() - s->ck_base_real_ms) * s->ck_scale);
+    int64_t epoch = s->epoch0_ms + (int64_t)sim;
+    pthread_mutex_unlock(&s->clock_lock);
+    return epoch;
 }
 
 /* ---------------------------------------------------------------- set-up */
@@ -117,7 +136,13 @@ gw_err gw_sim_new(const gw_sim_opts *opts, gw_sim **out)
     pthread_mutex_init(&s->lock, NULL);
     pthread_cond_init(&s->wake, NULL);
     pthread_cond_init(&s->checked, NULL);
+    pthread_mutex_init(&s->clock_lock, NULL);
     s->base_real_ms = gw_mono_ms();
+    s->epoch0_ms = gw_wall_ms();
+    s->ck_base_real_ms = s->base_real_ms;
+    s->ck_scale = s->scale;
+    if (opts->s7)
+        s->s7_opts = *opts->s7;
     snprintf(s->fe[GW_DRIVER_S7].host, sizeof(s->fe[0].host), "127.0.0.1");
     snprintf(s->fe[GW_DRIVER_MODBUS].host, sizeof(s->fe[0].host), "127.0.0.1");
     *out = s;
@@ -621,6 +646,42 @@ gw_err gw_sim_set_io(gw_sim_device *d, const char *name, double value, gw_error 
 
 /* ---------------------------------------------------------------- devices */
 
+/* Server thread, no server lock: a client stopped or started the CPU;
+ * the manager applies it in order with the writes before it. */
+static void on_s7_cpu_state(void *user, gw_s7_cpu_state state, bool cold)
+{
+    gw_sim *s = user;
+    pthread_mutex_lock(&s->lock);
+    push_event(s, (sim_event){SIM_EV_CPU, 0, (uint32_t)state, cold, 0, 0});
+    pthread_cond_signal(&s->wake);
+    pthread_mutex_unlock(&s->lock);
+    gw_log_write(s->log, GW_LOG_INFO, "sim", "S7 CPU: %s by a client",
+                 state == GW_S7_CPU_STOP ? "STOP" : cold ? "cold start" : "warm start");
+}
+
+gw_s7_cpu_state gw_sim_s7_cpu_state(gw_sim *s)
+{
+    return s->s7 ? gw_s7_server_cpu_state(s->s7) : GW_S7_CPU_UNKNOWN;
+}
+
+/* The start values of a device's tags (their "default"), written to the
+ * memory it serves. */
+static gw_err load_defaults(gw_sim_device *d, gw_error *err)
+{
+    for (size_t i = 0; i < gw_tagmap_count(d->map); i++) {
+        const gw_tag *t = gw_tagmap_at(d->map, i);
+        if (!t->default_value)
+            continue;
+        gw_write w;
+        gw_err rc = gw_tag_encode(d->map, t, t->default_value, &w, err);
+        if (rc == GW_OK)
+            rc = store(d, &w);
+        if (rc != GW_OK)
+            return rc;
+    }
+    return GW_OK;
+}
+
 static gw_err serve_areas(gw_sim *s, gw_sim_device *d, gw_error *err)
 {
     if (d->driver == GW_DRIVER_MODBUS) {
@@ -639,11 +700,13 @@ static gw_err serve_areas(gw_sim *s, gw_sim_device *d, gw_error *err)
         return gw_mb_server_load_defaults(s->mb, d->map, err);
     }
     if (!s->s7) {
-        gw_s7_server_opts so = {0};
+        gw_s7_server_opts so = s->s7_opts;
         so.host = s->fe[GW_DRIVER_S7].host;
         so.port = s->fe[GW_DRIVER_S7].port;
         so.log = s->log;
         so.on_write = on_s7_write;
+        so.on_cpu_state = on_s7_cpu_state;
+        so.clock_ms = s7_clock_ms;
         so.user = s;
         gw_err rc = gw_s7_server_new(&so, &s->s7, err);
         if (rc != GW_OK)
@@ -675,19 +738,7 @@ static gw_err serve_areas(gw_sim *s, gw_sim_device *d, gw_error *err)
                                 "large)", d->name, need[k].area == GW_S7_DB ? "DB" : "area ",
                                 need[k].area == GW_S7_DB ? need[k].db : (unsigned)need[k].area);
     }
-    /* initial values */
-    for (size_t i = 0; i < gw_tagmap_count(d->map); i++) {
-        const gw_tag *t = gw_tagmap_at(d->map, i);
-        if (!t->default_value)
-            continue;
-        gw_write w;
-        gw_err rc = gw_tag_encode(d->map, t, t->default_value, &w, err);
-        if (rc == GW_OK)
-            rc = store(d, &w);
-        if (rc != GW_OK)
-            return rc;
-    }
-    return GW_OK;
+    return load_defaults(d, err);
 }
 
 gw_err gw_sim_add_device(gw_sim *s, const char *type, const char *name, const char *map_path,
@@ -736,9 +787,56 @@ fail:
 
 /* ---------------------------------------------------------------- thread */
 
+/* Manager thread: the S7 CPU stopped or started. While stopped its
+ * devices' programs do not run; a start runs them from the I/Os as they
+ * are now (on_io with each value), a cold start first makes each device
+ * anew with its tags' start values. */
+static void run_cpu_event(gw_sim *s, gw_s7_cpu_state state, bool cold)
+{
+    bool stop = state != GW_S7_CPU_RUN;
+    bool was = s->cpu_stopped;
+    s->cpu_stopped = stop;
+    if (stop || (!was && !cold))
+        return;
+    uint64_t now = gw_sim_clock_ms(s);
+    for (size_t i = 0; i < s->ndev; i++) {
+        gw_sim_device *d = s->dev[i];
+        if (d->driver != GW_DRIVER_S7)
+            continue;
+        gw_error err;
+        gw_error_clear(&err);
+        if (cold) {
+            void *st = NULL;
+            if (d->type->create && d->type->create(d, &st) == GW_OK) {
+                if (d->type->destroy)
+                    d->type->destroy(d->state);
+                d->state = st;
+            }
+            if (load_defaults(d, &err) != GW_OK)
+                gw_log_write(s->log, GW_LOG_ERROR, "sim", "cold start of %s: %s", d->name,
+                             err.msg);
+        }
+        d->next_tick = now;
+        for (size_t k = 0; d->type->on_io && k < d->type->nios; k++) {
+            pthread_mutex_lock(&s->lock);
+            double v = d->io[k];
+            pthread_mutex_unlock(&s->lock);
+            if (!d->type->ios[k].output)
+                d->type->on_io(d, d->state, k, v, now);
+        }
+    }
+}
+
 static void run_event(gw_sim *s, const sim_event *ev)
 {
+    if (ev->kind == SIM_EV_CPU) {
+        run_cpu_event(s, (gw_s7_cpu_state)ev->index, ev->has_value != 0);
+        return;
+    }
     gw_sim_device *d = s->dev[ev->device];
+    /* a stopped CPU runs no program (the write itself was served and logged) */
+    if (s->cpu_stopped && d->driver == GW_DRIVER_S7)
+        return;
     if (ev->kind == SIM_EV_IO) {
         if (d->type->on_io)
             d->type->on_io(d, d->state, ev->index, ev->value, ev->sim_ms);
@@ -804,6 +902,10 @@ static void *manager_main(void *arg)
             gw_sim_device *d = s->dev[i];
             if (!d->type->tick || !d->type->tick_ms)
                 continue;
+            if (s->cpu_stopped && d->driver == GW_DRIVER_S7) {
+                d->next_tick = now; /* no replay of the time in STOP */
+                continue;
+            }
             /* far behind (a stop, a huge time scale): skip, do not replay */
             if (now > d->next_tick + 1000u * d->type->tick_ms)
                 d->next_tick = now;
@@ -888,5 +990,6 @@ void gw_sim_free(gw_sim *s)
     pthread_cond_destroy(&s->checked);
     pthread_cond_destroy(&s->wake);
     pthread_mutex_destroy(&s->lock);
+    pthread_mutex_destroy(&s->clock_lock);
     gw_free(s);
 }

@@ -86,6 +86,11 @@ typedef struct {
     gw_log *log;
     double time_scale;              /* simulated seconds per real second, default 1 */
     size_t queue_bytes;             /* bound of the event queue, default 64 KiB */
+    /* The simulated S7 CPU's identity, limits, password, TM/CT and declared
+     * blocks (its host, port, log and hooks are the simulator's); NULL = an
+     * S7-1214C's defaults. Copied; its strings and blocks must live until
+     * the first S7 device is added. */
+    const gw_s7_server_opts *s7;
 } gw_sim_opts;
 
 gw_err gw_sim_new(const gw_sim_opts *opts, gw_sim **out);
@@ -98,6 +103,12 @@ gw_err gw_sim_add_device(gw_sim *s, const char *type, const char *name, const ch
                          gw_error *err);
 /* Sets where a front-end listens (port 0: any free port); before start. */
 void gw_sim_frontend_address(gw_sim *s, gw_driver d, const char *host, uint16_t port);
+/* The simulated S7 CPU's mode (RUN unless a client stopped it). While it
+ * is stopped the S7 devices' programs do not run: no ticks, no reactions
+ * to writes or I/Os (writes are still served and logged); a start runs
+ * them again from the I/Os as they are then, a cold start first resets
+ * the devices and their tags' start values (docs/sim.md). */
+gw_s7_cpu_state gw_sim_s7_cpu_state(gw_sim *s);
 /* Starts the front-ends that have devices, and the manager thread. */
 gw_err gw_sim_start(gw_sim *s, gw_error *err);
 void gw_sim_stop(gw_sim *s);

@@ -76,7 +76,9 @@ void sim__wm_on_write(gw_sim_device *d, void *state, const gw_tag *t, const gw_v
                       uint64_t sim_ms);
 void sim__wm_on_io(gw_sim_device *d, void *state, size_t io, double value, uint64_t sim_ms);
 
-typedef enum { SIM_EV_WRITE, SIM_EV_IO } sim_event_kind;
+/* SIM_EV_CPU: the S7 CPU's mode changed (index: the gw_s7_cpu_state,
+ * has_value: a cold start); device is unused. */
+typedef enum { SIM_EV_WRITE, SIM_EV_IO, SIM_EV_CPU } sim_event_kind;
 
 /* One event: a fixed 32-byte record, so the queue's bound is in bytes. It
  * carries the value written and when, so that a device sees each write as
@@ -117,6 +119,15 @@ struct gw_sim {
     sim_check check;
     gw_sim_write *wlog;
     uint64_t wseq;
+    gw_s7_server_opts s7_opts;     /* the S7 CPU's config (gw_sim_opts.s7) */
+    bool cpu_stopped;              /* manager thread: the S7 programs do not run */
+    /* the CPU clock for the S7 server (clock_ms hook): a leaf lock, so that
+     * the server may ask with its own lock held; a copy of the clock's base
+     * and scale, set where they change */
+    pthread_mutex_t clock_lock;
+    int64_t epoch0_ms;             /* wall clock when simulated time was 0 */
+    uint64_t ck_base_real_ms, ck_base_sim_ms;
+    double ck_scale;
 };
 
 #endif

@@ -176,9 +176,58 @@ static void test_host_port(void **state)
     assert_false(gw_parse_host_port("host:8x", true, host, sizeof(host), &port, why, sizeof(why)));
 }
 
+/* "simulator": {"s7": {...}}: the simulated CPU's identity, password and
+ * declared blocks (docs/sim.md); every mistake at its line:column. */
+static void test_sim_s7(void **state)
+{
+    (void)state;
+    write_file("map.json", good_map);
+    const char *path = write_file(
+        "gw.json", "{\"machines\": [{\"id\": \"a\", \"driver\": \"modbus\", \"tags\": \"map.json\"}],\n"
+                   " \"simulator\": {\"s7\": {\"order_code\": \"6ES7 215-1AG40-0XB0\", "
+                   "\"firmware\": \"V4.5.2\", \"password\": \"secret\", \"timers\": 64,\n"
+                   " \"blocks\": [{\"type\": \"FB\", \"number\": 1, \"size\": 200, "
+                   "\"name\": \"RIG\"}, {\"type\": \"OB\", \"number\": 1}]}}}");
+    gw_config *cfg = NULL;
+    gw_diag d;
+    assert_int_equal(gw_config_load(path, &cfg, &d), GW_OK);
+    assert_string_equal(cfg->sim_s7.order_code, "6ES7 215-1AG40-0XB0");
+    assert_string_equal(cfg->sim_s7.firmware, "V4.5.2");
+    assert_string_equal(cfg->sim_s7.password, "secret");
+    assert_null(cfg->sim_s7.module_name);
+    assert_int_equal(cfg->sim_s7.timers, 64);
+    assert_int_equal(cfg->sim_s7.counters, 0);
+    assert_int_equal(cfg->sim_s7.nblocks, 2);
+    assert_int_equal(cfg->sim_s7.blocks[0].type, GW_S7_BLK_FB);
+    assert_int_equal(cfg->sim_s7.blocks[0].size, 200);
+    assert_string_equal(cfg->sim_s7.blocks[0].name, "RIG");
+    assert_int_equal(cfg->sim_s7.blocks[1].type, GW_S7_BLK_OB);
+    gw_config_free(cfg);
+
+    const char *m = "{\"machines\": [{\"id\": \"a\", \"driver\": \"modbus\", \"tags\": \"map.json\"}], ";
+    char text[512];
+    snprintf(text, sizeof(text), "%s\"simulator\": {\"s7\": {\"password\": \"123456789\"}}}", m);
+    expect_error(text, 1, 102, "at most 8 characters");
+    snprintf(text, sizeof(text), "%s\"simulator\": {\"s7\": {\"firmware\": \"4.2\"}}}", m);
+    expect_error(text, 1, 102, "\"Vmajor.minor.patch\"");
+    snprintf(text, sizeof(text), "%s\"simulator\": {\"s7\": {\"max_pdu\": 100}}}", m);
+    expect_error(text, 1, 101, "max_pdu");
+    snprintf(text, sizeof(text), "%s\"simulator\": {\"s7\": {\"blocks\": [{\"type\": \"DB\", "
+             "\"number\": 1}]}}}", m);
+    expect_error(text, 1, 110, "\"OB\", \"FC\" or \"FB\"");
+    snprintf(text, sizeof(text), "%s\"simulator\": {\"s7\": {\"blocks\": [{\"type\": \"FC\", "
+             "\"number\": 2}, {\"type\": \"FC\", \"number\": 2}]}}}", m);
+    expect_error(text, 1, 130, "FC2 is declared twice");
+    snprintf(text, sizeof(text), "%s\"simulator\": {\"s7\": {\"serial\": \"S \\u00e9\"}}}", m);
+    expect_error(text, 1, 100, "printable ASCII");
+    snprintf(text, sizeof(text), "%s\"simulator\": {\"s7\": {\"pasword\": \"x\"}}}", m);
+    expect_error(text, 1, 90, "pasword");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_sim_s7),
         cmocka_unit_test(test_demo_loads),
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_errors),

@@ -37,7 +37,7 @@ static void sleep_ms(unsigned ms)
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof(*f));
-    gw_sim_opts so = {NULL, 1.0, 0};
+    gw_sim_opts so = {NULL, 1.0, 0, NULL};
     gw_error err;
     if (gw_sim_new(&so, &f->sim) != GW_OK)
         return -1;

@@ -455,7 +455,9 @@ async function caseSnap7ClientOurServer() {
               r.err ? snapErr(c, r) : hex(r.data))) {
       const ids = [];
       for (let k = 0; k < r.data.readUInt16LE(2); k++) ids.push(r.data.readUInt16BE(4 + 2 * k));
-      checkEq('SZL-IDs listed', ids, [0x0000, 0x0011, 0x001C, 0x0131, 0x0232, 0x0424]);
+      checkEq('SZL-IDs listed', ids, [0x0000, 0x0011, 0x001C, 0x0074, 0x00A0, 0x0111, 0x011C, 0x0131,
+                                      0x0174, 0x01A0, 0x0232, 0x0424, 0x0F00, 0x0F11, 0x0F1C,
+                                      0x0F74, 0x0FA0]);
     }
     r = await call(c, 'ReadSZL', 0x0131, 0x0001);
     if (check('ReadSZL 0x0131 index 1 answers one 40-byte record', r.err === 0 && r.data &&

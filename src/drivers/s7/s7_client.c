@@ -874,6 +874,47 @@ gw_err s7__client_exchange(gw_s7_client *c, const uint8_t *frame, size_t len, ui
 
 /* ---------------------------------------------------------------- SZL */
 
+/* At most this many parts of one SZL answer: the longest lists are a few
+ * kB, and a CPU that never says "last" must not keep us here. */
+#define SZL_MAX_PARTS 64
+
+/* Checks one SZL answer (userdata, parameter, error code, data item) and
+ * leaves its data bytes in *d; `up` is its parameter. */
+static gw_err szl_answer(gw_s7_client *c, const s7_header *h, uint16_t id, uint16_t index,
+                         s7_userdata_param *up, s7_data *d, gw_error *err)
+{
+    if (h->rosctr != S7_USERDATA || s7_decode_userdata_param(h->param, h->param_len, up) != GW_OK)
+        return fail(c, err, GW_E_PROTOCOL, 0, "malformed SZL reply");
+    if (up->err_code != 0) {
+        gw_err rc = fail(c, err, GW_E_DEVICE_REJECTED, 0, "SZL 0x%04X index 0x%04X refused "
+                         "(error 0x%04X)", id, index, up->err_code);
+        if (err)
+            err->device_code = up->err_code;
+        return rc;
+    }
+    if (h->data_len < 4 || s7_decode_data(h->data, h->data_len, 1, d) != GW_OK)
+        return fail(c, err, GW_E_PROTOCOL, 0, "malformed SZL reply data");
+    if (d->rc != S7_RC_OK)
+        return fail(c, err, rc_err(d->rc), 0, "SZL 0x%04X index 0x%04X: %s", id, index,
+                    s7_item_rc_text(d->rc));
+    return GW_OK;
+}
+
+/* Appends n bytes of list to buf; a list longer than cap is an error. */
+static gw_err szl_append(gw_s7_client *c, uint8_t *buf, size_t cap, size_t *len,
+                         const uint8_t *p, size_t n, uint16_t id, gw_error *err)
+{
+    if (n > cap - *len)
+        return fail(c, err, GW_E_RANGE, 0, "SZL 0x%04X is longer than the %zu bytes given "
+                    "for it", id, cap);
+    memcpy(buf + *len, p, n);
+    *len += n;
+    return GW_OK;
+}
+
+/* A multi-part answer (docs/s7comm.md 11.8): while the CPU says more
+ * follows, ask for the next part under its sequence number; each part's
+ * data is raw list bytes. */
 gw_err gw_s7_read_szl(gw_s7_client *c, uint16_t id, uint16_t index, uint8_t *buf, size_t cap,
                       size_t *len, uint16_t *record_len, uint16_t *records, gw_error *err)
 {
@@ -882,39 +923,39 @@ gw_err gw_s7_read_szl(gw_s7_client *c, uint16_t id, uint16_t index, uint8_t *buf
         return fail(c, err, GW_E_CONN_LOST, 0, "not connected");
     uint16_t ref = next_ref(c);
     size_t n = s7_encode_szl_req(c->tx, RX_CAP, ref, id, index);
-    gw_err rc = send_all(c, c->tx, n, err);
+    s7_header h;
+    gw_err rc = s7__client_exchange(c, c->tx, n, ref, &h, err);
+    s7_userdata_param up;
+    s7_data d;
+    if (rc == GW_OK)
+        rc = szl_answer(c, &h, id, index, &up, &d, err);
     if (rc != GW_OK)
         return rc;
-    s7_header h;
-    if ((rc = recv_pdu(c, &h, err)) != GW_OK)
-        return rc;
-    c->trips++;
-    s7_userdata_param up;
-    if (h.rosctr != S7_USERDATA || h.pdu_ref != ref ||
-        s7_decode_userdata_param(h.param, h.param_len, &up) != GW_OK)
-        return fail(c, err, GW_E_PROTOCOL, 0, "malformed SZL reply");
-    if (up.err_code != 0) {
-        rc = fail(c, err, GW_E_DEVICE_REJECTED, 0, "SZL 0x%04X index 0x%04X refused (error "
-                  "0x%04X)", id, index, up.err_code);
-        if (err)
-            err->device_code = up.err_code;
-        return rc;
-    }
-    s7_data d;
-    if (h.data_len < 4 || s7_decode_data(h.data, h.data_len, 1, &d) != GW_OK)
-        return fail(c, err, GW_E_PROTOCOL, 0, "malformed SZL reply data");
-    if (d.rc != S7_RC_OK)
-        return fail(c, err, rc_err(d.rc), 0, "SZL 0x%04X index 0x%04X: %s", id, index,
-                    s7_item_rc_text(d.rc));
     if (d.len < 8)
         return fail(c, err, GW_E_PROTOCOL, 0, "SZL reply too short");
     const uint8_t *p = d.bytes;
     *record_len = (uint16_t)(p[4] << 8 | p[5]);
     *records = (uint16_t)(p[6] << 8 | p[7]);
-    size_t body = d.len - 8u;
-    *len = body < cap ? body : cap;
-    memcpy(buf, p + 8, *len);
-    return GW_OK;
+    rc = szl_append(c, buf, cap, len, p + 8, d.len - 8u, id, err);
+    for (int parts = 1; rc == GW_OK && !up.last; parts++) {
+        if (parts >= SZL_MAX_PARTS)
+            return fail(c, err, GW_E_PROTOCOL, 0, "SZL 0x%04X: more than %d parts", id,
+                        SZL_MAX_PARTS);
+        uint8_t seq = up.seq;
+        ref = next_ref(c);
+        n = s7_encode_szl_next_req(c->tx, RX_CAP, ref, seq);
+        rc = s7__client_exchange(c, c->tx, n, ref, &h, err);
+        if (rc == GW_OK)
+            rc = szl_answer(c, &h, id, index, &up, &d, err);
+        if (rc == GW_OK && up.seq != seq)
+            rc = fail(c, err, GW_E_PROTOCOL, 0, "SZL 0x%04X: part under sequence %u, not %u",
+                      id, up.seq, seq);
+        if (rc == GW_OK)
+            rc = szl_append(c, buf, cap, len, d.bytes, d.len, id, err);
+    }
+    if (rc != GW_OK)
+        *len = 0;
+    return rc;
 }
 
 static void trimmed(char *dst, size_t size, const uint8_t *src, size_t n)

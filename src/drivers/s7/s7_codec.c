@@ -486,6 +486,23 @@ size_t s7_encode_szl_req(uint8_t *buf, size_t cap, uint16_t ref, uint16_t szl_id
     return s7_frame_dt(buf, h + plen + dlen);
 }
 
+size_t s7_encode_szl_next_req(uint8_t *buf, size_t cap, uint16_t ref, uint8_t seq)
+{
+    const size_t plen = 12, dlen = 4;
+    if (cap < S7_FRAME_HDR + S7_HDR_JOB + plen + dlen)
+        return 0;
+    uint8_t *p = buf + S7_FRAME_HDR;
+    size_t h = s7_header_encode(p, S7_USERDATA, ref, (uint16_t)plen, (uint16_t)dlen, 0, 0);
+    static const uint8_t head[7] = {0x00, 0x01, 0x12, 0x08, 0x12, 0x44, 0x01};
+    memcpy(p + h, head, sizeof(head));
+    uint8_t *q = p + h;
+    q[7] = seq;
+    memset(q + 8, 0, 4); /* data unit reference, last data unit, error code */
+    static const uint8_t data[4] = {0x0A, 0x00, 0x00, 0x00};
+    memcpy(q + plen, data, dlen);
+    return s7_frame_dt(buf, h + plen + dlen);
+}
+
 gw_err s7_decode_szl_req_data(const uint8_t *data, size_t len, uint16_t *szl_id,
                               uint16_t *szl_index)
 {

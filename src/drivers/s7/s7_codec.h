@@ -291,6 +291,11 @@ typedef struct {
 
 size_t s7_encode_szl_req(uint8_t *buf, size_t cap, uint16_t ref, uint16_t szl_id,
                          uint16_t szl_index);
+/* The follow-up asking for the next part of a multi-part SZL answer
+ * (docs/s7comm.md 11.8): parameter in its 12-byte form (method 0x12) with
+ * the answer's sequence number, data `0A 00 00 00`. Returns the frame
+ * length, 0 when cap is too small. */
+size_t s7_encode_szl_next_req(uint8_t *buf, size_t cap, uint16_t ref, uint8_t seq);
 /* Decodes the data part of an SZL read request (docs/s7comm.md 11.2): a
  * return code byte, a transport size byte, a 16-bit length in bytes, then
  * SZL-ID and index. The first two bytes are not checked: snap7's client

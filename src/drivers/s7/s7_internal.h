@@ -102,6 +102,13 @@ typedef struct {
 
 typedef struct s7_blocks s7_blocks;       /* s7_blocks.c */
 
+/* The diagnostic buffer (s7_szl.c): a ring of the newest mode changes. */
+#define S7_DIAG_MAX 32u
+typedef struct {
+    uint16_t event_id;
+    int64_t epoch_ms;     /* CPU clock */
+} s7_diag_event;
+
 struct gw_s7_server {
     gw_s7_server_opts opts;  /* strings point into the copies below */
     char host[256];
@@ -122,6 +129,9 @@ struct gw_s7_server {
     gw_s7_cpu_state cpu_state;
     char password[9];            /* "" = none */
     int64_t clock_offset_ms;     /* set clock: CPU time = clock + offset */
+    /* s7_szl.c: diagnostic buffer; diag[diag_head] is written next */
+    s7_diag_event diag[S7_DIAG_MAX];
+    uint32_t diag_head, diag_count;
     /* s7_blocks.c */
     s7_blocks *blocks;
     bool snap7_writes;           /* tests: answer writes as python-snap7 does */
@@ -206,7 +216,7 @@ s7_srv_area *s7__find_area(gw_s7_server *s, gw_s7_area area, uint16_t db);
 size_t s7__serve_cpu_functions(gw_s7_server *s, s7_session *c, const s7_header *h,
                                const s7_userdata_param *up);
 void s7__szl_session_free(s7_session *c);
-/* The diagnostic buffer (SZL 0x00A0, 0x0A00...; s7_szl.c): the CPU's mode
+/* The diagnostic buffer (SZL 0x00A0, 0x01A0; s7_szl.c): the CPU's mode
  * changed (stop, hot or cold start, by a client or by the host), at the
  * CPU clock's `epoch_ms`. Lock held. */
 void s7__diag_mode_change(gw_s7_server *s, gw_s7_cpu_state from, gw_s7_cpu_state to,

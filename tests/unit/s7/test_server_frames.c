@@ -963,8 +963,10 @@ static void test_userdata(void **state)
     assert_int_equal(s7_decode_userdata_param(h.param, h.param_len, &up), GW_OK);
     assert_int_not_equal(up.err_code, 0);
 
-    /* SZL 0x001C (10 records of 34 bytes) on a PDU-240 session: only
-     * whole records that fit the PDU */
+    /* SZL 0x001C (10 records of 34 bytes) on a PDU-240 session: in
+     * parts, each within the PDU, the first "more follows" under the
+     * sequence number the server assigns (docs 11.8; the part by part
+     * checks are in test_server_szl.c) */
     n = setup_frame(f, 0x0047, 1, 1, 240);
     assert_true(serve(x, f, n));
     n = s7_encode_szl_req(f, sizeof(f), 0x0048, S7_SZL_COMPONENTS, 0);
@@ -973,12 +975,28 @@ static void test_userdata(void **state)
     assert_true(x->reply_len - S7_FRAME_HDR <= 240);
     assert_int_equal(s7_decode_userdata_param(h.param, h.param_len, &up), GW_OK);
     assert_int_equal(up.err_code, 0);
+    assert_false(up.last);
+    assert_int_not_equal(up.seq, 0);
     assert_int_equal(s7_decode_data(h.data, h.data_len, 1, &d), GW_OK);
     uint16_t rl = (uint16_t)(d.bytes[4] << 8 | d.bytes[5]);
     uint16_t cnt = (uint16_t)(d.bytes[6] << 8 | d.bytes[7]);
     assert_int_equal(rl, 34);
-    assert_true(cnt >= 1);
-    assert_int_equal(d.len, 8u + (size_t)rl * cnt);
+    assert_int_equal(cnt, 10); /* the whole list's count */
+    size_t got = d.len;
+    uint8_t seq = up.seq;
+    for (int parts = 1; !up.last; parts++) {
+        assert_true(parts < 8);
+        n = s7_encode_szl_next_req(f, sizeof(f), (uint16_t)(0x0100 + parts), seq);
+        assert_true(serve(x, f, n));
+        h = reply_hdr(x);
+        assert_true(x->reply_len - S7_FRAME_HDR <= 240);
+        assert_int_equal(s7_decode_userdata_param(h.param, h.param_len, &up), GW_OK);
+        assert_int_equal(up.err_code, 0);
+        assert_int_equal(up.seq, seq);
+        assert_int_equal(s7_decode_data(h.data, h.data_len, 1, &d), GW_OK);
+        got += d.len;
+    }
+    assert_int_equal(got, 8u + 34u * 10u);
 
     /* a userdata parameter that is not one: an Ack_Data with 0x8404 the
      * client can read, and the connection stays */
@@ -1075,8 +1093,12 @@ static uint16_t szl_read(fx *x, uint16_t ref, uint16_t id, uint16_t index, s7_da
     assert_true(d->len >= 8);
     assert_int_equal(get16(d->bytes), id);
     assert_int_equal(get16(d->bytes + 2), index);
-    /* LENTHDR x N_DR is exactly the records that follow */
-    assert_int_equal(d->len, 8u + (size_t)get16(d->bytes + 4) * get16(d->bytes + 6));
+    /* LENTHDR x N_DR is exactly the records that follow; a 0x0Fxx list
+     * is the header alone */
+    if ((id & 0xFF00) == 0x0F00)
+        assert_int_equal(d->len, 8u);
+    else
+        assert_int_equal(d->len, 8u + (size_t)get16(d->bytes + 4) * get16(d->bytes + 6));
     return 0;
 }
 
@@ -1090,15 +1112,18 @@ static void test_szl_lists(void **state)
     assert_int_equal(szl_read(x, 0x0070, 0x0000, 0x0000, &d), 0);
     assert_int_equal(get16(d.bytes + 4), 2);
     uint16_t n = get16(d.bytes + 6);
-    static const uint16_t want[] = {0x0000, 0x0011, 0x001C, 0x0131, 0x0232, 0x0424};
+    static const uint16_t want[] = {0x0000, 0x0011, 0x001C, 0x0074, 0x00A0, 0x0111,
+                                    0x011C, 0x0131, 0x0174, 0x01A0, 0x0232, 0x0424,
+                                    0x0F00, 0x0F11, 0x0F1C, 0x0F74, 0x0FA0};
     assert_int_equal(n, sizeof(want) / sizeof(want[0]));
-    uint8_t list[32]; /* d points into the reply, which the next read reuses */
+    uint8_t list[64]; /* d points into the reply, which the next read reuses */
     memcpy(list, d.bytes + 8, 2u * n);
     for (uint16_t k = 0; k < n; k++) {
         uint16_t id = get16(list + 2 * k);
         assert_int_equal(id, want[k]);
         /* every listed ID is served (with the index a client reads) */
-        uint16_t idx = id == 0x0131 || id == 0x0232 ? 1 : 0;
+        uint16_t idx = id == 0x0131 || id == 0x0232 || id == 0x0111 || id == 0x011C ||
+                       id == 0x0174 ? 1 : 0;
         s7_data e;
         assert_int_equal(szl_read(x, (uint16_t)(0x0100 + k), id, idx, &e), 0);
     }

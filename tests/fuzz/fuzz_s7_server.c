@@ -3,7 +3,9 @@
  * TPKT packets and served by s7__serve_packet, the same function the server
  * thread runs. If byte 0 is odd, a valid COTP connect and setup come first,
  * so that the fuzzer spends its time on S7 jobs. Nothing may crash, read
- * out of bounds or leak; every answer must be a well-formed TPKT packet.
+ * out of bounds or leak; every answer must be a well-formed sequence of
+ * TPKT packets (a download's reply is the Ack_Data and the CPU's own
+ * Download Block job back to back, docs/s7comm.md 14.3).
  */
 #include "drivers/s7/s7_internal.h"
 
@@ -19,6 +21,20 @@ static const uint8_t connect_frames[] = {
     0x03, 0x00, 0x00, 0x19, 0x02, 0xF0, 0x80, 0x32, 0x01, 0x00, 0x00, 0x00, 0x01, 0x00, 0x08,
     0x00, 0x00, 0xF0, 0x00, 0x00, 0x08, 0x00, 0x08, 0x03, 0xC0};
 
+/* Whole TPKT packets, each at least TPKT + COTP DT, back to back. */
+static bool packets_ok(const uint8_t *p, size_t n)
+{
+    size_t off = 0;
+    while (off < n) {
+        size_t total;
+        if (n - off < S7_TPKT_HDR || s7_tpkt_length(p + off, &total) != GW_OK ||
+            total > n - off)
+            return false;
+        off += total;
+    }
+    return true;
+}
+
 static void serve_stream(gw_s7_server *s, s7_session *c, const uint8_t *p, size_t n, bool *open)
 {
     size_t off = 0;
@@ -29,11 +45,8 @@ static void serve_stream(gw_s7_server *s, s7_session *c, const uint8_t *p, size_
         const uint8_t *reply;
         size_t reply_len;
         *open = s7__serve_packet(s, c, p + off, total, &reply, &reply_len);
-        if (reply_len) {
-            size_t rl;
-            if (reply_len < S7_TPKT_HDR || s7_tpkt_length(reply, &rl) != GW_OK || rl != reply_len)
-                __builtin_trap();
-        }
+        if (reply_len && !packets_ok(reply, reply_len))
+            __builtin_trap();
         s7__fire_writes(s, c->peer);
         off += total;
     }

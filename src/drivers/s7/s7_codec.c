@@ -542,6 +542,47 @@ gw_err s7_decode_userdata_param(const uint8_t *param, size_t len, s7_userdata_pa
     return GW_OK;
 }
 
+/* ---------------------------------------------------------------- blocks */
+
+void s7_block_addr_encode(uint8_t out[S7_BLOCK_ADDR], uint8_t type, uint16_t number)
+{
+    out[0] = '0';
+    out[1] = type;
+    for (int i = 6; i >= 2; i--) {
+        out[i] = (uint8_t)('0' + number % 10);
+        number /= 10;
+    }
+}
+
+gw_err s7_block_addr_decode(const uint8_t in[S7_BLOCK_ADDR], uint8_t *type, uint16_t *number)
+{
+    /* the types of docs/s7comm.md 14.1: '8' OB, 'A'..'F' DB SDB FC SFC FB SFB */
+    if (in[0] != '0' || !(in[1] == '8' || (in[1] >= 'A' && in[1] <= 'F')))
+        return GW_E_PROTOCOL;
+    uint32_t n = 0;
+    for (int i = 2; i < 7; i++) {
+        if (in[i] < '0' || in[i] > '9')
+            return GW_E_PROTOCOL;
+        n = n * 10u + (uint32_t)(in[i] - '0');
+    }
+    if (n > 0xFFFFu)
+        return GW_E_PROTOCOL;
+    *type = in[1];
+    *number = (uint16_t)n;
+    return GW_OK;
+}
+
+uint16_t s7_crc16(const uint8_t *p, size_t len)
+{
+    uint16_t crc = 0xFFFF;
+    for (size_t i = 0; i < len; i++) {
+        crc ^= (uint16_t)(p[i] << 8);
+        for (int b = 0; b < 8; b++)
+            crc = (uint16_t)(crc & 0x8000 ? (crc << 1) ^ 0x1021 : crc << 1);
+    }
+    return crc;
+}
+
 /* ---------------------------------------------------------------- errors */
 
 const char *s7_item_rc_text(uint8_t rc)
@@ -567,6 +608,11 @@ const char *s7_header_error_text(uint8_t err_class, uint8_t err_code)
     case 0x8104: return "function not supported or not allowed by the CPU";
     case 0x8500: return "PDU size error";
     case 0x8702: return "invalid address";
+    case 0x8401: return "invalid service sequence (upload or download)";
+    case 0xD081: return "function not permitted in the current mode";
+    case 0xD209: return "block not found";
+    case 0xD20E: return "no (further) block available";
+    case 0xD219: return "incorrect block lengths";
     case 0xD241: return "protection level of the function not sufficient";
     case 0xD602: return "PLC protected by password";
     }

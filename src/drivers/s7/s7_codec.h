@@ -306,6 +306,29 @@ gw_err s7_decode_szl_req_data(const uint8_t *data, size_t len, uint16_t *szl_id,
                               uint16_t *szl_index);
 gw_err s7_decode_userdata_param(const uint8_t *param, size_t len, s7_userdata_param *out);
 
+/* ---------------------------------------------------------------- blocks */
+
+/* A block as the block functions, upload, download and the PI services
+ * name it (docs/s7comm.md 14.1): ASCII '0', the type character
+ * (gw_s7_block_type), five decimal digits, and in file names a file
+ * system character ('A' active, 'P' passive, 'B' both). */
+#define S7_BLOCK_ADDR 7          /* '0' type ddddd */
+/* Writes the 7 bytes; number 0..65535. */
+void s7_block_addr_encode(uint8_t out[S7_BLOCK_ADDR], uint8_t type, uint16_t number);
+/* Reads them back; GW_E_PROTOCOL unless '0', a known type and 5 digits
+ * naming 0..65535. */
+gw_err s7_block_addr_decode(const uint8_t in[S7_BLOCK_ADDR], uint8_t *type, uint16_t *number);
+
+/* MC7 block image (docs/s7comm.md 14.2): a 36-byte header, the code or
+ * data (MC7 length), a 20-byte interface section and a 36-byte footer. */
+#define S7_MC7_HDR 36
+#define S7_MC7_SBB 20
+#define S7_MC7_FOOTER 36
+#define S7_MC7_OVERHEAD (S7_MC7_HDR + S7_MC7_SBB + S7_MC7_FOOTER)   /* 92 */
+/* CRC-16/CCITT-FALSE (poly 0x1021, init 0xFFFF): the checksum our server
+ * reports for a block (docs/s7comm.md 14.2). */
+uint16_t s7_crc16(const uint8_t *p, size_t len);
+
 /* ---------------------------------------------------------------- errors */
 
 /* Text for a header error (class, code) and an item return code. */

@@ -400,8 +400,9 @@ static void test_unknown_function(void **state)
 {
     fx *x = *state;
     connect_pdu(x, 480);
-    /* PI service, PLC stop, upload start, CPU services, 0xFF */
-    const uint8_t fns[] = {0x28, 0x29, 0x1D, 0x00, 0x01, 0xFF};
+    /* PI service, PLC stop, CPU services, 0xFF (upload start is served:
+     * test_server_blocks.c) */
+    const uint8_t fns[] = {0x28, 0x29, 0x00, 0x01, 0xFF};
     for (size_t i = 0; i < sizeof(fns); i++) {
         uint8_t param[8] = {fns[i], 0, 0, 0, 0, 0, 0, 0};
         uint8_t buf[64];
@@ -947,9 +948,10 @@ static void test_userdata(void **state)
     assert_int_equal(h.data_len, 4);
     assert_memory_equal(h.data, notavail, 4);
 
-    /* another function group (block functions, 0x43): 0x8104 */
+    /* another function group (PBC BSEND, 0x46; block functions are served:
+     * test_server_blocks.c): 0x8104 */
     n = s7_encode_szl_req(f, sizeof(f), 0x0044, 0x0011, 0);
-    f[S7_FRAME_HDR + 10 + 5] = 0x43;
+    f[S7_FRAME_HDR + 10 + 5] = 0x46;
     assert_true(serve(x, f, n));
     h = reply_hdr(x);
     assert_int_equal(s7_decode_userdata_param(h.param, h.param_len, &up), GW_OK);

@@ -613,6 +613,8 @@ const char *s7_header_error_text(uint8_t err_class, uint8_t err_code)
     case 0xD209: return "block not found";
     case 0xD20E: return "no (further) block available";
     case 0xD219: return "incorrect block lengths";
+    case 0x8404: return "the function cannot be performed";
+    case 0xD202: return "syntax error in function parameters";
     case 0xD241: return "protection level of the function not sufficient";
     case 0xD602: return "PLC protected by password";
     }
@@ -625,4 +627,92 @@ const char *s7_header_error_text(uint8_t err_class, uint8_t err_code)
     case 0x87: return "access error";
     default: return "unknown error";
     }
+}
+
+/* ---------------------------------------------------------------- clock */
+
+/* Days since 1970-01-01 of a proleptic Gregorian date, and back (the
+ * civil-calendar algorithms of era, year of era and day of year). */
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    unsigned yoe = (unsigned)(y - era * 400);
+    unsigned doy = (153u * (m + (m > 2 ? -3 : 9)) + 2u) / 5u + d - 1u;
+    unsigned doe = yoe * 365u + yoe / 4u - yoe / 100u + doy;
+    return era * 146097 + (int64_t)doe - 719468;
+}
+
+static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
+{
+    z += 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    unsigned doe = (unsigned)(z - era * 146097);
+    unsigned yoe = (doe - doe / 1460u + doe / 36524u - doe / 146096u) / 365u;
+    unsigned doy = doe - (365u * yoe + yoe / 4u - yoe / 100u);
+    unsigned mp = (5u * doy + 2u) / 153u;
+    *d = doy - (153u * mp + 2u) / 5u + 1u;
+    *m = mp < 10 ? mp + 3 : mp - 9;
+    *y = (int64_t)yoe + era * 400 + (*m <= 2);
+}
+
+static uint8_t to_bcd(unsigned v)
+{
+    return (uint8_t)(((v / 10u) << 4) | (v % 10u));
+}
+
+/* A BCD byte's value, or -1 when a nibble is not a digit. */
+static int from_bcd(uint8_t b)
+{
+    if ((b >> 4) > 9 || (b & 0x0F) > 9)
+        return -1;
+    return (b >> 4) * 10 + (b & 0x0F);
+}
+
+void s7_dt_encode(uint8_t out[S7_DT_LEN], int64_t epoch_ms)
+{
+    if (epoch_ms < S7_DT_MIN_MS)
+        epoch_ms = S7_DT_MIN_MS;
+    if (epoch_ms > S7_DT_MAX_MS)
+        epoch_ms = S7_DT_MAX_MS;
+    int64_t days = epoch_ms / 86400000;
+    unsigned ms_day = (unsigned)(epoch_ms % 86400000);
+    int64_t y;
+    unsigned m, d;
+    civil_from_days(days, &y, &m, &d);
+    unsigned ms = ms_day % 1000u, s = ms_day / 1000u;
+    /* 1970-01-01 was a Thursday: weekday 5 when Sunday is 1 */
+    unsigned wday = (unsigned)((days + 4) % 7) + 1u;
+    out[0] = to_bcd((unsigned)(y % 100));
+    out[1] = to_bcd(m);
+    out[2] = to_bcd(d);
+    out[3] = to_bcd(s / 3600u);
+    out[4] = to_bcd(s / 60u % 60u);
+    out[5] = to_bcd(s % 60u);
+    out[6] = to_bcd(ms / 10u);
+    out[7] = (uint8_t)((ms % 10u) << 4 | wday);
+}
+
+gw_err s7_dt_decode(const uint8_t in[S7_DT_LEN], int64_t *epoch_ms)
+{
+    *epoch_ms = 0;
+    int f[7];
+    for (int i = 0; i < 7; i++)
+        if ((f[i] = from_bcd(in[i])) < 0)
+            return GW_E_RANGE;
+    unsigned ms_last = in[7] >> 4;
+    if (ms_last > 9)
+        return GW_E_RANGE;
+    int64_t y = f[0] < 90 ? 2000 + f[0] : 1900 + f[0];
+    static const unsigned mdays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (f[1] < 1 || f[1] > 12)
+        return GW_E_RANGE;
+    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    unsigned dmax = mdays[f[1] - 1] + (f[1] == 2 && leap ? 1u : 0u);
+    if (f[2] < 1 || (unsigned)f[2] > dmax || f[3] > 23 || f[4] > 59 || f[5] > 59)
+        return GW_E_RANGE;
+    int64_t days = days_from_civil(y, (unsigned)f[1], (unsigned)f[2]);
+    *epoch_ms = days * 86400000 + ((int64_t)f[3] * 3600 + f[4] * 60 + f[5]) * 1000 +
+                f[6] * 10 + (int64_t)ms_last;
+    return GW_OK;
 }

@@ -335,4 +335,22 @@ uint16_t s7_crc16(const uint8_t *p, size_t len);
 const char *s7_header_error_text(uint8_t err_class, uint8_t err_code);
 const char *s7_item_rc_text(uint8_t rc);
 
+/* ---------------------------------------------------------------- clock */
+
+/* DATE_AND_TIME, 8 BCD bytes (docs/s7comm.md 17; WS-S7
+ * `s7comm_add_timestamp_to_tree`): year (2 digits: 90-99 = 1990-1999,
+ * 00-89 = 2000-2089), month, day, hour, minute, second, milliseconds (2
+ * high digits), then the last millisecond digit in the high nibble and the
+ * weekday (1 Sunday .. 7 Saturday) in the low one. */
+#define S7_DT_LEN 8
+#define S7_DT_MIN_MS 631152000000LL     /* 1990-01-01 00:00:00.000 UTC */
+#define S7_DT_MAX_MS 3786911999999LL    /* 2089-12-31 23:59:59.999 UTC */
+/* Encodes epoch ms (UTC), clamped to S7_DT_MIN_MS..S7_DT_MAX_MS. */
+void s7_dt_encode(uint8_t out[S7_DT_LEN], int64_t epoch_ms);
+/* Decodes to epoch ms; GW_E_RANGE for a nibble that is not a BCD digit or
+ * a field out of its range (month 1-12, the day within the month, hour
+ * < 24, minute and second < 60). The weekday is not checked: a CPU
+ * derives it from the date. */
+gw_err s7_dt_decode(const uint8_t in[S7_DT_LEN], int64_t *epoch_ms);
+
 #endif

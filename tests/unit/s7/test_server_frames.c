@@ -400,9 +400,9 @@ static void test_unknown_function(void **state)
 {
     fx *x = *state;
     connect_pdu(x, 480);
-    /* PI service, PLC stop, CPU services, 0xFF (upload start is served:
-     * test_server_blocks.c) */
-    const uint8_t fns[] = {0x28, 0x29, 0x00, 0x01, 0xFF};
+    /* CPU services, 0xFF (upload start, PI service and PLC stop are
+     * served: test_server_blocks.c, test_server_cpu.c) */
+    const uint8_t fns[] = {0x00, 0x01, 0xFF};
     for (size_t i = 0; i < sizeof(fns); i++) {
         uint8_t param[8] = {fns[i], 0, 0, 0, 0, 0, 0, 0};
         uint8_t buf[64];

@@ -2,7 +2,8 @@
 // s7_szl.js PLCGW SOURCE_DIR - the simulator's system state lists
 // (docs/s7comm.md 11) through node-snap7's client, our test peer: every
 // served ID and index, the list of lists, the helpers built on SZL
-// (GetCpuInfo, GetOrderCode, GetCpInfo, GetProtection, PlcStatus), and at
+// (GetCpuInfo, GetOrderCode, GetCpInfo, GetProtection, PlcStatus), the
+// communication capabilities 0x0131 indexes 1-4 and 6 (docs 11.6), and at
 // PDU 240 the lists longer than one PDU, which must arrive whole and equal
 // to what a raw-frame reading assembles part by part (docs 11.8).
 // Only 127.0.0.1; every wait bounded; the simulator stopped by its PID.
@@ -19,7 +20,7 @@ const SERVED = [[0x0000, 0], [0x0011, 0], [0x001C, 0], [0x0074, 0], [0x00A0, 0],
   [0x0F11, 0], [0x0F1C, 0], [0x0F74, 0], [0x0FA0, 0]];
 const MORE_INDEXES = [[0x0111, 6], [0x0111, 7], [0x011C, 2], [0x011C, 5], [0x011C, 7],
   [0x0174, 1], [0x0174, 5], [0x0174, 6], [0x0232, 4]];
-const REFUSED = [[0x0131, 2], [0x0131, 9], [0x0232, 2], [0x0111, 2], [0x0132, 4], [0x0012, 0]];
+const REFUSED = [[0x0131, 0], [0x0131, 5], [0x0131, 7], [0x0131, 8], [0x0131, 9], [0x0232, 2], [0x0111, 2], [0x0132, 4], [0x0012, 0]];
 
 const hex = (b) => Buffer.from(b).toString('hex');
 
@@ -112,6 +113,29 @@ finish(async () => {
         return `${n} x ${rl} bytes`;
       });
     }
+
+    await check('ReadSZL 0x0131 indexes 2, 3, 4, 6: one 40-byte record each, limits agree', async () => {
+      const rec = {};
+      for (const idx of [1, 2, 3, 4, 6]) {
+        const r = await call(c240, 'ReadSZL', 0x0131, idx);
+        assert(r.err === 0, `index ${idx}: ${snapErr(c240, r)}`);
+        const l = snapList(r.data);
+        assert(l.length === 4 + 40 && l.readUInt16BE(0) === 40 && l.readUInt16BE(2) === 1,
+          `index ${idx}: ${hex(l.subarray(0, 4))}, ${l.length} bytes`);
+        rec[idx] = l.subarray(4);
+        assert(rec[idx].readUInt16BE(0) === idx, `index ${idx}: record index ${hex(rec[idx])}`);
+      }
+      const pdu = rec[1].readUInt16BE(2);
+      const conns = rec[1].readUInt16BE(4);
+      // docs 11.6: nothing of TIS or communication SFBs; O&M and OMS bits
+      assert(rec[2].subarray(2).equals(Buffer.alloc(38)), `index 2 ${hex(rec[2])}`);
+      assert(rec[6].subarray(2).equals(Buffer.alloc(38)), `index 6 ${hex(rec[6])}`);
+      assert(hex(rec[3].subarray(2, 6)) === '03e08101', `index 3 funkt ${hex(rec[3])}`);
+      assert(rec[3].readUInt16BE(6) === pdu - 18, `index 3 data ${rec[3].readUInt16BE(6)}`);
+      assert(hex(rec[4].subarray(2, 10)) === '8001210000000000', `index 4 funkt ${hex(rec[4])}`);
+      assert(rec[4][13] === Math.min(conns, 255), `index 4 hoch ${rec[4][13]}`);
+      return `3: ${hex(rec[3].subarray(0, 8))}, 4: ${hex(rec[4].subarray(0, 14))}`;
+    });
 
     for (const [id, idx] of REFUSED) {
       await check(`ReadSZL 0x${id.toString(16)} index ${idx} refused, link kept`, async () => {

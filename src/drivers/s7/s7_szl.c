@@ -217,18 +217,57 @@ static bool szl_diag(const szl_ctx *x, uint16_t id, uint16_t index, szl_out *o)
     return true;
 }
 
-/* 0x0131 index 1, general communication data (docs/s7comm.md 11.6; WS-SZL
- * s7comm_decode_szl_id_0131_idx_0001). Other indexes are not served. */
+/* 0x0131: communication capabilities (docs/s7comm.md 11.6; WS-SZL
+ * s7comm_decode_szl_id_0131_idx_0001 ... _0006), one 40-byte record per
+ * index. The bits and limits describe what this simulator serves over
+ * S7comm, not a captured S7-1214C; a bit whose meaning the sources leave
+ * open is 0. Indexes 5, 7 and 8 have no layout in the sources: refused. */
+
+/* index 1, general communication data */
+static void comm_general(const gw_s7_server *s, uint8_t *r)
+{
+    put16(r + 2, s->opts.max_pdu);     /* pdu: largest PDU we negotiate */
+    put16(r + 4, s->opts.max_clients); /* anz: connections */
+    /* mpi_bps, kbus_bps: 0, the S7-1200 has neither MPI nor K-bus */
+}
+
+/* index 3, operator interface (O&M) functions */
+static void comm_om(const gw_s7_server *s, uint8_t *r)
+{
+    r[2] = 0x03; /* funkt_0: read once, write once (Read/Write Var); no cyclic reading */
+    r[3] = 0xE0; /* funkt_1: inputs, outputs, bit memory; no peripheral I/O */
+    r[4] = 0x81; /* funkt_2: user DB, S7 counter */
+    r[5] = 0x01; /* funkt_3: S7 timer */
+    /* data: the largest read payload, PDU - 18 (docs 10), all items of a
+     * request being read under one lock; anz, per_min, per_max: 0, no
+     * cyclic reading */
+    put16(r + 6, (uint16_t)(s->opts.max_pdu - 18u));
+}
+
+/* index 4, object management system (OMS) functions */
+static void comm_oms(const gw_s7_server *s, uint8_t *r)
+{
+    r[2] = 0x80; /* funkt_0: delete (list), PI _DELE */
+    r[3] = 0x01; /* funkt_1: upload on PG */
+    r[4] = 0x21; /* funkt_2: load user program (RAM), compress (external) */
+    /* hoch: simultaneous uploads, one per connection (s7_session.xfer) */
+    r[13] = (uint8_t)(s->opts.max_clients < 255u ? s->opts.max_clients : 255u);
+}
+
 static bool szl_comm(const szl_ctx *x, uint16_t id, uint16_t index, szl_out *o)
 {
     (void)id;
-    if (index != 0x0001)
-        return false;
-    memset(o->rec, 0, 40);
-    put16(o->rec, 0x0001);
-    put16(o->rec + 2, x->s->opts.max_pdu);     /* largest PDU we negotiate */
-    put16(o->rec + 4, x->s->opts.max_clients); /* connections */
-    /* mpi_bps, kbus_bps: 0, the S7-1200 has neither MPI nor K-bus */
+    uint8_t *r = o->rec;
+    memset(r, 0, 40);
+    put16(r, index);
+    switch (index) {
+    case 0x0001: comm_general(x->s, r); break;
+    case 0x0002: break; /* test and installation: none (no block status, force, ...) */
+    case 0x0003: comm_om(x->s, r); break;
+    case 0x0004: comm_oms(x->s, r); break;
+    case 0x0006: break; /* communication SFBs: no user program, no configured connections */
+    default: return false;
+    }
     o->rec_len = 40;
     o->count = 1;
     return true;

@@ -5,8 +5,9 @@
  * reads past the end), then our client against a started server.
  *
  * Covered: every served ID and index and the list of lists naming exactly
- * those; answers longer than the PDU in parts (11.8: sequence number, data
- * unit reference, last data unit); wrong, stale and abandoned follow-ups;
+ * those; the exact 0x0131 records (indexes 1-4, 6); answers longer than
+ * the PDU in parts (11.8: sequence number, data unit reference, last data
+ * unit); wrong, stale and abandoned follow-ups;
  * malformed requests; the diagnostic buffer's ring; gw_s7_read_szl
  * reassembling a multi-part list, and refusing one longer than its buffer.
  */
@@ -91,12 +92,25 @@ static void connect_pdu(fx *x, uint16_t pdu)
     assert_int_equal(x->c.pdu_len, pdu);
 }
 
-static void fx_open(fx *x, const char *password, uint16_t pdu)
+static void fx_start(fx *x, gw_s7_server *s, uint16_t pdu)
 {
     memset(x, 0, sizeof(*x));
-    x->s = new_server(password);
+    x->s = s;
     assert_int_equal(s7__session_init(&x->c, "test", 0x4400), GW_OK);
     connect_pdu(x, pdu);
+}
+
+static void fx_open(fx *x, const char *password, uint16_t pdu)
+{
+    fx_start(x, new_server(password), pdu);
+}
+
+static void fx_open_opts(fx *x, const gw_s7_server_opts *so, uint16_t pdu)
+{
+    gw_s7_server *s = NULL;
+    gw_error err;
+    assert_int_equal(gw_s7_server_new(so, &s, &err), GW_OK);
+    fx_start(x, s, pdu);
 }
 
 static void fx_close(fx *x)
@@ -307,13 +321,64 @@ static void test_identity(void **state)
     szl_refused(&x, 0x011C, 6);
     szl_refused(&x, 0x011C, 12);
 
-    /* 0x0131 index 1: limits from the options; the others not served */
+    fx_close(&x);
+}
+
+/* 0x0131 (docs/s7comm.md 11.6): indexes 1, 2, 3, 4 and 6, one 40-byte record
+ * each, exact bytes; the limits follow the options; 5, 7, 8 (no layout in
+ * the sources) and the rest refused. */
+static void test_comm_capabilities(void **state)
+{
+    (void)state;
+    static const struct {
+        uint16_t index;
+        uint8_t head[16]; /* the record's first 16 bytes; the rest is 0 */
+    } want[] = {
+        /* index, pdu 960, anz 8 */
+        {1, {0x00, 0x01, 0x03, 0xC0, 0x00, 0x08}},
+        /* TIS: no function */
+        {2, {0x00, 0x02}},
+        /* O&M: read/write once; I, Q, M; DB, S7 counter; S7 timer; data 942 */
+        {3, {0x00, 0x03, 0x03, 0xE0, 0x81, 0x01, 0x03, 0xAE}},
+        /* OMS: delete (list); upload; load RAM, compress; hoch 8 */
+        {4, {0x00, 0x04, 0x80, 0x01, 0x21, 0, 0, 0, 0, 0, 0, 0, 0, 0x08}},
+        /* communication SFBs: none */
+        {6, {0x00, 0x06}},
+    };
+    fx x;
+    fx_open(&x, NULL, 240);
+    uint8_t out[SZL_BUF];
+    static const uint8_t zeros[40];
+    for (size_t k = 0; k < sizeof(want) / sizeof(want[0]); k++) {
+        size_t len;
+        int parts;
+        assert_int_equal(szl_get(&x, 0x0131, want[k].index, out, &len, &parts), 0);
+        assert_int_equal(len, 8u + 40u);
+        assert_int_equal(parts, 1);
+        assert_int_equal(get16(out + 4), 40);
+        assert_int_equal(get16(out + 6), 1);
+        assert_memory_equal(out + 8, want[k].head, 16);
+        assert_memory_equal(out + 8 + 16, zeros, 24);
+    }
+    static const uint16_t refused[] = {0, 5, 7, 8, 9, 0x0010, 0x0106, 0xFFFF};
+    for (size_t k = 0; k < sizeof(refused) / sizeof(refused[0]); k++)
+        szl_refused(&x, 0x0131, refused[k]);
+    fx_close(&x);
+
+    /* the limits are the server's options */
+    gw_s7_server_opts so;
+    memset(&so, 0, sizeof(so));
+    so.host = "127.0.0.1";
+    so.max_pdu = 480;
+    so.max_clients = 3;
+    fx_open_opts(&x, &so, 480);
     szl_ok(&x, 0x0131, 1, out, 40, 1);
-    assert_int_equal(get16(out + 8 + 2), 960);
-    assert_int_equal(get16(out + 8 + 4), 8);
-    for (uint16_t i = 0; i <= 9; i++)
-        if (i != 1)
-            szl_refused(&x, 0x0131, i);
+    assert_int_equal(get16(out + 8 + 2), 480);
+    assert_int_equal(get16(out + 8 + 4), 3);
+    szl_ok(&x, 0x0131, 3, out, 40, 1);
+    assert_int_equal(get16(out + 8 + 6), 462);
+    szl_ok(&x, 0x0131, 4, out, 40, 1);
+    assert_int_equal(out[8 + 13], 3);
     fx_close(&x);
 }
 
@@ -648,6 +713,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_list_of_lists),
         cmocka_unit_test(test_identity),
+        cmocka_unit_test(test_comm_capabilities),
         cmocka_unit_test(test_state_leds_protection),
         cmocka_unit_test(test_diag_buffer),
         cmocka_unit_test(test_parts_at_pdu_240),

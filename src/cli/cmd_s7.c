@@ -46,6 +46,7 @@ static const char help[] =
 typedef struct {
     gw_s7_client *c;
     gw_error err;
+    const char *set_clock;   /* clock --set VALUE */
 } s7ctx;
 
 static int device_error(const char *what, const gw_error *err)
@@ -133,7 +134,12 @@ static bool parse_time(const char *s, int64_t *ms)
         return false;
     tm.tm_year -= 1900;
     tm.tm_mon -= 1;
-    *ms = (int64_t)timegm(&tm) * 1000 + frac;
+    struct tm want = tm, back;
+    time_t t = timegm(&tm);
+    /* a date that does not exist (30 February) comes back as another */
+    if (!gmtime_r(&t, &back) || back.tm_mday != want.tm_mday || back.tm_mon != want.tm_mon)
+        return false;
+    *ms = (int64_t)t * 1000 + frac;
     return true;
 }
 
@@ -227,17 +233,17 @@ static int cmd_szl(s7ctx *x, int argc, char **argv)
                                 "record_len", rl, "count", n, "records", recs));
 }
 
-static int cmd_clock(s7ctx *x, int argc, char **argv)
+static int cmd_clock(s7ctx *x, int argc)
 {
-    if (argc == 2 && strcmp(argv[0], "--set") == 0) {
+    if (argc != 0)
+        return cli_usage_error("s7", usage, "clock [--set now|YYYY-MM-DDTHH:MM:SS]");
+    if (x->set_clock) {
         int64_t ms;
-        if (!parse_time(argv[1], &ms))
+        if (!parse_time(x->set_clock, &ms))
             return cli_usage_error("s7", usage, "clock --set: 'now' or YYYY-MM-DDTHH:MM:SS, "
-                                   "got '%s'", argv[1]);
+                                   "got '%s'", x->set_clock);
         if (gw_s7_clock_set(x->c, ms, &x->err) != GW_OK)
             return device_error("set clock", &x->err);
-    } else if (argc != 0) {
-        return cli_usage_error("s7", usage, "clock [--set now|YYYY-MM-DDTHH:MM:SS]");
     }
     int64_t ms;
     if (gw_s7_clock_read(x->c, &ms, &x->err) != GW_OK)
@@ -396,7 +402,7 @@ static int run(s7ctx *x, const char *cmd, int argc, char **argv)
     if (strcmp(cmd, "szl") == 0)
         return cmd_szl(x, argc, argv);
     if (strcmp(cmd, "clock") == 0)
-        return cmd_clock(x, argc, argv);
+        return cmd_clock(x, argc);
     if (strcmp(cmd, "blocks") == 0)
         return cmd_blocks(x, argc, argv);
     if (strcmp(cmd, "block-info") == 0)
@@ -440,6 +446,7 @@ int cli_s7(int argc, char **argv)
         {"rack", required_argument, NULL, 'r'},     {"slot", required_argument, NULL, 's'},
         {"password", required_argument, NULL, 'P'}, {"pdu", required_argument, NULL, 'u'},
         {"timeout-ms", required_argument, NULL, 't'}, {"help", no_argument, NULL, 'h'},
+        {"set", required_argument, NULL, 'S'},
         {NULL, 0, NULL, 0},
     };
     gw_s7_opts o = {0};
@@ -447,7 +454,7 @@ int cli_s7(int argc, char **argv)
     o.slot = 1;
     o.pdu_request = 960;
     o.connect_timeout_ms = o.send_timeout_ms = o.recv_timeout_ms = 3000;
-    const char *password = NULL;
+    const char *password = NULL, *set_clock = NULL;
     /* options may come after the command and its arguments */
     char *pos[16];
     int npos = 0;
@@ -463,15 +470,9 @@ int cli_s7(int argc, char **argv)
         case 1:
             if (npos == 16)
                 return cli_usage_error("s7", usage, "too many arguments");
-            if (strcmp(optarg, "--set") == 0 && optind < argc) {
-                pos[npos++] = optarg;
-                if (npos == 16)
-                    return cli_usage_error("s7", usage, "too many arguments");
-                pos[npos++] = argv[optind++];
-                break;
-            }
             pos[npos++] = optarg;
             break;
+        case 'S': set_clock = optarg; break;
         case 'H': o.host = optarg; break;
         case 'p':
         case 'r':
@@ -511,7 +512,10 @@ int cli_s7(int argc, char **argv)
         return cli_usage_error("s7", usage, "which command? (see --help)");
     if (!o.host)
         return cli_usage_error("s7", usage, "--host is required");
+    if (set_clock && strcmp(pos[0], "clock") != 0)
+        return cli_usage_error("s7", usage, "--set is an option of clock");
     s7ctx x = {0};
+    x.set_clock = set_clock;
     gw_error_clear(&x.err);
     if (gw_s7_client_new(&o, &x.c) != GW_OK)
         return CLI_EXIT_RUNTIME;

@@ -15,6 +15,7 @@ static const char usage[] =
     "  sim            run the PLC simulator (S7 and Modbus TCP servers)\n"
     "  read           read a device's tags once, decoded by a tag map\n"
     "  write          write tags of a device from a JSON payload\n"
+    "  s7             an S7 CPU's services: identity, run/stop, clock, blocks, SZL\n"
     "  check-config   validate a gateway config or a tag map and print it\n"
     "  user add       add a user (viewer, operator or admin) to the database\n"
     "  user disable   stop a user's sign-ins, sessions and tokens (enable undoes it)\n"
@@ -60,6 +61,7 @@ int main(int argc, char **argv)
         {"read", cli_read},       {"write", cli_write},
         {"check-config", cli_check_config},
         {"user", cli_user},       {"token", cli_token},
+        {"s7", cli_s7},
     };
     for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
         if (strcmp(cmd, cmds[i].name) == 0)

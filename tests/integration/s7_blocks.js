@@ -7,27 +7,12 @@
 'use strict';
 
 const path = require('node:path');
-const { startSim, loadSnap7, snap7Client, call, snapErr, rawConnect, stopAll } =
+const { startSim, loadSnap7, snap7Client, call, snapErr, stopAll } =
   require('./s7kit.js');
 const { check, finish } = require('./gwtest.js');
 
 const [plcgw, srcDir] = process.argv.slice(2).map((p) => path.resolve(p));
 
-// A PI service job "_GARB" over a raw connection: the header error of its
-// answer (0x8104 when this build's PI dispatch does not reach the block
-// services yet).
-async function piProbe(port) {
-  const raw = await rawConnect(port);
-  try {
-    const name = Buffer.from('_GARB');
-    const par = Buffer.concat([Buffer.from([0x28, 0, 0, 0, 0, 0, 0, 0xFD, 0, 0, name.length]), name]);
-    const hdr = Buffer.from([0x32, 1, 0, 0, 0, 9, par.length >> 8, par.length & 0xFF, 0, 0]);
-    const ans = await raw.exchange(Buffer.concat([hdr, par]));
-    return ans ? ans.readUInt16BE(10) : -1;
-  } finally {
-    raw.close();
-  }
-}
 
 async function main() {
   const snap7 = loadSnap7(srcDir);
@@ -90,12 +75,6 @@ async function main() {
       return snapErr(c, r);
     });
 
-    const pi = await piProbe(sim.s7);
-    if (pi === 0x8104) {
-      console.log('ok - download, delete, compress, copy # SKIP this build\'s PI dispatch ' +
-                  '(s7_cpu.c) does not reach the block services yet (0x8104)');
-      return;
-    }
     await check('Download DB1 as DB10, then DB10 reads as DB1', async () => {
       const r = await call(c, 'Download', 10, full);
       if (r.err) throw new Error(snapErr(c, r));

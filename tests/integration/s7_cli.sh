@@ -83,12 +83,12 @@ start_sim() {
   echo "s7_cli: $pass passed, $fail failed"
   exit 1
 }
-prop() { curl -s --max-time 5 "$ctl/sim/devices/ringstiff/properties/$1" | jq -r .value; }
+prop() { curl -s --max-time 5 "$ctl/sim/devices/rig/properties/$1" | jq -r .value; }
 cpu() { curl -s --max-time 5 "$ctl/sim" | jq -r .frontends.s7.cpu; }
 
 # a gateway config: the rig simulated, the CPU's identity and blocks as config
 cat >"$tmp/gw.json" <<JSON
-{"machines": [{"id": "rig", "profile": "ringstiff", "driver": "s7", "port": 0,
+{"machines": [{"id": "rig", "profile": "ringstiff", "driver": "s7",
                "simulate": true, "tags": "$src/config/s7/ringstiff.json"}],
  "simulator": {"time_scale": 20,
    "s7": {"order_code": "6ES7 215-1AG40-0XB0", "firmware": "V4.5.2",
@@ -187,7 +187,11 @@ check "DB7 holds DB1's bytes" "$(tr -d ' \n' <<<"$out")" '"parameter":"Pipe_Diam
 expect "s7 delete DB 7" 0 "$plcgw" s7 delete DB 7 "${c[@]}"
 expect "s7 block-info DB 7 after the delete" 1 "$plcgw" s7 block-info DB 7 "${c[@]}"
 expect "s7 compress" 0 "$plcgw" s7 compress "${c[@]}"
-expect "s7 copy-ram-to-rom" 0 "$plcgw" s7 copy-ram-to-rom "${c[@]}"
+expect "s7 copy-ram-to-rom in RUN is refused" 1 "$plcgw" s7 copy-ram-to-rom "${c[@]}"
+check "the CPU's words" "$err" "0xD081"
+expect "s7 stop for the copy" 0 "$plcgw" s7 stop "${c[@]}"
+expect "s7 copy-ram-to-rom in STOP" 0 "$plcgw" s7 copy-ram-to-rom "${c[@]}"
+expect "s7 hot-start after the copy" 0 "$plcgw" s7 hot-start "${c[@]}"
 
 # ---------------------------------------------------------------- timers, counters
 expect "s7 timers write" 0 "$plcgw" s7 timers 10 2 0x2123 0x1005 "${c[@]}"

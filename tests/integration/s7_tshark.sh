@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # s7_tshark.sh PLCGW SOURCE_DIR - Wireshark's S7comm dissector as an
 # independent judge of our frames: capture the loopback traffic of one
-# `plcgw sim` while plcgw write / read, node-snap7 and nodes7 talk to it,
-# then require the S7COMM Setup, Read Var and Write Var jobs and their
-# Ack_Data, and no malformed packet or expert warning.
+# `plcgw sim` while plcgw write / read / s7, node-snap7 and nodes7 talk to
+# it, then require the S7COMM Setup, Read Var and Write Var jobs and their
+# Ack_Data, the CPU's other services (SZL in parts, blocks, upload,
+# download, PI services, stop, clock, timers), and no malformed packet or
+# expert warning.
 # Capturing needs root (or dumpcap's capabilities); a capture that cannot
 # be made is a failure, with the reason printed.
 set -u
@@ -187,6 +189,31 @@ else
   echo "note: npm peers not installed; capturing plcgw traffic only"
 fi
 
+# the CPU's services beyond data access (docs/s7comm.md 11, 14-17), with
+# our own client: SZL in parts at PDU 240, block functions, upload and
+# download (the CPU's own Download Block jobs), PI services, stop/start,
+# clock, timers
+s7c=(--host 127.0.0.1 --port "$port")
+run "plcgw s7 info" 0 "$plcgw" s7 info "${s7c[@]}"
+run "plcgw s7 szl 0x001C at PDU 240 (in parts)" 0 "$plcgw" s7 szl 0x001C "${s7c[@]}" --pdu 240
+run "plcgw s7 blocks" 0 "$plcgw" s7 blocks "${s7c[@]}"
+run "plcgw s7 blocks DB" 0 "$plcgw" s7 blocks DB "${s7c[@]}"
+run "plcgw s7 block-info DB 2" 0 "$plcgw" s7 block-info DB 2 "${s7c[@]}"
+run "plcgw s7 upload DB 2 at PDU 240" 0 "$plcgw" s7 upload DB 2 "$tmp/db2.blk" "${s7c[@]}" --pdu 240
+python3 -c 'import sys; b = bytearray(open(sys.argv[1], "rb").read()); b[6:8] = (12).to_bytes(2, "big"); open(sys.argv[2], "wb").write(b)' \
+  "$tmp/db2.blk" "$tmp/db12.blk"
+run "plcgw s7 download as DB 12" 0 "$plcgw" s7 download "$tmp/db12.blk" "${s7c[@]}"
+run "plcgw s7 delete DB 12" 0 "$plcgw" s7 delete DB 12 "${s7c[@]}"
+run "plcgw s7 block-info DB 12 (deleted)" 1 "$plcgw" s7 block-info DB 12 "${s7c[@]}"
+run "plcgw s7 clock" 0 "$plcgw" s7 clock "${s7c[@]}"
+run "plcgw s7 clock --set" 0 "$plcgw" s7 clock --set 2031-05-06T07:08:09 "${s7c[@]}"
+run "plcgw s7 timers" 0 "$plcgw" s7 timers 3 2 0x1234 0x0042 "${s7c[@]}"
+run "plcgw s7 stop" 0 "$plcgw" s7 stop "${s7c[@]}"
+run "plcgw s7 stop when stopped" 1 "$plcgw" s7 stop "${s7c[@]}"
+run "plcgw s7 copy-ram-to-rom" 0 "$plcgw" s7 copy-ram-to-rom "${s7c[@]}"
+run "plcgw s7 cold-start" 0 "$plcgw" s7 cold-start "${s7c[@]}"
+run "plcgw s7 compress" 0 "$plcgw" s7 compress "${s7c[@]}"
+
 # let the last packets reach the file, then stop tshark with SIGINT
 sleep 0.5
 stop_pid "$ts_pid" INT
@@ -227,6 +254,18 @@ check_count "Read Var ack_data with successful items" \
 if [ "$peers" -eq 1 ]; then
   check_count "SZL reads (userdata) answered" "$(ts -Y 's7comm.header.rosctr == 7 && s7comm.param.userdata.type == 8 && s7comm.param.userdata.funcgroup == 4')" -ge 2
 fi
+for fn in "PI-Service" "PLC Stop" "Start upload" "Upload" "End upload" "Request download" \
+          "Download block" "Download ended"; do
+  check "$fn job and its ack_data" "$summary" "ROSCTR:\[Job +\] Function:\[$fn\]"
+  check "$fn ack_data" "$summary" "ROSCTR:\[Ack_Data\] Function:\[$fn\]"
+done
+ud='s7comm.header.rosctr == 7 && s7comm.param.userdata.type == 8'
+check_count "block functions (userdata group 3) answered" "$(ts -Y "$ud && s7comm.param.userdata.funcgroup == 3")" -ge 3
+check_count "time functions (userdata group 7) answered" "$(ts -Y "$ud && s7comm.param.userdata.funcgroup == 7")" -ge 2
+check_count "an SZL answer in parts (last data unit: no)" \
+  "$(ts -Y "$ud && s7comm.param.userdata.funcgroup == 4 && s7comm.param.userdata.lastdataunit == 0x01")" -ge 1
+check_count "Read Var of timers (transport size TIMER)" \
+  "$(ts -Y 's7comm.header.rosctr == 1 && s7comm.param.item.transp_size == 0x1d')" -ge 1
 # every TCP payload is TPKT, nothing malformed, no expert warning or error
 check_count "TCP payloads that are not TPKT" "$(ts -Y 'tcp.len > 0 && !tpkt')" -eq 0
 # (TCP resets are looked at separately below)

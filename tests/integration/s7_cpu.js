@@ -153,6 +153,56 @@ async function main() {
     c.Disconnect();
     await stopAll();
   }
+  await passwordCase();
+}
+
+// A CPU protected by a password (plcgw sim --s7-password): node-snap7
+// reads freely, is refused writes and control until SetSessionPassword,
+// a wrong one is refused, GetProtection follows, ClearSessionPassword
+// protects the session again.
+async function passwordCase() {
+  const sim = await startSim(plcgw, srcDir, ['--config', 'config/s7/ringstiff.json',
+                                             '--s7', '127.0.0.1:0', '--s7-password', 'Pa55word']);
+  const c = snap7Client(loadSnap7(srcDir), sim.s7);
+  try {
+    ok(c, await call(c, 'ConnectTo', '127.0.0.1', 0, 1), 'ConnectTo');
+    await check('protected: GetProtection level 2, reads work, writes and stop refused', async () => {
+      const p = ok(c, await call(c, 'GetProtection'), 'GetProtection');
+      expect(p.data.sch_par === 2 && p.data.sch_rel === 2, JSON.stringify(p.data));
+      ok(c, await call(c, 'DBRead', 1, 0, 4), 'DBRead');
+      let r = await call(c, 'DBWrite', 1, 0, 2, Buffer.from([1, 2]));
+      expect(r.err !== 0, 'DBWrite answered');
+      r = await call(c, 'PlcStop');
+      expect(r.err !== 0, 'PlcStop answered');
+      expect((await status(c)) === c.S7CpuStatusRun, 'stopped');
+      return snapErr(c, r);
+    });
+    await check('a wrong password is refused', async () => {
+      const r = await call(c, 'SetSessionPassword', 'wrong');
+      expect(r.err !== 0, 'accepted');
+      return snapErr(c, r);
+    });
+    await check('SetSessionPassword: writes and stop allowed, level 1 for this session', async () => {
+      ok(c, await call(c, 'SetSessionPassword', 'Pa55word'), 'SetSessionPassword');
+      const p = ok(c, await call(c, 'GetProtection'), 'GetProtection');
+      expect(p.data.sch_par === 2 && p.data.sch_rel === 1, JSON.stringify(p.data));
+      ok(c, await call(c, 'DBWrite', 1, 20, 2, Buffer.from([0x12, 0x34])), 'DBWrite');
+      const rd = ok(c, await call(c, 'DBRead', 1, 20, 2), 'DBRead');
+      expect(rd.data.equals(Buffer.from([0x12, 0x34])), rd.data.toString('hex'));
+      ok(c, await call(c, 'PlcStop'), 'PlcStop');
+      ok(c, await call(c, 'PlcHotStart'), 'PlcHotStart');
+    });
+    await check('ClearSessionPassword: protected again', async () => {
+      ok(c, await call(c, 'ClearSessionPassword'), 'ClearSessionPassword');
+      const r = await call(c, 'DBWrite', 1, 20, 2, Buffer.from([0, 0]));
+      expect(r.err !== 0, 'DBWrite answered');
+      const p = ok(c, await call(c, 'GetProtection'), 'GetProtection');
+      expect(p.data.sch_rel === 2, JSON.stringify(p.data));
+    });
+  } finally {
+    c.Disconnect();
+    await stopAll();
+  }
 }
 
 finish(main);

@@ -76,7 +76,7 @@ function startSim(plcgw, srcDir, args, want = ['s7']) {
 }
 
 function loadSnap7(srcDir) {
-  return require(path.join(srcDir, 'node_modules', 'node-snap7'));
+  return require(path.resolve(srcDir, 'node_modules', 'node-snap7'));
 }
 
 const keepAlive = []; // node-snap7 objects must outlive every callback

@@ -101,28 +101,6 @@ struct s7_blk_xfer {
     uint32_t lbt_next;
 };
 
-static uint16_t get16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)(v >> 8);
-    p[1] = (uint8_t)v;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    put16(p, (uint16_t)(v >> 16));
-    put16(p + 2, (uint16_t)v);
-}
-
 /* ms since midnight (4) and days since 1984 (2), docs/s7comm.md 14.2 */
 static void put_s7time(uint8_t *p, int64_t epoch_ms)
 {
@@ -132,8 +110,8 @@ static void put_s7time(uint8_t *p, int64_t epoch_ms)
     int64_t days = ms / DAY_MS;
     if (days > 0xFFFF)
         days = 0xFFFF;
-    put32(p, (uint32_t)(ms % DAY_MS));
-    put16(p + 4, (uint16_t)days);
+    s7_put32(p, (uint32_t)(ms % DAY_MS));
+    s7_put16(p + 4, (uint16_t)days);
 }
 
 static uint8_t sub_type(uint8_t type)
@@ -308,14 +286,14 @@ static size_t blk_image(uint8_t *out, const blk_view *v)
     out[3] = 0x01;              /* flags, as snap7's server */
     out[4] = v->lang;
     out[5] = sub_type(v->m.type);
-    put16(out + 6, v->m.number);
-    put32(out + 8, (uint32_t)len);
+    s7_put16(out + 6, v->m.number);
+    s7_put32(out + 8, (uint32_t)len);
     /* 12: block security 0 (no know-how protection) */
     put_s7time(out + 16, v->m.code_ms);
     put_s7time(out + 22, v->m.intf_ms);
-    put16(out + 28, S7_MC7_SBB);
+    s7_put16(out + 28, S7_MC7_SBB);
     /* 30: additional length 0, 32: local data 0 */
-    put16(out + 34, (uint16_t)v->m.size);
+    s7_put16(out + 34, (uint16_t)v->m.size);
     if (v->data)
         memcpy(out + S7_MC7_HDR, v->data, v->m.size);
     uint8_t *f = out + len - S7_MC7_FOOTER;
@@ -323,7 +301,7 @@ static size_t blk_image(uint8_t *out, const blk_view *v)
     memcpy(f + 8, v->m.family, strlen(v->m.family));
     memcpy(f + 16, v->m.name, strlen(v->m.name));
     f[24] = BLK_VERSION;
-    put16(f + 26, s7_crc16(out, len));
+    s7_put16(f + 26, s7_crc16(out, len));
     return len;
 }
 
@@ -397,13 +375,13 @@ static size_t serve_list_all(gw_s7_server *s, const s7_header *h, const s7_userd
     uint8_t *d = s7__ud_data(s);
     d[0] = S7_RC_OK;
     d[1] = S7_DTS_OCTET;
-    put16(d + 2, 28);
+    s7_put16(d + 2, 28);
     pthread_mutex_lock(&s->lock);
     for (size_t i = 0; i < 7; i++) {
         size_t n = numbers_of(s, order[i], 0, NULL, 0);
         d[4 + 4 * i] = '0';
         d[5 + 4 * i] = order[i];
-        put16(d + 6 + 4 * i, (uint16_t)(n > 0xFFFF ? 0xFFFF : n));
+        s7_put16(d + 6 + 4 * i, (uint16_t)(n > 0xFFFF ? 0xFFFF : n));
     }
     pthread_mutex_unlock(&s->lock);
     return s7__ud_finish(s, h->pdu_ref, up, up->seq, 0, false, 0, 32);
@@ -429,7 +407,7 @@ static size_t serve_list_type(gw_s7_server *s, s7_session *c, const s7_header *h
         type = x->lbt_type;
         from = x->lbt_next;
     } else {
-        if (h->data_len < 6 || get16(h->data + 2) < 2 || h->data[4] != '0' ||
+        if (h->data_len < 6 || s7_get16(h->data + 2) < 2 || h->data[4] != '0' ||
             !known_type(h->data[5]))
             return s7__ud_error(s, h->pdu_ref, up, E_PARAMS);
         type = h->data[5];
@@ -447,9 +425,9 @@ static size_t serve_list_type(gw_s7_server *s, s7_session *c, const s7_header *h
     uint8_t *d = s7__ud_data(s);
     d[0] = S7_RC_OK;
     d[1] = S7_DTS_OCTET;
-    put16(d + 2, (uint16_t)(4 * k));
+    s7_put16(d + 2, (uint16_t)(4 * k));
     for (size_t i = 0; i < k; i++) {
-        put16(d + 4 + 4 * i, nums[i]);
+        s7_put16(d + 4 + 4 * i, nums[i]);
         d[6 + 4 * i] = LIST_FLAGS;
         d[7 + 4 * i] = type == GW_S7_BLK_DB ? LANG_DB : LANG_KOP;
     }
@@ -467,7 +445,7 @@ static size_t serve_info(gw_s7_server *s, const s7_header *h, const s7_userdata_
     uint8_t type;
     uint16_t number;
     /* FF 09 00 08, '0' type ddddd filesystem (S7-CLI `opAgBlockInfo`) */
-    if (h->data_len < 12 || get16(h->data + 2) < 8 ||
+    if (h->data_len < 12 || s7_get16(h->data + 2) < 8 ||
         s7_block_addr_decode(h->data + 4, &type, &number) != GW_OK)
         return s7__ud_error(s, h->pdu_ref, up, E_NAME);
     uint8_t *img = NULL;
@@ -480,10 +458,10 @@ static size_t serve_info(gw_s7_server *s, const s7_header *h, const s7_userdata_
     uint8_t *d = s7__ud_data(s);
     d[0] = S7_RC_OK;
     d[1] = S7_DTS_OCTET;
-    put16(d + 2, 78);
+    s7_put16(d + 2, 78);
     d[4] = '0';
     d[5] = type;
-    put16(d + 6, 74);
+    s7_put16(d + 6, 74);
     d[8] = 0x22;
     d[9] = 0x00;
     memcpy(d + 10, img, S7_MC7_HDR);
@@ -570,7 +548,7 @@ static size_t serve_up(gw_s7_server *s, s7_session *c, const s7_header *h)
     uint8_t *p = s7__ack_param(s);
     p[0] = S7_FN_UPLOAD;
     p[1] = more ? 0x01 : 0x00;
-    put16(p + 2, (uint16_t)piece);
+    s7_put16(p + 2, (uint16_t)piece);
     p[4] = 0x00;
     p[5] = 0xFB;
     memcpy(p + 6, x->up_buf + x->up_off, piece);
@@ -609,7 +587,7 @@ static size_t append_dl_job(gw_s7_server *s, size_t at, s7_blk_xfer *x, uint8_t 
 {
     uint8_t p[DL_JOB_PARAM] = {fn, 0x00};
     if (fn == S7_FN_DOWNLOAD_END)
-        put16(p + 2, x->dl_err);
+        s7_put16(p + 2, x->dl_err);
     p[8] = 9;
     p[9] = '_';
     s7_block_addr_encode(p + 10, x->dl_type, x->dl_number);
@@ -689,10 +667,10 @@ static uint16_t check_db_image(const uint8_t *b, size_t len, uint16_t number)
         return E_LENGTHS;
     if (b[0] != 'p' || b[1] != 'p')
         return E_STRUCTURE;
-    if (b[5] != SUB_DB || get16(b + 6) != number)
+    if (b[5] != SUB_DB || s7_get16(b + 6) != number)
         return E_HEADER;
-    size_t mc7 = get16(b + 34), sbb = get16(b + 28);
-    if (get32(b + 8) != len || mc7 == 0 || S7_MC7_HDR + mc7 + sbb + S7_MC7_FOOTER > len)
+    size_t mc7 = s7_get16(b + 34), sbb = s7_get16(b + 28);
+    if (s7_get32(b + 8) != len || mc7 == 0 || S7_MC7_HDR + mc7 + sbb + S7_MC7_FOOTER > len)
         return E_LENGTHS;
     return 0;
 }
@@ -734,7 +712,7 @@ size_t s7__serve_block_ack(gw_s7_server *s, s7_session *c, const s7_header *h)
     /* 1B, status (0x01 more); data: length, 00 FB, bytes (S7-TYPES
      * `TResDownloadDataHeader`) */
     bool more = h->param[1] & 0x01;
-    size_t n = h->data_len >= 4 ? get16(h->data) : 0;
+    size_t n = h->data_len >= 4 ? s7_get16(h->data) : 0;
     if (h->data_len < 4 || n != h->data_len - 4u || n > x->dl_len - x->dl_off) {
         x->dl_err = E_LENGTHS;
         more = false;
@@ -780,7 +758,7 @@ static void drop_db_meta(s7_blocks *b, uint16_t number)
 static uint16_t insert_db(gw_s7_server *s, s7_blk_xfer *x)
 {
     const uint8_t *img = x->dl_buf;
-    uint32_t mc7 = get16(img + 34);
+    uint32_t mc7 = s7_get16(img + 34);
     int64_t now = s7__cpu_clock_ms(s);
     blk_meta m = {GW_S7_BLK_DB, x->dl_number, mc7, now, now, "", "", ""};
     const uint8_t *f = img + x->dl_len - S7_MC7_FOOTER;

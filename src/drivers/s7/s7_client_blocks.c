@@ -31,26 +31,10 @@ static bool valid_type(gw_s7_block_type t)
     return t == GW_S7_BLK_OB || (t >= GW_S7_BLK_DB && t <= GW_S7_BLK_SFB);
 }
 
-static uint16_t get16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)(v >> 8);
-    p[1] = (uint8_t)v;
-}
-
 /* ms since midnight (4) and days since 1984-01-01 (2) -> epoch ms */
 static int64_t get_s7time(const uint8_t *p)
 {
-    return (441763200LL + (int64_t)get16(p + 4) * 86400LL) * 1000 + get32(p);
+    return (441763200LL + (int64_t)s7_get16(p + 4) * 86400LL) * 1000 + s7_get32(p);
 }
 
 /* A CPU's refusal: the code's meaning, its code in err->device_code. */
@@ -116,12 +100,12 @@ gw_err gw_s7_list_blocks(gw_s7_client *c, gw_s7_block_counts *out, gw_error *err
         return rc;
     if (up.err_code)
         return refused(c, err, up.err_code, "list blocks");
-    if (h.data_len < 4 || h.data[0] != S7_RC_OK || get16(h.data + 2) > h.data_len - 4u)
+    if (h.data_len < 4 || h.data[0] != S7_RC_OK || s7_get16(h.data + 2) > h.data_len - 4u)
         return s7__client_fail(c, err, GW_E_PROTOCOL, "malformed block list");
-    size_t n = get16(h.data + 2) / 4;
+    size_t n = s7_get16(h.data + 2) / 4;
     for (size_t i = 0; i < n; i++) {
         const uint8_t *it = h.data + 4 + 4 * i;
-        uint16_t count = get16(it + 2);
+        uint16_t count = s7_get16(it + 2);
         switch (it[1]) {
         case GW_S7_BLK_OB: out->ob = count; break;
         case GW_S7_BLK_FB: out->fb = count; break;
@@ -159,12 +143,12 @@ gw_err gw_s7_list_blocks_of_type(gw_s7_client *c, gw_s7_block_type type, uint16_
             return GW_OK;   /* "no (further) block available": none of the type */
         if (up.err_code)
             return refused(c, err, up.err_code, "list blocks of a type");
-        if (h.data_len < 4 || h.data[0] != S7_RC_OK || get16(h.data + 2) > h.data_len - 4u)
+        if (h.data_len < 4 || h.data[0] != S7_RC_OK || s7_get16(h.data + 2) > h.data_len - 4u)
             return s7__client_fail(c, err, GW_E_PROTOCOL, "malformed list of blocks");
-        size_t k = get16(h.data + 2) / 4;
+        size_t k = s7_get16(h.data + 2) / 4;
         for (size_t i = 0; i < k; i++) {
             if (*n < cap)
-                numbers[(*n)++] = get16(h.data + 4 + 4 * i);
+                numbers[(*n)++] = s7_get16(h.data + 4 + 4 * i);
             else
                 full = true;
         }
@@ -205,24 +189,24 @@ gw_err gw_s7_block_info_read(gw_s7_client *c, gw_s7_block_type type, uint16_t nu
         return refused(c, err, up.err_code, "block info");
     /* data: FF 09 00 4E, '0' type, 74, 2 bytes, MC7 header (36), footer
      * (36) (docs/s7comm.md 14.4) */
-    if (h.data_len < 82 || h.data[0] != S7_RC_OK || get16(h.data + 2) < 78)
+    if (h.data_len < 82 || h.data[0] != S7_RC_OK || s7_get16(h.data + 2) < 78)
         return s7__client_fail(c, err, GW_E_PROTOCOL, "malformed block info");
     const uint8_t *hd = h.data + 10, *ft = h.data + 46;
     out->type = block_of_sub(hd[5]) ? (gw_s7_block_type)block_of_sub(hd[5]) : type;
-    out->number = get16(hd + 6);
+    out->number = s7_get16(hd + 6);
     out->flags = hd[3];
     out->lang = hd[4];
-    out->load_size = get32(hd + 8);
+    out->load_size = s7_get32(hd + 8);
     out->code_ms = get_s7time(hd + 16);
     out->interface_ms = get_s7time(hd + 22);
-    out->sbb_len = get16(hd + 28);
-    out->local_data = get16(hd + 32);
-    out->mc7_size = get16(hd + 34);
+    out->sbb_len = s7_get16(hd + 28);
+    out->local_data = s7_get16(hd + 32);
+    out->mc7_size = s7_get16(hd + 34);
     copy8(out->author, ft);
     copy8(out->family, ft + 8);
     copy8(out->name, ft + 16);
     out->version = ft[24];
-    out->checksum = get16(ft + 26);
+    out->checksum = s7_get16(ft + 26);
     return GW_OK;
 }
 
@@ -261,7 +245,7 @@ static gw_err upload_pieces(gw_s7_client *c, const uint8_t id[4], uint8_t **bloc
             break;
         }
         if (h.rosctr != S7_ACK_DATA || h.param_len < 2 || h.param[0] != S7_FN_UPLOAD ||
-            h.data_len < 4 || get16(h.data) != h.data_len - 4u ||
+            h.data_len < 4 || s7_get16(h.data) != h.data_len - 4u ||
             h.data_len - 4u > MAX_BLOCK - have) {
             rc = s7__client_fail(c, err, GW_E_PROTOCOL, "malformed upload answer");
             break;
@@ -275,9 +259,9 @@ static gw_err upload_pieces(gw_s7_client *c, const uint8_t id[4], uint8_t **bloc
             break;
         }
     }
-    if (rc == GW_OK && (have < S7_MC7_OVERHEAD || get32(buf + 8) != have))
+    if (rc == GW_OK && (have < S7_MC7_OVERHEAD || s7_get32(buf + 8) != have))
         rc = s7__client_fail(c, err, GW_E_PROTOCOL, "uploaded %zu bytes, but the block's "
-                             "header says %u", have, have >= 12 ? get32(buf + 8) : 0);
+                             "header says %u", have, have >= 12 ? s7_get32(buf + 8) : 0);
     if (rc != GW_OK) {
         gw_free(buf);
         return rc;
@@ -350,7 +334,7 @@ static gw_err pi_service(gw_s7_client *c, const uint8_t *args, size_t alen, cons
     uint8_t *q = p + hl;
     static const uint8_t head[8] = {S7_FN_PI, 0, 0, 0, 0, 0, 0, 0xFD};
     memcpy(q, head, 8);
-    put16(q + 8, (uint16_t)alen);
+    s7_put16(q + 8, (uint16_t)alen);
     if (alen)
         memcpy(q + 10, args, alen);
     q[10 + alen] = (uint8_t)nlen;
@@ -420,7 +404,7 @@ static gw_err download_pieces(gw_s7_client *c, const uint8_t *block, size_t len,
         uint8_t *tx = s7__client_tx(c, &cap);
         uint8_t *p = tx + S7_FRAME_HDR;
         if (h.param[0] == S7_FN_DOWNLOAD_END) {
-            *end_code = h.param_len >= 4 ? get16(h.param + 2) : 0;
+            *end_code = h.param_len >= 4 ? s7_get16(h.param + 2) : 0;
             size_t hl = s7_header_encode(p, S7_ACK_DATA, h.pdu_ref, 1, 0, 0, 0);
             p[hl] = S7_FN_DOWNLOAD_END;
             return s7__client_send(c, tx, s7_frame_dt(tx, hl + 1), err);
@@ -430,7 +414,7 @@ static gw_err download_pieces(gw_s7_client *c, const uint8_t *block, size_t len,
         size_t hl = s7_header_encode(p, S7_ACK_DATA, h.pdu_ref, 2, (uint16_t)(4 + slice), 0, 0);
         p[hl] = S7_FN_DOWNLOAD;
         p[hl + 1] = off + slice < len ? 0x01 : 0x00;
-        put16(p + hl + 2, (uint16_t)slice);
+        s7_put16(p + hl + 2, (uint16_t)slice);
         p[hl + 4] = 0x00;
         p[hl + 5] = 0xFB;
         memcpy(p + hl + 6, block + off, slice);
@@ -446,13 +430,13 @@ gw_err gw_s7_download(gw_s7_client *c, const uint8_t *block, size_t len, gw_erro
     /* the header names the block (docs/s7comm.md 14.2); its lengths must
      * agree with the bytes, as snap7 checks (S7-CLI `CheckBlock`) */
     if (len < S7_MC7_HDR + S7_MC7_FOOTER || len > 999999u || block[0] != 'p' ||
-        block[1] != 'p' || get32(block + 8) != len || !block_of_sub(block[5]) ||
-        S7_MC7_HDR + (size_t)get16(block + 34) + S7_MC7_FOOTER > len)
+        block[1] != 'p' || s7_get32(block + 8) != len || !block_of_sub(block[5]) ||
+        S7_MC7_HDR + (size_t)s7_get16(block + 34) + S7_MC7_FOOTER > len)
         return gw_error_set(err, GW_E_INVAL, "%zu bytes are not a block as an upload "
                             "delivers it (MC7 header and lengths)", len);
     uint8_t type = block_of_sub(block[5]);
-    uint16_t number = get16(block + 6);
-    unsigned mc7 = get16(block + 34);
+    uint16_t number = s7_get16(block + 6);
+    unsigned mc7 = s7_get16(block + 34);
     /* 1A, status, 01 00, 4 bytes, "_0A00010P", 13, '1', load (6), MC7 (6)
      * (S7-CLI `opDownload`, WS-S7) */
     size_t cap;

@@ -10,24 +10,13 @@
 
 #include <string.h>
 
-static uint16_t get16(const uint8_t *p)
-{
-    return (uint16_t)((p[0] << 8) | p[1]);
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)(v >> 8);
-    p[1] = (uint8_t)v;
-}
-
 /* ---------------------------------------------------------------- TPKT/COTP */
 
 gw_err s7_tpkt_length(const uint8_t hdr[S7_TPKT_HDR], size_t *total)
 {
     if (hdr[0] != S7_TPKT_VERSION)
         return GW_E_PROTOCOL;
-    size_t len = get16(hdr + 2);
+    size_t len = s7_get16(hdr + 2);
     /* the smallest packet is TPKT plus a 3-byte COTP DT header */
     if (len < S7_TPKT_HDR + S7_COTP_DT_LEN)
         return GW_E_PROTOCOL;
@@ -46,7 +35,7 @@ size_t s7_tpdu_bytes(uint8_t code)
 gw_err s7_cotp_decode(const uint8_t *frame, size_t len, s7_cotp *out)
 {
     memset(out, 0, sizeof(*out));
-    if (len < S7_TPKT_HDR + 2 || frame[0] != S7_TPKT_VERSION || get16(frame + 2) != len)
+    if (len < S7_TPKT_HDR + 2 || frame[0] != S7_TPKT_VERSION || s7_get16(frame + 2) != len)
         return GW_E_PROTOCOL;
     const uint8_t *p = frame + S7_TPKT_HDR;
     size_t n = len - S7_TPKT_HDR;
@@ -66,8 +55,8 @@ gw_err s7_cotp_decode(const uint8_t *frame, size_t len, s7_cotp *out)
     case S7_COTP_CC:
         if (li < 6)
             return GW_E_PROTOCOL;
-        out->dst_ref = get16(p + 2);
-        out->src_ref = get16(p + 4);
+        out->dst_ref = s7_get16(p + 2);
+        out->src_ref = s7_get16(p + 4);
         out->class_opt = p[6];
         for (size_t i = 7; i < li + 1;) {
             if (i + 2 > li + 1)
@@ -81,10 +70,10 @@ gw_err s7_cotp_decode(const uint8_t *frame, size_t len, s7_cotp *out)
                 out->tpdu_size = v[0];
             } else if (code == S7_COTP_P_SRC_TSAP && plen == 2) {
                 out->has_src_tsap = true;
-                out->src_tsap = get16(v);
+                out->src_tsap = s7_get16(v);
             } else if (code == S7_COTP_P_DST_TSAP && plen == 2) {
                 out->has_dst_tsap = true;
-                out->dst_tsap = get16(v);
+                out->dst_tsap = s7_get16(v);
             }
             i += 2u + plen;
         }
@@ -93,8 +82,8 @@ gw_err s7_cotp_decode(const uint8_t *frame, size_t len, s7_cotp *out)
     case S7_COTP_DC:
         if (li < 5)
             return GW_E_PROTOCOL;
-        out->dst_ref = get16(p + 2);
-        out->src_ref = get16(p + 4);
+        out->dst_ref = s7_get16(p + 2);
+        out->src_ref = s7_get16(p + 4);
         out->reason = li >= 6 ? p[6] : 0;
         return GW_OK;
     default:
@@ -108,9 +97,9 @@ size_t s7_cotp_encode_conn(uint8_t *buf, size_t cap, const s7_cotp *c)
     size_t n = 0;
     tmp[n++] = 0; /* length indicator, set below */
     tmp[n++] = c->type;
-    put16(tmp + n, c->dst_ref);
+    s7_put16(tmp + n, c->dst_ref);
     n += 2;
-    put16(tmp + n, c->src_ref);
+    s7_put16(tmp + n, c->src_ref);
     n += 2;
     tmp[n++] = c->class_opt;
     if (c->has_tpdu_size) {
@@ -121,13 +110,13 @@ size_t s7_cotp_encode_conn(uint8_t *buf, size_t cap, const s7_cotp *c)
     if (c->has_src_tsap) {
         tmp[n++] = S7_COTP_P_SRC_TSAP;
         tmp[n++] = 2;
-        put16(tmp + n, c->src_tsap);
+        s7_put16(tmp + n, c->src_tsap);
         n += 2;
     }
     if (c->has_dst_tsap) {
         tmp[n++] = S7_COTP_P_DST_TSAP;
         tmp[n++] = 2;
-        put16(tmp + n, c->dst_tsap);
+        s7_put16(tmp + n, c->dst_tsap);
         n += 2;
     }
     tmp[0] = (uint8_t)(n - 1);
@@ -136,7 +125,7 @@ size_t s7_cotp_encode_conn(uint8_t *buf, size_t cap, const s7_cotp *c)
         return 0;
     buf[0] = S7_TPKT_VERSION;
     buf[1] = 0;
-    put16(buf + 2, (uint16_t)total);
+    s7_put16(buf + 2, (uint16_t)total);
     memcpy(buf + S7_TPKT_HDR, tmp, n);
     return total;
 }
@@ -149,11 +138,11 @@ size_t s7_cotp_encode_dr(uint8_t *buf, size_t cap, uint16_t dst_ref, uint16_t sr
         return 0;
     buf[0] = S7_TPKT_VERSION;
     buf[1] = 0;
-    put16(buf + 2, (uint16_t)total);
+    s7_put16(buf + 2, (uint16_t)total);
     buf[4] = 6;
     buf[5] = S7_COTP_DR;
-    put16(buf + 6, dst_ref);
-    put16(buf + 8, src_ref);
+    s7_put16(buf + 6, dst_ref);
+    s7_put16(buf + 8, src_ref);
     buf[10] = reason;
     return total;
 }
@@ -165,11 +154,11 @@ size_t s7_cotp_encode_dc(uint8_t *buf, size_t cap, uint16_t dst_ref, uint16_t sr
         return 0;
     buf[0] = S7_TPKT_VERSION;
     buf[1] = 0;
-    put16(buf + 2, (uint16_t)total);
+    s7_put16(buf + 2, (uint16_t)total);
     buf[4] = 5;
     buf[5] = S7_COTP_DC;
-    put16(buf + 6, dst_ref);
-    put16(buf + 8, src_ref);
+    s7_put16(buf + 6, dst_ref);
+    s7_put16(buf + 8, src_ref);
     return total;
 }
 
@@ -178,7 +167,7 @@ size_t s7_frame_dt(uint8_t *buf, size_t pdu_len)
     size_t total = S7_FRAME_HDR + pdu_len;
     buf[0] = S7_TPKT_VERSION;
     buf[1] = 0;
-    put16(buf + 2, (uint16_t)total);
+    s7_put16(buf + 2, (uint16_t)total);
     buf[4] = 2;           /* length indicator */
     buf[5] = S7_COTP_DT;
     buf[6] = S7_COTP_EOT; /* TPDU number 0, last unit */
@@ -193,9 +182,9 @@ gw_err s7_header_decode(const uint8_t *pdu, size_t len, s7_header *h)
     if (len < S7_HDR_JOB || pdu[0] != S7_PROTOCOL_ID)
         return GW_E_PROTOCOL;
     h->rosctr = pdu[1];
-    h->pdu_ref = get16(pdu + 4);
-    h->param_len = get16(pdu + 6);
-    h->data_len = get16(pdu + 8);
+    h->pdu_ref = s7_get16(pdu + 4);
+    h->param_len = s7_get16(pdu + 6);
+    h->data_len = s7_get16(pdu + 8);
     size_t hdr = S7_HDR_JOB;
     if (h->rosctr == S7_ACK || h->rosctr == S7_ACK_DATA) {
         if (len < S7_HDR_ACK)
@@ -219,10 +208,10 @@ size_t s7_header_encode(uint8_t *p, uint8_t rosctr, uint16_t pdu_ref, uint16_t p
 {
     p[0] = S7_PROTOCOL_ID;
     p[1] = rosctr;
-    put16(p + 2, 0); /* redundancy identification */
-    put16(p + 4, pdu_ref);
-    put16(p + 6, param_len);
-    put16(p + 8, data_len);
+    s7_put16(p + 2, 0); /* redundancy identification */
+    s7_put16(p + 4, pdu_ref);
+    s7_put16(p + 6, param_len);
+    s7_put16(p + 8, data_len);
     if (rosctr == S7_ACK || rosctr == S7_ACK_DATA) {
         p[10] = err_class;
         p[11] = err_code;
@@ -237,9 +226,9 @@ size_t s7_setup_encode_param(uint8_t *p, const s7_setup *s)
 {
     p[0] = S7_FN_SETUP;
     p[1] = 0; /* reserved */
-    put16(p + 2, s->amq_calling);
-    put16(p + 4, s->amq_called);
-    put16(p + 6, s->pdu_len);
+    s7_put16(p + 2, s->amq_calling);
+    s7_put16(p + 4, s->amq_called);
+    s7_put16(p + 6, s->pdu_len);
     return S7_SETUP_PARAM;
 }
 
@@ -247,9 +236,9 @@ gw_err s7_setup_decode_param(const uint8_t *param, size_t len, s7_setup *out)
 {
     if (len < S7_SETUP_PARAM || param[0] != S7_FN_SETUP)
         return GW_E_PROTOCOL;
-    out->amq_calling = get16(param + 2);
-    out->amq_called = get16(param + 4);
-    out->pdu_len = get16(param + 6);
+    out->amq_calling = s7_get16(param + 2);
+    out->amq_called = s7_get16(param + 4);
+    out->pdu_len = s7_get16(param + 6);
     return GW_OK;
 }
 
@@ -300,8 +289,8 @@ static void put_item(uint8_t *p, const s7_item *it)
     p[1] = 0x0A; /* length of the rest of the item */
     p[2] = 0x10; /* syntax id: S7ANY */
     p[3] = it->tsize;
-    put16(p + 4, it->count);
-    put16(p + 6, it->db);
+    s7_put16(p + 4, it->count);
+    s7_put16(p + 6, it->db);
     p[8] = it->area;
     p[9] = (uint8_t)(it->bitaddr >> 16);
     p[10] = (uint8_t)(it->bitaddr >> 8);
@@ -332,8 +321,8 @@ gw_err s7_decode_items(const uint8_t *param, size_t len, s7_item *items, size_t 
         memset(&items[i], 0, sizeof(items[i]));
         if (p[1] == 0x0A && p[2] == 0x10) {
             items[i].tsize = p[3];
-            items[i].count = get16(p + 4);
-            items[i].db = get16(p + 6);
+            items[i].count = s7_get16(p + 4);
+            items[i].db = s7_get16(p + 6);
             items[i].area = p[8];
             items[i].bitaddr = ((uint32_t)p[9] << 16) | ((uint32_t)p[10] << 8) | p[11];
         } else {
@@ -359,7 +348,7 @@ gw_err s7_decode_data(const uint8_t *data, size_t len, size_t n, s7_data *out)
             return GW_E_PROTOCOL;
         out[i].rc = data[off];
         out[i].dts = data[off + 1];
-        size_t field = get16(data + off + 2);
+        size_t field = s7_get16(data + off + 2);
         size_t bytes = dts_in_bits(out[i].dts) ? (field + 7) / 8 : field;
         /* an error item carries no data, whatever its length says: real
          * CPUs send length 0, snap7's server length 4 (docs/s7comm.md 13.3);
@@ -397,7 +386,7 @@ size_t s7_encode_data(uint8_t *p, size_t cap, const s7_data *items, size_t n)
             field = bytes ? 1 : 0; /* one bit */
         else if (dts_in_bits(items[i].dts))
             field = bytes * 8;
-        put16(p + off + 2, (uint16_t)field);
+        s7_put16(p + off + 2, (uint16_t)field);
         if (bytes)
             memcpy(p + off + 4, items[i].bytes, bytes);
         off += 4 + bytes;
@@ -480,9 +469,9 @@ size_t s7_encode_szl_req(uint8_t *buf, size_t cap, uint16_t ref, uint16_t szl_id
     uint8_t *d = q + plen;
     d[0] = S7_RC_OK;
     d[1] = S7_DTS_OCTET;
-    put16(d + 2, 4);
-    put16(d + 4, szl_id);
-    put16(d + 6, szl_index);
+    s7_put16(d + 2, 4);
+    s7_put16(d + 4, szl_id);
+    s7_put16(d + 6, szl_index);
     return s7_frame_dt(buf, h + plen + dlen);
 }
 
@@ -513,11 +502,11 @@ gw_err s7_decode_szl_req_data(const uint8_t *data, size_t len, uint16_t *szl_id,
     /* data[0] (return code) and data[1] (transport size) are the client's
      * business: FF 09 from snap7, 0A 00 from python-snap7 (docs/s7comm.md
      * 11.2); the length counts bytes either way */
-    size_t field = get16(data + 2);
+    size_t field = s7_get16(data + 2);
     if (field < 4 || field > len - 4)
         return GW_E_PROTOCOL;
-    *szl_id = get16(data + 4);
-    *szl_index = get16(data + 6);
+    *szl_id = s7_get16(data + 4);
+    *szl_index = s7_get16(data + 6);
     return GW_OK;
 }
 
@@ -537,7 +526,7 @@ gw_err s7_decode_userdata_param(const uint8_t *param, size_t len, s7_userdata_pa
     if (plen >= 8) {
         out->dur = param[8];
         out->last = param[9] == 0x00;
-        out->err_code = get16(param + 10);
+        out->err_code = s7_get16(param + 10);
     }
     return GW_OK;
 }

@@ -54,11 +54,6 @@
 
 static const char P_PROGRAM[] = "P_PROGRAM";
 
-static uint16_t get16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] << 8 | p[1]);
-}
-
 /* ---------------------------------------------------------------- answers */
 
 /*
@@ -155,7 +150,7 @@ size_t s7__serve_pi(gw_s7_server *s, s7_session *c, const s7_header *h)
     size_t n = h->param_len;
     if (n < PI_MIN || h->data_len != 0)
         return ctrl_reply(s, h->pdu_ref, S7_FN_PI, ERR_CANNOT, 0);
-    size_t blen = get16(p + PI_FIXED);
+    size_t blen = s7_get16(p + PI_FIXED);
     if (blen > n - PI_MIN)
         return ctrl_reply(s, h->pdu_ref, S7_FN_PI, ERR_CANNOT, 0);
     const uint8_t *args = p + PI_FIXED + 2;
@@ -226,7 +221,7 @@ static size_t enter_password(gw_s7_server *s, s7_session *c, const s7_header *h,
 {
     /* data: return code, transport size (not checked, as for SZL
      * requests), length 8, the 8 encoded bytes */
-    if (h->data_len != 4 + PWD_LEN || get16(h->data + 2) != PWD_LEN)
+    if (h->data_len != 4 + PWD_LEN || s7_get16(h->data + 2) != PWD_LEN)
         return s7__ud_error(s, h->pdu_ref, up, ERR_PWD_SYNTAX);
     char plain[PWD_LEN];
     password_decode(h->data + 4, plain);
@@ -309,7 +304,7 @@ static size_t set_clock(gw_s7_server *s, s7_session *c, const s7_header *h,
     /* data: FF 09 00 0A, reserved, century (ignored: snap7 always sends
      * 0x19), DATE_AND_TIME */
     int64_t want = 0;
-    bool valid = h->data_len == 4 + CLOCK_LEN && get16(h->data + 2) == CLOCK_LEN &&
+    bool valid = h->data_len == 4 + CLOCK_LEN && s7_get16(h->data + 2) == CLOCK_LEN &&
                  s7_dt_decode(h->data + 6, &want) == GW_OK;
     uint16_t err = 0;
     pthread_mutex_lock(&s->lock);

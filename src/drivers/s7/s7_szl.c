@@ -41,12 +41,6 @@ struct s7_szl_pending {
     uint8_t list[SZL_MAX];
 };
 
-static void put16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)(v >> 8);
-    p[1] = (uint8_t)v;
-}
-
 static uint8_t bcd(unsigned v)
 {
     return (uint8_t)(((v / 10u) % 10u) << 4 | (v % 10u));
@@ -116,18 +110,18 @@ static bool szl_module_id(const szl_ctx *x, uint16_t id, uint16_t index, szl_out
             continue;
         uint8_t *r = o->rec + 28u * n++;
         memset(r, ' ', 28);
-        put16(r, idx[k]);
+        s7_put16(r, idx[k]);
         if (idx[k] != 0x0007)
             memcpy(r + 2, s->order_code, olen);
-        put16(r + 22, 0x0000);
+        s7_put16(r + 22, 0x0000);
         if (idx[k] == 0x0007) {
             r[24] = 'V';
             r[25] = (uint8_t)maj;
             r[26] = (uint8_t)min;
             r[27] = (uint8_t)pat;
         } else {
-            put16(r + 24, 0x0001);
-            put16(r + 26, idx[k] == 0x0006 ? 0x0001 : 0x0000);
+            s7_put16(r + 24, 0x0001);
+            s7_put16(r + 26, idx[k] == 0x0006 ? 0x0001 : 0x0000);
         }
     }
     o->rec_len = 28;
@@ -153,13 +147,13 @@ static bool szl_components(const szl_ctx *x, uint16_t id, uint16_t index, szl_ou
             continue;
         uint8_t *r = o->rec + 34u * n++;
         memset(r, 0, 34);
-        put16(r, comp[k].idx);
+        s7_put16(r, comp[k].idx);
         if (!comp[k].text) {
             /* index 9: manufacturer 0x002A (Siemens), profile 0xF600,
              * profile-specific type 1 (S7-FW SZL_ID_001C_IDX_XXXX) */
-            put16(r + 2, 0x002A);
-            put16(r + 4, 0xF600);
-            put16(r + 6, 0x0001);
+            s7_put16(r + 2, 0x002A);
+            s7_put16(r + 4, 0xF600);
+            s7_put16(r + 6, 0x0001);
             continue;
         }
         size_t tl = strlen(comp[k].text);
@@ -186,7 +180,7 @@ static bool szl_leds(const szl_ctx *x, uint16_t id, uint16_t index, szl_out *o)
         if (id == 0x0174 && led[k].led != index)
             continue;
         uint8_t *r = o->rec + 4u * n++;
-        put16(r, led[k].led);
+        s7_put16(r, led[k].led);
         r[2] = led[k].on ? 1 : 0;
         r[3] = 0; /* not flashing */
     }
@@ -208,7 +202,7 @@ static bool szl_diag(const szl_ctx *x, uint16_t id, uint16_t index, szl_out *o)
         size_t at = (s->diag_head + S7_DIAG_MAX - 1u - k) % S7_DIAG_MAX;
         uint8_t *r = o->rec + 20u * k;
         memset(r, 0, 20);
-        put16(r, s->diag[at].event_id);
+        s7_put16(r, s->diag[at].event_id);
         r[2] = 0xFF; /* priority class of the operating system */
         put_dt(r + 12, s->diag[at].epoch_ms);
     }
@@ -226,8 +220,8 @@ static bool szl_diag(const szl_ctx *x, uint16_t id, uint16_t index, szl_out *o)
 /* index 1, general communication data */
 static void comm_general(const gw_s7_server *s, uint8_t *r)
 {
-    put16(r + 2, s->opts.max_pdu);     /* pdu: largest PDU we negotiate */
-    put16(r + 4, s->opts.max_clients); /* anz: connections */
+    s7_put16(r + 2, s->opts.max_pdu);     /* pdu: largest PDU we negotiate */
+    s7_put16(r + 4, s->opts.max_clients); /* anz: connections */
     /* mpi_bps, kbus_bps: 0, the S7-1200 has neither MPI nor K-bus */
 }
 
@@ -241,7 +235,7 @@ static void comm_om(const gw_s7_server *s, uint8_t *r)
     /* data: the largest read payload, PDU - 18 (docs 10), all items of a
      * request being read under one lock; anz, per_min, per_max: 0, no
      * cyclic reading */
-    put16(r + 6, (uint16_t)(s->opts.max_pdu - 18u));
+    s7_put16(r + 6, (uint16_t)(s->opts.max_pdu - 18u));
 }
 
 /* index 4, object management system (OMS) functions */
@@ -259,7 +253,7 @@ static bool szl_comm(const szl_ctx *x, uint16_t id, uint16_t index, szl_out *o)
     (void)id;
     uint8_t *r = o->rec;
     memset(r, 0, 40);
-    put16(r, index);
+    s7_put16(r, index);
     switch (index) {
     case 0x0001: comm_general(x->s, r); break;
     case 0x0002: break; /* test and installation: none (no block status, force, ...) */
@@ -283,24 +277,24 @@ static bool szl_protection(const szl_ctx *x, uint16_t id, uint16_t index, szl_ou
     if (index != 0x0001 && index != 0x0004)
         return false;
     memset(r, 0, 40);
-    put16(r, index);
+    s7_put16(r, index);
     if (index == 0x0001) {
         /* res_pg, res_os, u_pg, u_os, proj, auf, free, used, last */
-        put16(r + 2, 1);
-        put16(r + 4, 1);
+        s7_put16(r + 2, 1);
+        s7_put16(r + 4, 1);
         size_t used = x->clients < s->opts.max_clients ? x->clients : s->opts.max_clients;
-        put16(r + 16, (uint16_t)(s->opts.max_clients - used));
-        put16(r + 18, (uint16_t)used);
-        put16(r + 20, 20); /* communication load, % (snap7's 20) */
+        s7_put16(r + 16, (uint16_t)(s->opts.max_clients - used));
+        s7_put16(r + 18, (uint16_t)used);
+        s7_put16(r + 20, 20); /* communication load, % (snap7's 20) */
     } else {
         /* key 1; param: the password's level, 2 (write protection), or 0
          * without one; real: the level in force for this session; bart_sch
          * 2 RUN_P / 3 STOP; crst_wrst 0 */
         bool pw = s->password[0] != '\0';
-        put16(r + 2, 1);
-        put16(r + 4, pw ? 2 : 0);
-        put16(r + 6, pw && !x->c->authorized ? 2 : 1);
-        put16(r + 8, s->cpu_state == GW_S7_CPU_RUN ? 2 : 3);
+        s7_put16(r + 2, 1);
+        s7_put16(r + 4, pw ? 2 : 0);
+        s7_put16(r + 6, pw && !x->c->authorized ? 2 : 1);
+        s7_put16(r + 8, s->cpu_state == GW_S7_CPU_RUN ? 2 : 3);
     }
     o->rec_len = 40;
     o->count = 1;
@@ -318,7 +312,7 @@ static bool szl_cpu_state(const szl_ctx *x, uint16_t id, uint16_t index, szl_out
     gw_s7_server *s = x->s;
     uint8_t *r = o->rec;
     memset(r, 0, 20);
-    put16(r, 0x5144);
+    s7_put16(r, 0x5144);
     r[2] = 0xFF;
     r[3] = (uint8_t)s->cpu_state;
     int64_t when = s->diag_count ? s->diag[(s->diag_head + S7_DIAG_MAX - 1u) % S7_DIAG_MAX].epoch_ms
@@ -355,10 +349,10 @@ static bool szl_list(const szl_ctx *x, uint16_t id, uint16_t index, szl_out *o)
     (void)index;
     uint16_t n = 0;
     for (size_t k = 0; k < SZL_NTABLE; k++)
-        put16(o->rec + 2u * n++, szl_table[k].id);
+        s7_put16(o->rec + 2u * n++, szl_table[k].id);
     for (size_t k = 0; k < SZL_NTABLE; k++)
         if (szl_table[k].header)
-            put16(o->rec + 2u * n++, (uint16_t)(0x0F00 | szl_table[k].id));
+            s7_put16(o->rec + 2u * n++, (uint16_t)(0x0F00 | szl_table[k].id));
     o->rec_len = 2;
     o->count = n;
     return true;
@@ -377,10 +371,10 @@ static size_t szl_build(const szl_ctx *x, uint16_t id, uint16_t index, uint8_t *
         if (!szl_table[k].fn(x, base, index, &o))
             return 0;
         size_t body = header_only ? 0 : (size_t)o.rec_len * o.count;
-        put16(list, id);
-        put16(list + 2, index);
-        put16(list + 4, o.rec_len);
-        put16(list + 6, o.count);
+        s7_put16(list, id);
+        s7_put16(list + 2, index);
+        s7_put16(list + 4, o.rec_len);
+        s7_put16(list + 6, o.count);
         return SZL_HDR + body;
     }
     return 0;
@@ -400,7 +394,7 @@ static size_t szl_data(gw_s7_server *s, const uint8_t *bytes, size_t n)
     uint8_t *d = s7__ud_data(s);
     d[0] = S7_RC_OK;
     d[1] = S7_DTS_OCTET;
-    put16(d + 2, (uint16_t)n);
+    s7_put16(d + 2, (uint16_t)n);
     memcpy(d + 4, bytes, n);
     return 4 + n;
 }

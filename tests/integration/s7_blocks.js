@@ -7,7 +7,7 @@
 'use strict';
 
 const path = require('node:path');
-const { startSim, loadSnap7, snap7Client, call, snapErr, stopAll } =
+const { startRingSim, loadSnap7, snap7Client, call, snapErr, stopAll } =
   require('./s7kit.js');
 const { check, finish } = require('./gwtest.js');
 
@@ -16,8 +16,7 @@ const [plcgw, srcDir] = process.argv.slice(2).map((p) => path.resolve(p));
 
 async function main() {
   const snap7 = loadSnap7(srcDir);
-  const sim = await startSim(plcgw, srcDir, ['--config', 'config/s7/ringstiff.json',
-                                             '--s7', '127.0.0.1:0']);
+  const sim = await startRingSim(plcgw, srcDir);
   const c = snap7Client(snap7, sim.s7);
   try {
     const conn = await call(c, 'ConnectTo', '127.0.0.1', 0, 1);

@@ -9,61 +9,13 @@
 # timers and counters, and a password that protects writes and control.
 #
 # Every port is chosen by the kernel; every wait is bounded; every process
-# is stopped by its PID. Needs curl and jq.
+# is stopped by its PID (helpers: testlib.sh). Needs curl and jq.
 set -u
 plcgw=$(realpath "$1")
 src=$(realpath "$2")
-tmp=$(mktemp -d)
-pids=()
-pass=0
-fail=0
-
-stop_pid() {
-  local p=$1
-  kill -TERM "$p" 2>/dev/null || return 0
-  for _ in $(seq 1 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-  kill -0 "$p" 2>/dev/null && kill -KILL "$p" 2>/dev/null
-  wait "$p" 2>/dev/null
-}
-cleanup() {
-  for p in "${pids[@]}"; do stop_pid "$p"; done
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-ok() { pass=$((pass + 1)); }
-bad() {
-  fail=$((fail + 1))
-  echo "FAIL $*"
-}
-# expect NAME WANT_STATUS CMD... : runs CMD (15 s at most), keeps $out/$err
-expect() {
-  local name=$1 want=$2
-  shift 2
-  timeout 15 "$@" >"$tmp/out" 2>"$tmp/err"
-  local got=$?
-  out=$(cat "$tmp/out")
-  err=$(cat "$tmp/err")
-  if [ "$got" -eq "$want" ]; then
-    ok
-  else
-    bad "$name: exit $got, want $want"
-    echo "  stdout: ${out:0:400}"
-    echo "  stderr: ${err:0:400}"
-  fi
-}
-# check NAME TEXT PATTERN : grep -E PATTERN in TEXT
-check() {
-  if printf '%s' "$2" | grep -Eq -- "$3"; then ok; else
-    bad "$1: no match for /$3/ in:"
-    printf '%s\n' "$2" | head -20 | sed 's/^/  /'
-  fi
-}
-same() { if [ "$2" = "$3" ]; then ok; else bad "$1: got '$2', want '$3'"; fi; }
-
-for tool in curl jq; do
-  command -v $tool >/dev/null || { echo "s7_cli: $tool not found"; echo "s7_cli: 0 passed, 1 failed"; exit 1; }
-done
+. "$(dirname "$0")/testlib.sh"
+trap cleanup_started EXIT
+require_tools s7_cli curl jq
 
 # start_sim NAME ARGS... : plcgw sim with the rig on 127.0.0.1:0; sets
 # $s7 (port) and $ctl (control API base URL)

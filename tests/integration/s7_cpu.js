@@ -9,7 +9,7 @@
 // has no password yet.
 'use strict';
 
-const { startSim, loadSnap7, snap7Client, call, snapErr, rawConnect, stopAll } =
+const { startRingSim, loadSnap7, snap7Client, call, snapErr, rawConnect, stopAll } =
   require('./s7kit.js');
 const { check, finish } = require('./gwtest.js');
 
@@ -46,8 +46,7 @@ async function rawJob(raw, ref, param) {
 
 async function main() {
   const snap7 = loadSnap7(srcDir);
-  const sim = await startSim(plcgw, srcDir, ['--config', 'config/s7/ringstiff.json',
-                                             '--s7', '127.0.0.1:0']);
+  const sim = await startRingSim(plcgw, srcDir);
   const c = snap7Client(snap7, sim.s7);
   try {
     await check('node-snap7 connects (rack 0, slot 1)', async () => {
@@ -161,8 +160,7 @@ async function main() {
 // a wrong one is refused, GetProtection follows, ClearSessionPassword
 // protects the session again.
 async function passwordCase() {
-  const sim = await startSim(plcgw, srcDir, ['--config', 'config/s7/ringstiff.json',
-                                             '--s7', '127.0.0.1:0', '--s7-password', 'Pa55word']);
+  const sim = await startRingSim(plcgw, srcDir, '--s7-password', 'Pa55word');
   const c = snap7Client(loadSnap7(srcDir), sim.s7);
   try {
     ok(c, await call(c, 'ConnectTo', '127.0.0.1', 0, 1), 'ConnectTo');

@@ -15,7 +15,9 @@ const fs = require('node:fs');
 const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
+const kit = require('./s7kit.js');
 
+const { WAIT_MS, withTimeout, stopChild, call, snapErr } = kit;
 const plcgw = process.argv[2] && path.resolve(process.argv[2]);
 const srcDir = path.resolve(process.argv[3] || path.join(__dirname, '..', '..'));
 if (!plcgw) {
@@ -34,12 +36,11 @@ try {
   process.exit(1);
 }
 
-const WAIT_MS = 10000;      // the longest any single wait may take
+// WAIT_MS (s7kit.js): the longest any single wait may take
 const FILE_MS = 90000;      // the whole file
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 's7_peers.'));
-const children = new Set(); // processes started here, stopped by PID
 const servers = new Set();  // node-snap7 servers started here
-const keepAlive = [];       // every node-snap7 object made here (see startSnap7Server)
+const keepAlive = [];       // every node-snap7 server made here (see startSnap7Server)
 let pass = 0;
 let fail = 0;
 let currentCase = '';
@@ -82,42 +83,8 @@ function near(got, want) {
   return Math.abs(got - w) <= 1e-6 * Math.max(1, Math.abs(w));
 }
 
-// ------------------------------------------------------------ bounded waits
-
-function withTimeout(promise, ms, what) {
-  let t;
-  const timer = new Promise((_, reject) => {
-    t = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timer]).finally(() => clearTimeout(t));
-}
-
-function waitExit(child, ms) {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(true);
-  return new Promise((resolve) => {
-    const t = setTimeout(() => resolve(false), ms);
-    child.once('exit', () => {
-      clearTimeout(t);
-      resolve(true);
-    });
-  });
-}
-
-// SIGTERM by PID, then SIGKILL if it does not stop within 5 s; resolves
-// with the exit code (null if it had to be killed).
-async function stopChild(child) {
-  if (!child) return null;
-  if (child.exitCode === null && child.signalCode === null) {
-    child.kill('SIGTERM');
-    if (!(await waitExit(child, 5000))) {
-      console.log(`note: PID ${child.pid} ignored SIGTERM for 5 s, sending SIGKILL`);
-      child.kill('SIGKILL');
-      await waitExit(child, 2000);
-    }
-  }
-  children.delete(child);
-  return child.exitCode;
-}
+// ------------------------------------------------------------ processes
+// (started by PID and stopped by stopChild / kit.stopAll, s7kit.js)
 
 // Stops our sim and checks that it stopped as it should on SIGTERM.
 async function stopSim(sim) {
@@ -129,7 +96,7 @@ async function stopSim(sim) {
 function runPlcgw(args) {
   return new Promise((resolve) => {
     const child = spawn(plcgw, args, { cwd: srcDir, stdio: ['ignore', 'pipe', 'pipe'] });
-    children.add(child);
+    kit.track(child);
     let stdout = '';
     let stderr = '';
     let timedOut = false;
@@ -142,7 +109,6 @@ function runPlcgw(args) {
     child.on('error', (e) => { stderr += String(e); });
     child.on('close', (status, signal) => {
       clearTimeout(t);
-      children.delete(child);
       if (timedOut) stderr += `\n(killed: no exit within ${WAIT_MS} ms)`;
       resolve({ status, signal, stdout, stderr, args });
     });
@@ -157,35 +123,9 @@ function describeRun(r) {
 // Starts `plcgw sim --config config/s7/ringstiff.json --s7 127.0.0.1:0`: the
 // rig's DB1, DB2 and DB3 as plain memory (a memory device, no rig logic that
 // would rewrite status bits); resolves once it printed READY, with its port.
-function startSim() {
-  return new Promise((resolve, reject) => {
-    const child = spawn(plcgw, ['sim', '--config', 'config/s7/ringstiff.json', '--s7', '127.0.0.1:0'],
-                        { cwd: srcDir, stdio: ['ignore', 'pipe', 'pipe'] });
-    children.add(child);
-    let out = '';
-    let err = '';
-    let done = false;
-    const finish = (e, v) => {
-      if (done) return;
-      done = true;
-      clearTimeout(t);
-      if (e) {
-        stopChild(child).then(() => reject(e));
-      } else {
-        resolve(v);
-      }
-    };
-    const t = setTimeout(() => finish(new Error(`plcgw sim printed no READY within ${WAIT_MS} ms; ` +
-                                                `stderr: ${err}`)), WAIT_MS);
-    child.stdout.on('data', (d) => {
-      out += d;
-      const m = /READY s7 127\.0\.0\.1:(\d+)/.exec(out);
-      if (m) finish(null, { child, port: Number(m[1]), stderr: () => err });
-    });
-    child.stderr.on('data', (d) => { err += d; });
-    child.on('error', (e) => finish(e));
-    child.on('exit', (code) => finish(new Error(`plcgw sim exited (${code}) before READY: ${err}`)));
-  });
+async function startSim() {
+  const sim = await kit.startRingSim(plcgw, srcDir);
+  return Object.assign(sim, { port: sim.s7 });
 }
 
 // A free TCP port on 127.0.0.1: bind port 0, read it, close.
@@ -230,28 +170,6 @@ function stopSnap7Server(srv) {
   if (!srv) return;
   srv.s.Stop();
   servers.delete(srv);
-}
-
-// node-snap7 client calls with a callback, bounded: resolves {err, data}.
-function call(c, method, ...args) {
-  const p = new Promise((resolve) => {
-    c[method](...args, (err, data) => resolve({ err: err || 0, data }));
-  });
-  return withTimeout(p, WAIT_MS, `snap7 ${method}`);
-}
-
-function snapErr(c, r) {
-  return r.err ? `error 0x${r.err.toString(16)}: ${c.ErrorText(r.err)}` : 'no error';
-}
-
-function newSnap7Client(port) {
-  const c = new snap7.S7Client();
-  keepAlive.push(c);
-  c.SetParam(c.RemotePort, port);
-  c.SetParam(c.PingTimeout, 3000);
-  c.SetParam(c.SendTimeout, 3000);
-  c.SetParam(c.RecvTimeout, 3000);
-  return c;
 }
 
 // nodes7, promisified and bounded.
@@ -308,7 +226,7 @@ const DB_ERR = '(object does not exist|address out of range)';
 
 async function caseSnap7ClientOurServer() {
   const sim = await startSim();
-  const c = newSnap7Client(sim.port);
+  const c = kit.snap7Client(snap7, sim.port);
   try {
     const conn = await call(c, 'ConnectTo', '127.0.0.1', 0, 1);
     if (!check('ConnectTo rack 0 slot 1', conn.err === 0, snapErr(c, conn))) return;
@@ -900,7 +818,7 @@ async function caseManyItems() {
     }
 
     // node-snap7's client at its own limit: 20 items in one ReadMultiVars
-    const c = newSnap7Client(sim.port);
+    const c = kit.snap7Client(snap7, sim.port);
     try {
       const conn = await call(c, 'ConnectTo', '127.0.0.1', 0, 1);
       if (check('snap7 client connects for the 20-item read', conn.err === 0, snapErr(c, conn))) {
@@ -934,7 +852,7 @@ const cases = [
 
 async function cleanup() {
   for (const srv of [...servers]) stopSnap7Server(srv);
-  for (const child of [...children]) await stopChild(child);
+  await kit.stopAll();
   fs.rmSync(tmp, { recursive: true, force: true });
 }
 
@@ -959,7 +877,7 @@ const watchdog = setTimeout(async () => {
       await withTimeout(fn(), 40000, name);
     } catch (e) {
       check('ran to the end', false, e.stack || String(e));
-      for (const child of [...children]) await stopChild(child);
+      await kit.stopAll();
     }
     console.log(`${fail === before ? 'ok  ' : 'FAIL'} ${name} (${Date.now() - t} ms)`);
   }

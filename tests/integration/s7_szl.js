@@ -10,7 +10,7 @@
 'use strict';
 
 const { check, finish } = require('./gwtest');
-const { startSim, loadSnap7, snap7Client, call, snapErr, rawConnect, stopAll } = require('./s7kit');
+const { startRingSim, loadSnap7, snap7Client, call, snapErr, rawConnect, stopAll } = require('./s7kit');
 
 const [plcgw, srcDir] = process.argv.slice(2);
 
@@ -78,8 +78,7 @@ async function connected(snap7, port, pdu) {
 
 finish(async () => {
   const snap7 = loadSnap7(srcDir);
-  const sim = await startSim(plcgw, srcDir, ['--config', 'config/s7/ringstiff.json', '--s7',
-    '127.0.0.1:0']);
+  const sim = await startRingSim(plcgw, srcDir);
   try {
     const c = await connected(snap7, sim.s7, 0);
     const c240 = await connected(snap7, sim.s7, 240);

@@ -7,32 +7,15 @@
 # download, PI services, stop, clock, timers), and no malformed packet or
 # expert warning.
 # Capturing needs root (or dumpcap's capabilities); a capture that cannot
-# be made is a failure, with the reason printed.
+# be made is a failure, with the reason printed. Helpers: testlib.sh (its
+# own check and run).
 set -u
 plcgw=$(realpath "$1")
 src=$(realpath "$2")
-tmp=$(mktemp -d)
+. "$(dirname "$0")/testlib.sh"
 sim_pid=""
 ts_pid=""
-pass=0
-fail=0
 start_s=$SECONDS
-
-# stop_pid PID SIGNAL : signal a process we started, wait for it (<= 10 s)
-stop_pid() {
-  local pid=$1 sig=$2
-  [ -n "$pid" ] || return 0
-  kill -s "$sig" "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null; return 0; }
-  for _ in $(seq 1 100); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  if kill -0 "$pid" 2>/dev/null; then
-    echo "note: PID $pid did not stop within 10 s of SIG$sig, sending SIGKILL"
-    kill -s KILL "$pid" 2>/dev/null
-  fi
-  wait "$pid" 2>/dev/null
-}
 
 cleanup() {
   stop_pid "$ts_pid" INT
@@ -41,20 +24,14 @@ cleanup() {
 }
 trap cleanup EXIT
 
-ok() { pass=$((pass + 1)); }
-bad() {
-  fail=$((fail + 1))
-  echo "FAIL $1"
-  shift
-  for line in "$@"; do printf '%s\n' "$line" | head -30 | sed 's/^/    /'; done
-}
 finish() {
   echo "s7_tshark: $pass passed, $fail failed ($((SECONDS - start_s)) s)"
   [ "$fail" -eq 0 ]
   exit $?
 }
 
-# check NAME TEXT PATTERN : grep -E PATTERN in TEXT
+# check NAME TEXT PATTERN : grep -E PATTERN in TEXT; its own (not
+# testlib.sh's): the text goes under the FAIL line, 30 lines
 check() {
   if printf '%s' "$2" | grep -Eq -- "$3"; then ok; else bad "$1: no match for /$3/ in:" "$2"; fi
 }

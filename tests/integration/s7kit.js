@@ -1,7 +1,8 @@
 // s7kit.js - what the S7 service tests share: plcgw sim started and
-// stopped by its PID, node-snap7 clients with bounded calls, raw S7 frames
-// over a socket. Every wait is bounded; every process started here is
-// stopped by stopAll().
+// stopped by its PID (the rig's map with S7 on a free port: startRingSim),
+// node-snap7 clients with bounded calls, raw S7 frames over a socket.
+// Every wait is bounded; every process started here or handed to track()
+// is stopped by stopAll().
 'use strict';
 
 const { spawn } = require('node:child_process');
@@ -27,12 +28,20 @@ function waitExit(child, ms) {
   });
 }
 
-// SIGTERM by PID, SIGKILL after 5 s; resolves with the exit code.
+// A process started elsewhere, stopped by stopAll() if still running.
+function track(child) {
+  children.add(child);
+  child.once('close', () => children.delete(child));
+}
+
+// SIGTERM by PID, SIGKILL after 5 s; resolves with the exit code (null if
+// it had to be killed).
 async function stopChild(child) {
   if (!child) return null;
   if (child.exitCode === null && child.signalCode === null) {
     child.kill('SIGTERM');
     if (!(await waitExit(child, 5000))) {
+      console.log(`note: PID ${child.pid} ignored SIGTERM for 5 s, sending SIGKILL`);
       child.kill('SIGKILL');
       await waitExit(child, 2000);
     }
@@ -73,6 +82,14 @@ function startSim(plcgw, srcDir, args, want = ['s7']) {
     child.on('error', (e) => finish(e));
     child.on('exit', (code) => finish(new Error(`plcgw sim exited (${code}) before READY: ${err}`)));
   });
+}
+
+// `plcgw sim` with the rig's map (config/s7/ringstiff.json: DB1, DB2 and
+// DB3) and its S7 server on 127.0.0.1, a free port (sim.s7); `more`
+// arguments after those.
+function startRingSim(plcgw, srcDir, ...more) {
+  return startSim(plcgw, srcDir, ['--config', 'config/s7/ringstiff.json', '--s7', '127.0.0.1:0',
+                                  ...more]);
 }
 
 function loadSnap7(srcDir) {
@@ -154,5 +171,5 @@ async function rawConnect(port, pdu = 480) {
   return { sock, exchange, packet, close: () => sock.destroy() };
 }
 
-module.exports = { WAIT_MS, withTimeout, stopChild, stopAll, startSim, loadSnap7, snap7Client,
-                   call, snapErr, rawConnect };
+module.exports = { WAIT_MS, withTimeout, track, stopChild, stopAll, startSim, startRingSim,
+                   loadSnap7, snap7Client, call, snapErr, rawConnect };

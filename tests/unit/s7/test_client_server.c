@@ -28,6 +28,7 @@
 #include <cmocka.h>
 
 #include "drivers/s7/s7_internal.h"
+#include "s7_test_fixture.h"
 
 /* ------------------------------------------------------------ fixture */
 
@@ -94,9 +95,7 @@ static gw_s7_server *server_up(uint16_t port, uint16_t max_pdu, hook_log *hl)
         so.on_write = on_write;
         so.user = hl;
     }
-    gw_s7_server *s = NULL;
-    gw_error err;
-    assert_int_equal(gw_s7_server_new(&so, &s, &err), GW_OK);
+    gw_s7_server *s = s7fx_server_new(&so);
     assert_int_equal(gw_s7_server_add_area(s, GW_S7_DB, 1, 100), GW_OK);
     assert_int_equal(gw_s7_server_add_area(s, GW_S7_DB, 2, 26), GW_OK);
     assert_int_equal(gw_s7_server_add_area(s, GW_S7_DB, 3, 10), GW_OK);
@@ -109,55 +108,8 @@ static gw_s7_server *server_up(uint16_t port, uint16_t max_pdu, hook_log *hl)
         pat[k] = db4_byte(k);
     assert_int_equal(gw_s7_server_set(s, GW_S7_DB, 4, 0, DB4_SIZE, pat), GW_OK);
     free(pat);
-    gw_error_clear(&err);
-    gw_err rc = gw_s7_server_start(s, &err);
-    if (rc != GW_OK)
-        print_error("server start: %s\n", err.msg);
-    assert_int_equal(rc, GW_OK);
-    assert_int_not_equal(gw_s7_server_port(s), 0);
+    s7fx_start(s);
     return s;
-}
-
-static gw_s7_client *client_new_gap(uint16_t port, uint16_t pdu_request, uint32_t timeout_ms,
-                                    uint16_t gap)
-{
-    gw_s7_opts o;
-    memset(&o, 0, sizeof(o));
-    o.host = "127.0.0.1";
-    o.port = port;
-    o.rack = 0;
-    o.slot = 1;
-    o.pdu_request = pdu_request;
-    o.connect_timeout_ms = timeout_ms;
-    o.send_timeout_ms = timeout_ms;
-    o.recv_timeout_ms = timeout_ms;
-    o.gap = gap; /* 0: the default, GW_S7_DEFAULT_GAP (s7.h) */
-    gw_s7_client *c = NULL;
-    assert_int_equal(gw_s7_client_new(&o, &c), GW_OK);
-    return c;
-}
-
-static gw_s7_client *client_new(uint16_t port, uint16_t pdu_request, uint32_t timeout_ms)
-{
-    return client_new_gap(port, pdu_request, timeout_ms, 0);
-}
-
-static gw_s7_client *client_up_gap(uint16_t port, uint16_t pdu_request, uint16_t gap)
-{
-    gw_s7_client *c = client_new_gap(port, pdu_request, 2000, gap);
-    gw_error err;
-    gw_error_clear(&err);
-    gw_err rc = gw_s7_connect(c, &err);
-    if (rc != GW_OK)
-        print_error("connect: %s\n", err.msg);
-    assert_int_equal(rc, GW_OK);
-    assert_true(gw_s7_connected(c));
-    return c;
-}
-
-static gw_s7_client *client_up(uint16_t port, uint16_t pdu_request)
-{
-    return client_up_gap(port, pdu_request, 0);
 }
 
 static gw_s7_range RR(gw_s7_area area, uint16_t db, uint32_t start, uint32_t len, uint8_t *dst)
@@ -240,12 +192,12 @@ static void test_connect_pdu(void **state)
     (void)state;
     gw_s7_server *s = server_up(0, 0, NULL);
     uint16_t port = gw_s7_server_port(s);
-    gw_s7_client *c = client_up(port, 0); /* default request 960 */
+    gw_s7_client *c = s7fx_client_up(port, 0); /* default request 960 */
     assert_int_equal(gw_s7_pdu_len(c), 960);
     assert_int_equal(gw_s7_amq(c), 8);
-    gw_s7_client *c240 = client_up(port, 240);
+    gw_s7_client *c240 = s7fx_client_up(port, 240);
     assert_int_equal(gw_s7_pdu_len(c240), 240);
-    gw_s7_client *c480 = client_up(port, 480);
+    gw_s7_client *c480 = s7fx_client_up(port, 480);
     assert_int_equal(gw_s7_pdu_len(c480), 480);
     gw_s7_client_free(c);
     gw_s7_client_free(c240);
@@ -254,7 +206,7 @@ static void test_connect_pdu(void **state)
 
     /* a server that offers only 240 (an S7-1200) */
     s = server_up(0, 240, NULL);
-    c = client_up(gw_s7_server_port(s), 0);
+    c = s7fx_client_up(gw_s7_server_port(s), 0);
     assert_int_equal(gw_s7_pdu_len(c), 240);
     gw_s7_close(c);
     assert_false(gw_s7_connected(c));
@@ -268,7 +220,7 @@ static void test_write_read_types(void **state)
 {
     (void)state;
     gw_s7_server *s = server_up(0, 0, NULL);
-    gw_s7_client *c = client_up(gw_s7_server_port(s), 0);
+    gw_s7_client *c = s7fx_client_up(gw_s7_server_port(s), 0);
     uint8_t real1[4], real2[4], in16[2] = {0xFB, 0x2E}; /* INT -1234 */
     put_real(real1, 3.25f);
     put_real(real2, -0.5f);
@@ -325,7 +277,7 @@ static void test_bit_writes(void **state)
 {
     (void)state;
     gw_s7_server *s = server_up(0, 0, NULL);
-    gw_s7_client *c = client_up(gw_s7_server_port(s), 0);
+    gw_s7_client *c = s7fx_client_up(gw_s7_server_port(s), 0);
     const uint8_t m10 = 0xF0, db3_1 = 0xFF, one = 1, zero = 0;
     assert_int_equal(gw_s7_server_set(s, GW_S7_M, 0, 10, 1, &m10), GW_OK);
     assert_int_equal(gw_s7_server_set(s, GW_S7_DB, 3, 1, 1, &db3_1), GW_OK);
@@ -373,8 +325,8 @@ static void test_multi_range_writes(void **state)
     (void)state;
     gw_s7_server *s = server_up(0, 0, NULL);
     uint16_t port = gw_s7_server_port(s);
-    gw_s7_client *c960 = client_up(port, 960);
-    gw_s7_client *c240 = client_up(port, 240);
+    gw_s7_client *c960 = s7fx_client_up(port, 960);
+    gw_s7_client *c240 = s7fx_client_up(port, 240);
     /* 14 ranges of 2 bytes: 18 request bytes each after the 12-byte
      * header; at 240: 12 + 18 * 12 = 228, the 13th would make 246 -> 12 + 2;
      * at 960: all 14 (max 20) */
@@ -440,7 +392,7 @@ static void test_many_ranges(void **state)
     uint8_t buf[100][2];
     gw_s7_range r[100];
     for (int k = 0; k < 2; k++) {
-        gw_s7_client *c = client_up(gw_s7_server_port(s), pdus[k]);
+        gw_s7_client *c = s7fx_client_up(gw_s7_server_port(s), pdus[k]);
         assert_int_equal(gw_s7_pdu_len(c), pdus[k]);
         for (int j = 0; j < 4; j++) {
             size_t n = counts[j];
@@ -475,7 +427,7 @@ static void test_read_4k(void **state)
     const uint64_t trips[2] = {19, 5};
     uint8_t *buf = malloc(4096);
     for (int k = 0; k < 2; k++) {
-        gw_s7_client *c = client_up(gw_s7_server_port(s), pdus[k]);
+        gw_s7_client *c = s7fx_client_up(gw_s7_server_port(s), pdus[k]);
         memset(buf, 0xEE, 4096);
         gw_s7_range r = RR(GW_S7_DB, 4, 777, 4096, buf);
         uint64_t t0 = gw_s7_round_trips(c);
@@ -510,7 +462,7 @@ static void test_bad_ranges(void **state)
 {
     (void)state;
     gw_s7_server *s = server_up(0, 0, NULL);
-    gw_s7_client *c = client_up(gw_s7_server_port(s), 240);
+    gw_s7_client *c = s7fx_client_up(gw_s7_server_port(s), 240);
     const uint8_t init[4] = {9, 8, 7, 6}, mb[4] = {1, 1, 2, 3};
     gw_s7_server_set(s, GW_S7_DB, 1, 0, 4, init);
     gw_s7_server_set(s, GW_S7_M, 0, 0, 4, mb);
@@ -569,7 +521,7 @@ static void test_bad_ranges(void **state)
 static void bad_next_to_good(uint16_t gap, uint32_t good_start)
 {
     gw_s7_server *s = server_up(0, 0, NULL);
-    gw_s7_client *c = client_up_gap(gw_s7_server_port(s), 0, gap);
+    gw_s7_client *c = s7fx_client_up_gap(gw_s7_server_port(s), 0, gap);
     const uint8_t init[4] = {0xA1, 0xA2, 0xA3, 0xA4};
     gw_s7_server_set(s, GW_S7_DB, 1, good_start, 4, init);
     uint8_t good[4] = {0}, bad[4] = {0};
@@ -618,11 +570,11 @@ static void test_client_default_gap(void **state)
     gw_s7_range r[20];
     for (int i = 0; i < 20; i++)
         r[i] = RR(GW_S7_DB, 4, 4u * (uint32_t)i, 2, buf[i]);
-    gw_s7_client *explicit16 = client_up_gap(port, 240, GW_S7_DEFAULT_GAP);
+    gw_s7_client *explicit16 = s7fx_client_up_gap(port, 240, GW_S7_DEFAULT_GAP);
     uint64_t t0 = gw_s7_round_trips(explicit16);
     read_ok(explicit16, r, 20);
     uint64_t trips16 = gw_s7_round_trips(explicit16) - t0;
-    gw_s7_client *dflt = client_up(port, 240);
+    gw_s7_client *dflt = s7fx_client_up(port, 240);
     t0 = gw_s7_round_trips(dflt);
     read_ok(dflt, r, 20);
     uint64_t trips_default = gw_s7_round_trips(dflt) - t0;
@@ -644,7 +596,7 @@ static void test_write_beyond_address_space(void **state)
 {
     (void)state;
     gw_s7_server *s = server_up(0, 0, NULL);
-    gw_s7_client *c = client_up(gw_s7_server_port(s), 0);
+    gw_s7_client *c = s7fx_client_up(gw_s7_server_port(s), 0);
     const uint8_t init[2] = {0x11, 0x22}, nv[2] = {0xDE, 0xAD};
     gw_s7_server_set(s, GW_S7_DB, 1, 0, 2, init);
     /* reads refuse it (the plan checks the address space) */
@@ -670,7 +622,7 @@ static void test_szl(void **state)
 {
     (void)state;
     gw_s7_server *s = server_up(0, 0, NULL);
-    gw_s7_client *c = client_up(gw_s7_server_port(s), 0);
+    gw_s7_client *c = s7fx_client_up(gw_s7_server_port(s), 0);
     gw_s7_cpu_info info;
     gw_error err;
     assert_int_equal(gw_s7_cpu_info_read(c, &info, &err), GW_OK);
@@ -713,7 +665,7 @@ static void test_szl(void **state)
     so.firmware = "V2.9.4";
     assert_int_equal(gw_s7_server_new(&so, &s, &err), GW_OK);
     assert_int_equal(gw_s7_server_start(s, &err), GW_OK);
-    c = client_up(gw_s7_server_port(s), 0);
+    c = s7fx_client_up(gw_s7_server_port(s), 0);
     assert_int_equal(gw_s7_cpu_info_read(c, &info, &err), GW_OK);
     assert_string_equal(info.order_code, "6ES7 515-2AM01-0AB0");
     assert_string_equal(info.firmware, "V2.9.4");
@@ -727,8 +679,8 @@ static void test_several_clients(void **state)
     (void)state;
     gw_s7_server *s = server_up(0, 0, NULL);
     uint16_t port = gw_s7_server_port(s);
-    gw_s7_client *a = client_up(port, 240);
-    gw_s7_client *b = client_up(port, 960);
+    gw_s7_client *a = s7fx_client_up(port, 240);
+    gw_s7_client *b = s7fx_client_up(port, 960);
     assert_int_equal(gw_s7_pdu_len(a), 240);
     assert_int_equal(gw_s7_pdu_len(b), 960);
     assert_int_equal(gw_s7_server_clients(s), 2);
@@ -773,7 +725,7 @@ static void test_write_hook(void **state)
     memset(&hl, 0, sizeof(hl));
     pthread_mutex_init(&hl.mu, NULL);
     gw_s7_server *s = server_up(0, 0, &hl);
-    gw_s7_client *c = client_up(gw_s7_server_port(s), 0);
+    gw_s7_client *c = s7fx_client_up(gw_s7_server_port(s), 0);
     const uint8_t four[4] = {1, 2, 3, 4}, one = 1;
     gw_s7_range w[3] = {RW(GW_S7_DB, 2, 4, 4, four), RBIT(GW_S7_M, 0, 10, 3, &one),
                         RW(GW_S7_Q, 0, 0, 2, four)};
@@ -1023,7 +975,7 @@ static void test_conn_refused(void **state)
     assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
     socklen_t sl = sizeof(sa);
     getsockname(fd, (struct sockaddr *)&sa, &sl);
-    gw_s7_client *c = client_new(ntohs(sa.sin_port), 0, 1000);
+    gw_s7_client *c = s7fx_client_new(ntohs(sa.sin_port), 0, 1000, 0);
     gw_error err;
     gw_error_clear(&err);
     uint64_t t0 = gw_mono_ms();
@@ -1053,7 +1005,7 @@ static void test_timeout_no_answer(void **state)
     assert_int_equal(listen(fd, 4), 0);
     socklen_t sl = sizeof(sa);
     getsockname(fd, (struct sockaddr *)&sa, &sl);
-    gw_s7_client *c = client_new(ntohs(sa.sin_port), 0, 300);
+    gw_s7_client *c = s7fx_client_new(ntohs(sa.sin_port), 0, 300, 0);
     gw_error err;
     gw_error_clear(&err);
     uint64_t t0 = gw_mono_ms();
@@ -1074,7 +1026,7 @@ static void test_server_gone_and_back(void **state)
     (void)state;
     gw_s7_server *s = server_up(0, 0, NULL);
     uint16_t port = gw_s7_server_port(s);
-    gw_s7_client *c = client_up(port, 0);
+    gw_s7_client *c = s7fx_client_up(port, 0);
     uint8_t b[4];
     gw_s7_range r = RR(GW_S7_DB, 4, 0, 4, b);
     read_ok(c, &r, 1);
@@ -1106,7 +1058,7 @@ static void test_close_frees_server_slot(void **state)
 {
     (void)state;
     gw_s7_server *s = server_up(0, 0, NULL);
-    gw_s7_client *c = client_up(gw_s7_server_port(s), 0);
+    gw_s7_client *c = s7fx_client_up(gw_s7_server_port(s), 0);
     assert_int_equal(gw_s7_server_clients(s), 1);
     gw_s7_close(c);
     uint64_t deadline = gw_mono_ms() + 2000;

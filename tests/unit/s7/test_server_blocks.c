@@ -1,8 +1,8 @@
 /*
  * test_server_blocks.c - the S7 server's block services (docs/s7comm.md
  * 14) through raw frames (s7__serve_packet, no I/O, every packet in an
- * exact heap copy), then our client's block functions against a started
- * server on 127.0.0.1.
+ * exact heap copy: the frame fixture of s7_test_fixture.h), then our
+ * client's block functions against a started server on 127.0.0.1.
  *
  * PI services (_INSE, _DELE, _GARB, _MODU) reach s7_blocks.c through the
  * CPU file's PI dispatch (s7__serve_pi); the frame tests call
@@ -21,16 +21,10 @@
 
 #include "drivers/s7/s7_internal.h"
 #include "s7_doc_frames.h"
+#include "s7_test_fixture.h"
 
-typedef struct {
-    gw_s7_server *s;
-    s7_session c;
-    uint8_t reply[2 * 4096];
-    size_t reply_len;
-    size_t npackets;
-    size_t second;       /* offset of a second packet (the CPU's own job) */
-    bool keep;
-} fx;
+/* the frame fixture of s7_test_fixture.h; an answer may be two packets */
+typedef s7fx fx;
 
 static const gw_s7_block_decl DECL[] = {
     {GW_S7_BLK_FB, 1, 40, "MOTOR", "DRIVES", "ACME"},
@@ -46,9 +40,7 @@ static gw_s7_server *new_server(uint16_t max_pdu)
     so.max_pdu = max_pdu;
     so.blocks = DECL;
     so.nblocks = 3;
-    gw_s7_server *s = NULL;
-    gw_error err;
-    assert_int_equal(gw_s7_server_new(&so, &s, &err), GW_OK);
+    gw_s7_server *s = s7fx_server_new(&so);
     assert_int_equal(gw_s7_server_add_area(s, GW_S7_DB, 1, 100), GW_OK);
     assert_int_equal(gw_s7_server_add_area(s, GW_S7_DB, 2, 26), GW_OK);
     assert_int_equal(gw_s7_server_add_area(s, GW_S7_DB, 3, 10), GW_OK);
@@ -61,56 +53,6 @@ static gw_s7_server *new_server(uint16_t max_pdu)
     return s;
 }
 
-/* Serves one packet; the answer must be a sequence of whole TPKT packets. */
-static bool serve(fx *x, const uint8_t *frame, size_t len)
-{
-    uint8_t *copy = malloc(len ? len : 1);
-    assert_non_null(copy);
-    memcpy(copy, frame, len);
-    const uint8_t *rp = NULL;
-    size_t rl = 0;
-    x->keep = s7__serve_packet(x->s, &x->c, copy, len, &rp, &rl);
-    free(copy);
-    assert_true(rl <= sizeof(x->reply));
-    x->reply_len = rl;
-    x->npackets = 0;
-    x->second = 0;
-    if (rl)
-        memcpy(x->reply, rp, rl);
-    for (size_t off = 0; off < rl; x->npackets++) {
-        size_t total = 0;
-        assert_true(rl - off >= S7_TPKT_HDR + 3);
-        assert_int_equal(s7_tpkt_length(x->reply + off, &total), GW_OK);
-        assert_true(total <= rl - off);
-        s7_cotp c;
-        assert_int_equal(s7_cotp_decode(x->reply + off, total, &c), GW_OK);
-        if (x->npackets == 1)
-            x->second = off;
-        off += total;
-    }
-    return x->keep;
-}
-
-/* The S7 header of the packet at `off`. */
-static s7_header hdr_at(fx *x, size_t off)
-{
-    size_t total = 0;
-    assert_int_equal(s7_tpkt_length(x->reply + off, &total), GW_OK);
-    s7_cotp c;
-    assert_int_equal(s7_cotp_decode(x->reply + off, total, &c), GW_OK);
-    assert_true(c.eot);
-    s7_header h;
-    assert_int_equal(s7_header_decode(c.payload, c.payload_len, &h), GW_OK);
-    size_t hl = (h.rosctr == S7_ACK || h.rosctr == S7_ACK_DATA) ? 12 : 10;
-    assert_int_equal(hl + h.param_len + h.data_len, c.payload_len);
-    return h;
-}
-
-static s7_header reply_hdr(fx *x)
-{
-    return hdr_at(x, 0);
-}
-
 static uint16_t hdr_err(const s7_header *h)
 {
     return (uint16_t)(h->err_class << 8 | h->err_code);
@@ -118,29 +60,16 @@ static uint16_t hdr_err(const s7_header *h)
 
 static uint16_t reply_err(fx *x)
 {
-    s7_header h = reply_hdr(x);
+    s7_header h = s7fx_reply_hdr(x);
     assert_int_equal(h.rosctr, S7_ACK_DATA);
     return hdr_err(&h);
 }
 
-static void connect_pdu(fx *x, uint16_t pdu)
-{
-    assert_true(serve(x, CR_SNAP7, sizeof(CR_SNAP7)));
-    uint8_t buf[64];
-    uint8_t *p = buf + S7_FRAME_HDR;
-    size_t h = s7_header_encode(p, S7_JOB, 1, S7_SETUP_PARAM, 0, 0, 0);
-    s7_setup su = {8, 8, pdu};
-    s7_setup_encode_param(p + h, &su);
-    assert_true(serve(x, buf, s7_frame_dt(buf, h + S7_SETUP_PARAM)));
-    assert_int_equal(x->c.pdu_len, pdu);
-}
-
 static void fx_open(fx *x, uint16_t pdu)
 {
-    memset(x, 0, sizeof(*x));
-    x->s = new_server(960);
-    assert_int_equal(s7__session_init(&x->c, "test", 0x4400), GW_OK);
-    connect_pdu(x, pdu);
+    s7fx_open(x, new_server(960), 0x4400);
+    x->multi = true;
+    assert_int_equal(s7fx_connect(x, 8, pdu), pdu);
 }
 
 static int setup(void **state)
@@ -153,45 +82,22 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-    fx *x = *state;
-    s7__session_clear(&x->c);
-    gw_s7_server_free(x->s);
-    free(x);
+    s7fx_close(*state);
+    free(*state);
     return 0;
-}
-
-static size_t pdu_frame(uint8_t *buf, uint8_t rosctr, uint16_t ref, const uint8_t *param,
-                        size_t plen, const uint8_t *data, size_t dlen)
-{
-    uint8_t *p = buf + S7_FRAME_HDR;
-    size_t h = s7_header_encode(p, rosctr, ref, (uint16_t)plen, (uint16_t)dlen, 0, 0);
-    memcpy(p + h, param, plen);
-    if (dlen)
-        memcpy(p + h + plen, data, dlen);
-    return s7_frame_dt(buf, h + plen + dlen);
 }
 
 /* A group-3 userdata request (S7-CLI); next: a continuation of seq. */
 static bool ud(fx *x, uint8_t sub, bool next, uint8_t seq, const uint8_t *data, size_t dlen)
 {
-    uint8_t par[12] = {0x00, 0x01, 0x12, next ? 0x08 : 0x04, next ? 0x12 : 0x11, 0x43, sub, seq};
     uint8_t buf[128];
-    return serve(x, buf, pdu_frame(buf, S7_USERDATA, 0x0100, par, next ? 12 : 8, data, dlen));
-}
-
-static s7_userdata_param ud_param(fx *x, s7_header *h)
-{
-    *h = reply_hdr(x);
-    assert_int_equal(h->rosctr, S7_USERDATA);
-    s7_userdata_param up;
-    assert_int_equal(s7_decode_userdata_param(h->param, h->param_len, &up), GW_OK);
-    return up;
+    return s7fx_serve(x, buf, s7fx_ud_frame(buf, 0x0100, 3, sub, next, seq, data, dlen));
 }
 
 static bool job(fx *x, const uint8_t *param, size_t plen)
 {
     uint8_t buf[128];
-    return serve(x, buf, pdu_frame(buf, S7_JOB, 0x0200, param, plen, NULL, 0));
+    return s7fx_serve(x, buf, s7fx_job_frame(buf, 0x0200, param, plen, NULL, 0));
 }
 
 static void filename(uint8_t *p, uint8_t type, uint16_t number, uint8_t fs)
@@ -213,7 +119,7 @@ static uint16_t pi(fx *x, const char *name, const uint8_t *args, size_t alen)
     assert_true(n > 0);
     memcpy(x->reply, x->s->tx, n);
     x->reply_len = n;
-    s7_header r = reply_hdr(x);
+    s7_header r = s7fx_reply_hdr(x);
     assert_int_equal(r.rosctr, S7_ACK_DATA);
     if (!hdr_err(&r)) {
         assert_int_equal(r.param_len, 1);
@@ -238,7 +144,7 @@ static void test_list_all(void **state)
     static const uint8_t data[4] = {0x0A, 0, 0, 0};
     assert_true(ud(x, 0x01, false, 0, data, 4));
     s7_header h;
-    s7_userdata_param up = ud_param(x, &h);
+    s7_userdata_param up = s7fx_ud_param(x, &h);
     assert_int_equal(up.err_code, 0);
     /* FF 09 00 1C, then '0' type count in snap7's server's order */
     static const uint8_t want[32] = {0xFF, 0x09, 0x00, 0x1C, '0', '8', 0, 1, '0', 'E', 0, 1,
@@ -253,7 +159,7 @@ static void test_list_of_type(void **state)
     uint8_t data[6] = {0xFF, 0x09, 0x00, 0x02, '0', 'A'};
     assert_true(ud(x, 0x02, false, 0, data, 6));
     s7_header h;
-    s7_userdata_param up = ud_param(x, &h);
+    s7_userdata_param up = s7fx_ud_param(x, &h);
     assert_int_equal(up.err_code, 0);
     assert_true(up.last);
     static const uint8_t want[20] = {0xFF, 0x09, 0x00, 0x10, 0, 1, 0x22, 5, 0, 2, 0x22, 5,
@@ -262,18 +168,18 @@ static void test_list_of_type(void **state)
     /* no FC: "no (further) block available" */
     data[5] = 'C';
     assert_true(ud(x, 0x02, false, 0, data, 6));
-    up = ud_param(x, &h);
+    up = s7fx_ud_param(x, &h);
     assert_int_equal(up.err_code, 0xD20E);
     /* malformed: an unknown type, a short data part */
     data[5] = 'Z';
     assert_true(ud(x, 0x02, false, 0, data, 6));
-    assert_int_equal(ud_param(x, &h).err_code, 0xD202);
+    assert_int_equal(s7fx_ud_param(x, &h).err_code, 0xD202);
     assert_true(ud(x, 0x02, false, 0, data, 3));
-    assert_int_equal(ud_param(x, &h).err_code, 0xD202);
+    assert_int_equal(s7fx_ud_param(x, &h).err_code, 0xD202);
     /* a continuation nobody started */
     static const uint8_t cont[4] = {0x0A, 0, 0, 0};
     assert_true(ud(x, 0x02, true, 7, cont, 4));
-    assert_int_equal(ud_param(x, &h).err_code, 0x8401);
+    assert_int_equal(s7fx_ud_param(x, &h).err_code, 0x8401);
 }
 
 static void test_list_of_type_in_parts(void **state)
@@ -285,7 +191,7 @@ static void test_list_of_type_in_parts(void **state)
     uint8_t data[6] = {0xFF, 0x09, 0x00, 0x02, '0', 'A'};
     assert_true(ud(x, 0x02, false, 0, data, 6));
     s7_header h;
-    s7_userdata_param up = ud_param(x, &h);
+    s7_userdata_param up = s7fx_ud_param(x, &h);
     assert_false(up.last);
     assert_int_equal(h.data_len, 4 + 4 * 53);
     uint16_t prev = 0;
@@ -297,7 +203,7 @@ static void test_list_of_type_in_parts(void **state)
     }
     static const uint8_t cont[4] = {0x0A, 0, 0, 0};
     assert_true(ud(x, 0x02, true, up.seq, cont, 4));
-    up = ud_param(x, &h);
+    up = s7fx_ud_param(x, &h);
     assert_int_equal(up.err_code, 0);
     assert_true(up.last);
     assert_int_equal(h.data_len, 4 + 4 * 31);
@@ -323,7 +229,7 @@ static s7_header info(fx *x, uint8_t type, uint16_t number, uint16_t *err_code)
     data[11] = 'A';
     assert_true(ud(x, 0x03, false, 0, data, 12));
     s7_header h;
-    *err_code = ud_param(x, &h).err_code;
+    *err_code = s7fx_ud_param(x, &h).err_code;
     return h;
 }
 
@@ -374,9 +280,9 @@ static void test_info(void **state)
     /* a malformed block address */
     uint8_t bad[12] = {0xFF, 0x09, 0x00, 0x08, '0', 'A', '0', 'x', '0', '0', '1', 'A'};
     assert_true(ud(x, 0x03, false, 0, bad, 12));
-    assert_int_equal(ud_param(x, &h).err_code, 0xD201);
+    assert_int_equal(s7fx_ud_param(x, &h).err_code, 0xD201);
     assert_true(ud(x, 0x09, false, 0, bad, 12));
-    assert_int_equal(ud_param(x, &h).err_code, 0x8104);
+    assert_int_equal(s7fx_ud_param(x, &h).err_code, 0x8104);
 }
 
 /* ------------------------------------------------------------ upload */
@@ -387,7 +293,7 @@ static uint8_t *upload(fx *x, uint8_t type, uint16_t number, size_t *len, size_t
     uint8_t par[18] = {S7_FN_UPLOAD_START, 0, 0, 0, 0, 0, 0, 0};
     filename(par + 8, type, number, 'A');
     assert_true(job(x, par, 18));
-    s7_header h = reply_hdr(x);
+    s7_header h = s7fx_reply_hdr(x);
     assert_int_equal(hdr_err(&h), 0);
     assert_int_equal(h.param_len, 16);
     assert_int_equal(h.param[8], 7);
@@ -402,7 +308,7 @@ static uint8_t *upload(fx *x, uint8_t type, uint16_t number, size_t *len, size_t
     for (;;) {
         uint8_t up[8] = {S7_FN_UPLOAD, 0, 0, 0, id[0], id[1], id[2], id[3]};
         assert_true(job(x, up, 8));
-        h = reply_hdr(x);
+        h = s7fx_reply_hdr(x);
         assert_int_equal(hdr_err(&h), 0);
         assert_int_equal(h.param[0], S7_FN_UPLOAD);
         assert_true(x->reply_len - 7 <= x->c.pdu_len);
@@ -418,7 +324,7 @@ static uint8_t *upload(fx *x, uint8_t type, uint16_t number, size_t *len, size_t
     }
     uint8_t end[8] = {S7_FN_UPLOAD_END, 0, 0, 0, id[0], id[1], id[2], id[3]};
     assert_true(job(x, end, 8));
-    h = reply_hdr(x);
+    h = s7fx_reply_hdr(x);
     assert_int_equal(hdr_err(&h), 0);
     assert_int_equal(h.param[0], S7_FN_UPLOAD_END);
     assert_int_equal(have, load);
@@ -461,7 +367,7 @@ static void test_upload_sequence(void **state)
     /* upload and end without a start */
     uint8_t up[8] = {S7_FN_UPLOAD, 0, 0, 0, 0, 0, 0, 1};
     assert_true(job(x, up, 8));
-    s7_header h = reply_hdr(x);
+    s7_header h = s7fx_reply_hdr(x);
     assert_int_equal(h.rosctr, S7_ACK_DATA);
     assert_int_equal(hdr_err(&h), 0x8401);
     up[0] = S7_FN_UPLOAD_END;
@@ -480,7 +386,7 @@ static void test_upload_sequence(void **state)
     /* a second upload while one runs; a wrong id */
     filename(par + 8, GW_S7_BLK_DB, 1, 'A');
     assert_true(job(x, par, 18));
-    h = reply_hdr(x);
+    h = s7fx_reply_hdr(x);
     assert_int_equal(hdr_err(&h), 0);
     uint8_t id = h.param[7];
     assert_true(job(x, par, 18));
@@ -491,7 +397,7 @@ static void test_upload_sequence(void **state)
     /* the whole block in one piece, then one upload too many */
     uint8_t right[8] = {S7_FN_UPLOAD, 0, 0, 0, 0, 0, 0, id};
     assert_true(job(x, right, 8));
-    h = reply_hdr(x);
+    h = s7fx_reply_hdr(x);
     assert_int_equal(hdr_err(&h), 0);
     assert_int_equal(h.param[1], 0);
     assert_true(job(x, right, 8));
@@ -525,11 +431,11 @@ static size_t request_download(fx *x, uint16_t number, size_t load, size_t mc7)
  * of its Download Ended job. */
 static uint16_t download_bytes(fx *x, const uint8_t *b, size_t len)
 {
-    s7_header h = reply_hdr(x);
+    s7_header h = s7fx_reply_hdr(x);
     assert_int_equal(hdr_err(&h), 0);
     assert_int_equal(h.param[0], S7_FN_REQ_DOWNLOAD);
     assert_int_equal(x->npackets, 2);
-    s7_header j = hdr_at(x, x->second);
+    s7_header j = s7fx_hdr_at(x, x->second);
     size_t off = 0;
     for (int guard = 0; guard < 100; guard++) {
         assert_int_equal(j.rosctr, S7_JOB);
@@ -539,7 +445,7 @@ static uint16_t download_bytes(fx *x, const uint8_t *b, size_t len)
             uint16_t code = g16(j.param + 2);
             uint8_t ack = S7_FN_DOWNLOAD_END;
             uint8_t buf[64];
-            assert_true(serve(x, buf, pdu_frame(buf, S7_ACK_DATA, j.pdu_ref, &ack, 1, NULL, 0)));
+            assert_true(s7fx_serve(x, buf, s7fx_pdu_frame(buf, S7_ACK_DATA, j.pdu_ref, &ack, 1, NULL, 0)));
             /* nothing to say: the empty DT without EOT */
             static const uint8_t dt[7] = {3, 0, 0, 7, 2, 0xF0, 0};
             assert_bytes(x->reply, x->reply_len, dt, 7, "after download ended");
@@ -552,9 +458,9 @@ static uint16_t download_bytes(fx *x, const uint8_t *b, size_t len)
         memcpy(data + 4, b + off, slice);
         off += slice;
         uint8_t buf[300];
-        assert_true(serve(x, buf, pdu_frame(buf, S7_ACK_DATA, j.pdu_ref, par, 2, data, 4 + slice)));
+        assert_true(s7fx_serve(x, buf, s7fx_pdu_frame(buf, S7_ACK_DATA, j.pdu_ref, par, 2, data, 4 + slice)));
         assert_int_equal(x->npackets, 1);
-        j = reply_hdr(x);
+        j = s7fx_reply_hdr(x);
     }
     fail();
     return 0;
@@ -589,7 +495,7 @@ static void test_download_create_replace(void **state)
     /* a Read Var sees it too */
     uint8_t rd[14] = {S7_FN_READ, 1, 0x12, 0x0A, 0x10, 0x02, 0x00, 0x04, 0x00, 10, 0x84, 0, 0, 0};
     assert_true(job(x, rd, 14));
-    s7_header h = reply_hdr(x);
+    s7_header h = s7fx_reply_hdr(x);
     assert_int_equal(h.data[0], 0xFF);
     assert_memory_equal(h.data + 4, b + 36, 4);
     /* info: downloaded at the CPU clock, names from the footer */
@@ -662,7 +568,7 @@ static void test_download_malformed(void **state)
     assert_int_equal(reply_err(x), 0x8401);
     uint8_t ack[2] = {S7_FN_DOWNLOAD, 0};
     uint8_t buf[64];
-    assert_false(serve(x, buf, pdu_frame(buf, S7_ACK_DATA, 0x7777, ack, 2, NULL, 0)));
+    assert_false(s7fx_serve(x, buf, s7fx_pdu_frame(buf, S7_ACK_DATA, 0x7777, ack, 2, NULL, 0)));
     read_db(x, 1, got, 100, &rc);
     assert_memory_equal(got, before, 100);
     free(b);
@@ -678,7 +584,7 @@ static void test_delete_compress_copy(void **state)
     /* a Read Var of the deleted DB: "object does not exist" */
     uint8_t rd[14] = {S7_FN_READ, 1, 0x12, 0x0A, 0x10, 0x02, 0x00, 0x01, 0x00, 3, 0x84, 0, 0, 0};
     assert_true(job(x, rd, 14));
-    s7_header h = reply_hdr(x);
+    s7_header h = s7fx_reply_hdr(x);
     assert_int_equal(h.data[0], S7_RC_NO_OBJECT);
     assert_int_equal(pi_block(x, "_DELE", GW_S7_BLK_DB, 3, 'B'), 0xD209);
     assert_int_equal(pi_block(x, "_DELE", GW_S7_BLK_FB, 1, 'B'), 0);
@@ -717,19 +623,10 @@ static void test_client(void **state)
 {
     (void)state;
     gw_s7_server *s = new_server(960);
+    s7fx_start(s);
+    gw_s7_client *c = s7fx_client_up(gw_s7_server_port(s), 240);
     gw_error err;
     gw_error_clear(&err);
-    assert_int_equal(gw_s7_server_start(s, &err), GW_OK);
-    gw_s7_opts o;
-    memset(&o, 0, sizeof(o));
-    o.host = "127.0.0.1";
-    o.port = gw_s7_server_port(s);
-    o.slot = 1;
-    o.pdu_request = 240;
-    o.connect_timeout_ms = o.send_timeout_ms = o.recv_timeout_ms = 2000;
-    gw_s7_client *c = NULL;
-    assert_int_equal(gw_s7_client_new(&o, &c), GW_OK);
-    assert_int_equal(gw_s7_connect(c, &err), GW_OK);
 
     gw_s7_block_counts bc;
     assert_int_equal(gw_s7_list_blocks(c, &bc, &err), GW_OK);

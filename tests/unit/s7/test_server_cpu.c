@@ -4,9 +4,9 @@
  *
  * Most tests serve raw frames through s7__serve_packet (no sockets), each
  * from a heap copy of exactly its size so that ASan sees reads past the
- * end; the frames are the ones snap7's client sends (S7-CLI, quoted in the
- * document). The last tests run our client against a started server on
- * 127.0.0.1, port 0.
+ * end (the frame fixture of s7_test_fixture.h); the frames are the ones
+ * snap7's client sends (S7-CLI, quoted in the document). The last tests
+ * run our client against a started server on 127.0.0.1, port 0.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -23,6 +23,7 @@
 
 #include "drivers/s7/s7_internal.h"
 #include "s7_doc_frames.h"
+#include "s7_test_fixture.h"
 
 #define SESSION_REF 0x4400
 /* 2024-05-17 10:30:00.123 UTC, a Friday */
@@ -42,13 +43,12 @@ typedef struct {
     int64_t clock_ms;
 } world;
 
-typedef struct {
-    gw_s7_server *s;
-    s7_session c;
-    world w;
-    uint8_t reply[4096];
-    size_t reply_len;
-} fx;
+/* the frame fixture of s7_test_fixture.h */
+typedef s7fx fx;
+
+/* the clock and the CPU state hook the fixture's server sees (one fixture
+ * at a time) */
+static world fx_world;
 
 static void on_cpu_state(void *user, gw_s7_cpu_state state, bool cold)
 {
@@ -87,9 +87,7 @@ static gw_s7_server *new_server(world *w, const char *password, uint16_t port)
     so.on_cpu_state = on_cpu_state;
     so.clock_ms = fake_clock;
     so.user = w;
-    gw_s7_server *s = NULL;
-    gw_error err;
-    assert_int_equal(gw_s7_server_new(&so, &s, &err), GW_OK);
+    gw_s7_server *s = s7fx_server_new(&so);
     assert_int_equal(gw_s7_server_add_area(s, GW_S7_DB, 1, 100), GW_OK);
     assert_int_equal(gw_s7_server_add_area(s, GW_S7_M, 0, 64), GW_OK);
     assert_int_equal(gw_s7_server_add_area(s, GW_S7_I, 0, 16), GW_OK);
@@ -97,13 +95,18 @@ static gw_s7_server *new_server(world *w, const char *password, uint16_t port)
     return s;
 }
 
+/* No hook calls yet, the clock at T0_MS. */
+static void world_init(world *w)
+{
+    memset(w, 0, sizeof(*w));
+    pthread_mutex_init(&w->mu, NULL);
+    w->clock_ms = T0_MS;
+}
+
 static void fx_open(fx *x, const char *password)
 {
-    memset(x, 0, sizeof(*x));
-    pthread_mutex_init(&x->w.mu, NULL);
-    x->w.clock_ms = T0_MS;
-    x->s = new_server(&x->w, password, 0);
-    assert_int_equal(s7__session_init(&x->c, "test", SESSION_REF), GW_OK);
+    world_init(&fx_world);
+    s7fx_open(x, new_server(&fx_world, password, 0), SESSION_REF);
 }
 
 static int setup(void **state)
@@ -124,33 +127,18 @@ static int setup_pwd(void **state)
 
 static int teardown(void **state)
 {
-    fx *x = *state;
-    s7__session_clear(&x->c);
-    gw_s7_server_free(x->s);
-    pthread_mutex_destroy(&x->w.mu);
-    free(x);
+    s7fx_close(*state);
+    free(*state);
+    pthread_mutex_destroy(&fx_world.mu);
     return 0;
 }
 
-/* Serves one packet of session c from an exact heap copy; the answer must
- * be one well-formed TPKT packet, and the connection must stay. */
+/* Serves one packet of session c (the fixture of s7_test_fixture.h); the
+ * answer must be there, and the connection must stay. */
 static void serve_on(fx *x, s7_session *c, const uint8_t *frame, size_t len)
 {
-    uint8_t *copy = malloc(len ? len : 1);
-    assert_non_null(copy);
-    memcpy(copy, frame, len);
-    const uint8_t *rp = NULL;
-    size_t rl = 0;
-    bool keep = s7__serve_packet(x->s, c, copy, len, &rp, &rl);
-    free(copy);
-    assert_true(keep);
-    assert_true(rl > 0 && rl <= sizeof(x->reply));
-    memcpy(x->reply, rp, rl);
-    x->reply_len = rl;
-    size_t total = 0;
-    assert_int_equal(s7_tpkt_length(x->reply, &total), GW_OK);
-    assert_int_equal(total, rl);
-    s7__fire_writes(x->s, c->peer);
+    assert_true(s7fx_serve_on(x, c, frame, len));
+    assert_true(x->reply_len > 0);
 }
 
 static void serve(fx *x, const uint8_t *frame, size_t len)
@@ -158,53 +146,16 @@ static void serve(fx *x, const uint8_t *frame, size_t len)
     serve_on(x, &x->c, frame, len);
 }
 
-/* The S7 header of the answer; header + parameter + data = the PDU. */
-static s7_header reply_hdr(fx *x)
-{
-    s7_cotp c;
-    assert_int_equal(s7_cotp_decode(x->reply, x->reply_len, &c), GW_OK);
-    assert_int_equal(c.type, S7_COTP_DT);
-    s7_header h;
-    assert_int_equal(s7_header_decode(c.payload, c.payload_len, &h), GW_OK);
-    size_t hl = (h.rosctr == S7_ACK || h.rosctr == S7_ACK_DATA) ? 12 : 10;
-    assert_int_equal(hl + h.param_len + h.data_len, c.payload_len);
-    return h;
-}
-
 static void connect_session(fx *x, s7_session *c)
 {
-    serve_on(x, c, CR_SNAP7, sizeof(CR_SNAP7));
-    uint8_t buf[64];
-    uint8_t *p = buf + S7_FRAME_HDR;
-    size_t h = s7_header_encode(p, S7_JOB, 1, S7_SETUP_PARAM, 0, 0, 0);
-    s7_setup su = {1, 1, 480};
-    s7_setup_encode_param(p + h, &su);
-    serve_on(x, c, buf, s7_frame_dt(buf, h + S7_SETUP_PARAM));
-    assert_true(c->setup_done);
-}
-
-static size_t job_frame(uint8_t *buf, uint16_t ref, const uint8_t *param, size_t plen,
-                        const uint8_t *data, size_t dlen)
-{
-    uint8_t *p = buf + S7_FRAME_HDR;
-    size_t h = s7_header_encode(p, S7_JOB, ref, (uint16_t)plen, (uint16_t)dlen, 0, 0);
-    memcpy(p + h, param, plen);
-    if (dlen)
-        memcpy(p + h + plen, data, dlen);
-    return s7_frame_dt(buf, h + plen + dlen);
+    s7fx_connect_on(x, c, 1, 480);
 }
 
 /* A userdata request: parameter 00 01 12 04 11 4g ss 00, then data. */
 static size_t ud_frame(uint8_t *buf, uint16_t ref, uint8_t group, uint8_t sub,
                        const uint8_t *data, size_t dlen)
 {
-    uint8_t *p = buf + S7_FRAME_HDR;
-    size_t h = s7_header_encode(p, S7_USERDATA, ref, 8, (uint16_t)dlen, 0, 0);
-    const uint8_t param[8] = {0x00, 0x01, 0x12, 0x04, 0x11, (uint8_t)(0x40 | group), sub, 0};
-    memcpy(p + h, param, 8);
-    if (dlen)
-        memcpy(p + h + 8, data, dlen);
-    return s7_frame_dt(buf, h + 8 + dlen);
+    return s7fx_ud_frame(buf, ref, group, sub, false, 0, data, dlen);
 }
 
 /* -- the frames snap7's client sends (docs/s7comm.md 16.1) */
@@ -222,8 +173,8 @@ static uint16_t control(fx *x, s7_session *c, const uint8_t *param, size_t plen,
                         uint8_t *detail)
 {
     uint8_t buf[128];
-    serve_on(x, c, buf, job_frame(buf, 0x0100, param, plen, NULL, 0));
-    s7_header h = reply_hdr(x);
+    serve_on(x, c, buf, s7fx_job_frame(buf, 0x0100, param, plen, NULL, 0));
+    s7_header h = s7fx_reply_hdr(x);
     assert_int_equal(h.rosctr, S7_ACK_DATA);
     assert_int_equal(h.pdu_ref, 0x0100);
     assert_int_equal(h.data_len, 0);
@@ -243,7 +194,7 @@ static uint8_t mode_of(fx *x)
     uint8_t buf[64];
     size_t n = s7_encode_szl_req(buf, sizeof(buf), 0x0200, S7_SZL_CPU_STATE, 0);
     serve(x, buf, n);
-    s7_header h = reply_hdr(x);
+    s7_header h = s7fx_reply_hdr(x);
     assert_int_equal(h.rosctr, S7_USERDATA);
     assert_true(h.data_len >= 12 + 4);
     return h.data[12 + 3] & 0x0F;
@@ -252,10 +203,8 @@ static uint8_t mode_of(fx *x)
 /* The userdata answer: error code and data. */
 static uint16_t ud_answer(fx *x, uint8_t group, uint8_t sub, const uint8_t **d, size_t *dl)
 {
-    s7_header h = reply_hdr(x);
-    assert_int_equal(h.rosctr, S7_USERDATA);
-    s7_userdata_param up;
-    assert_int_equal(s7_decode_userdata_param(h.param, h.param_len, &up), GW_OK);
+    s7_header h;
+    s7_userdata_param up = s7fx_ud_param(x, &h);
     assert_int_equal(up.type_group, 0x80 | group);
     assert_int_equal(up.subfunction, sub);
     if (d) {
@@ -295,7 +244,7 @@ static uint8_t write_db1(fx *x, s7_session *c, uint8_t v)
     uint8_t buf[64];
     size_t n = s7_encode_write_req(buf, sizeof(buf), 0x0400, &it, &d, 1);
     serve_on(x, c, buf, n);
-    s7_header h = reply_hdr(x);
+    s7_header h = s7fx_reply_hdr(x);
     assert_int_equal(h.err_class, 0);
     assert_int_equal(h.data_len, 1);
     return h.data[0];
@@ -306,7 +255,7 @@ static uint8_t read_db1(fx *x, uint8_t *v)
     s7_item it = {S7_TS_BYTE, 1, 1, S7_AREA_DB, 0};
     uint8_t buf[64];
     serve(x, buf, s7_encode_read_req(buf, sizeof(buf), 0x0401, &it, 1));
-    s7_header h = reply_hdr(x);
+    s7_header h = s7fx_reply_hdr(x);
     assert_int_equal(h.err_class, 0);
     s7_data d;
     assert_int_equal(s7_decode_data(h.data, h.data_len, 1, &d), GW_OK);
@@ -350,13 +299,13 @@ static void test_stop_start(void **state)
     assert_int_equal(mode_of(x), 0x08);
     /* stop: an Ack_Data echoing 0x29, no error (S7-SRV PerformFunctionControl) */
     uint8_t buf[64];
-    serve(x, buf, job_frame(buf, 0x0102, P_STOP, sizeof(P_STOP), NULL, 0));
+    serve(x, buf, s7fx_job_frame(buf, 0x0102, P_STOP, sizeof(P_STOP), NULL, 0));
     const uint8_t want[] = {0x03, 0x00, 0x00, 0x14, 0x02, 0xF0, 0x80, 0x32, 0x03, 0x00,
                             0x00, 0x01, 0x02, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x29};
     assert_bytes(x->reply, x->reply_len, want, sizeof(want), "stop answer");
     assert_int_equal(mode_of(x), 0x04);
     assert_int_equal(gw_s7_server_cpu_state(x->s), GW_S7_CPU_STOP);
-    hook_rec r = hook_get(&x->w);
+    hook_rec r = hook_get(&fx_world);
     assert_int_equal(r.calls, 1);
     assert_int_equal(r.state, GW_S7_CPU_STOP);
     assert_false(r.cold);
@@ -364,11 +313,11 @@ static void test_stop_start(void **state)
     uint8_t detail;
     assert_int_equal(control(x, &x->c, P_STOP, sizeof(P_STOP), &detail), 0x8404);
     assert_int_equal(detail, 0x07);
-    assert_int_equal(hook_get(&x->w).calls, 1);
+    assert_int_equal(hook_get(&fx_world).calls, 1);
     /* hot start */
     assert_int_equal(control(x, &x->c, P_HOT, sizeof(P_HOT), NULL), 0);
     assert_int_equal(mode_of(x), 0x08);
-    r = hook_get(&x->w);
+    r = hook_get(&fx_world);
     assert_int_equal(r.calls, 2);
     assert_int_equal(r.state, GW_S7_CPU_RUN);
     assert_false(r.cold);
@@ -377,19 +326,19 @@ static void test_stop_start(void **state)
     assert_int_equal(detail, 0x03);
     assert_int_equal(control(x, &x->c, P_COLD, sizeof(P_COLD), &detail), 0x8404);
     assert_int_equal(detail, 0x03);
-    assert_int_equal(hook_get(&x->w).calls, 2);
+    assert_int_equal(hook_get(&fx_world).calls, 2);
     /* stop, cold start */
     assert_int_equal(control(x, &x->c, P_STOP, sizeof(P_STOP), NULL), 0);
     assert_int_equal(control(x, &x->c, P_COLD, sizeof(P_COLD), NULL), 0);
     assert_int_equal(mode_of(x), 0x08);
-    r = hook_get(&x->w);
+    r = hook_get(&fx_world);
     assert_int_equal(r.calls, 4);
     assert_int_equal(r.state, GW_S7_CPU_RUN);
     assert_true(r.cold);
     /* the host's own change is no client's: no hook */
     gw_s7_server_set_cpu_state(x->s, GW_S7_CPU_STOP);
     assert_int_equal(mode_of(x), 0x04);
-    assert_int_equal(hook_get(&x->w).calls, 4);
+    assert_int_equal(hook_get(&fx_world).calls, 4);
 }
 
 /* A stopped CPU still serves reads, writes, SZL and the clock (docs 16.4). */
@@ -454,8 +403,8 @@ static void test_malformed_jobs(void **state)
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         uint8_t buf[128];
-        serve(x, buf, job_frame(buf, (uint16_t)(0x0600 + i), cases[i].p, cases[i].n, NULL, 0));
-        s7_header h = reply_hdr(x);
+        serve(x, buf, s7fx_job_frame(buf, (uint16_t)(0x0600 + i), cases[i].p, cases[i].n, NULL, 0));
+        s7_header h = s7fx_reply_hdr(x);
         uint16_t err = (uint16_t)(h.err_class << 8 | h.err_code);
         if (h.rosctr != S7_ACK_DATA || h.pdu_ref != 0x0600 + i || err != cases[i].err ||
             h.param_len != 2 || h.param[0] != cases[i].p[0]) {
@@ -467,15 +416,15 @@ static void test_malformed_jobs(void **state)
     /* a stop or start job with a data part */
     uint8_t buf[128];
     const uint8_t extra[2] = {1, 2};
-    serve(x, buf, job_frame(buf, 0x0700, P_STOP, sizeof(P_STOP), extra, 2));
-    s7_header h = reply_hdr(x);
+    serve(x, buf, s7fx_job_frame(buf, 0x0700, P_STOP, sizeof(P_STOP), extra, 2));
+    s7_header h = s7fx_reply_hdr(x);
     assert_int_equal(h.err_class << 8 | h.err_code, 0x8404);
-    serve(x, buf, job_frame(buf, 0x0701, P_HOT, sizeof(P_HOT), extra, 2));
-    h = reply_hdr(x);
+    serve(x, buf, s7fx_job_frame(buf, 0x0701, P_HOT, sizeof(P_HOT), extra, 2));
+    h = s7fx_reply_hdr(x);
     assert_int_equal(h.err_class << 8 | h.err_code, 0x8404);
     /* nothing changed, and the session still serves */
     assert_int_equal(mode_of(x), 0x08);
-    assert_int_equal(hook_get(&x->w).calls, 0);
+    assert_int_equal(hook_get(&fx_world).calls, 0);
     assert_int_equal(write_db1(x, &x->c, 1), S7_RC_OK);
     /* userdata of groups 5 and 7: unknown subfunctions, short data */
     serve(x, buf, ud_frame(buf, 0x0702, 5, 0x09, NULL, 0));
@@ -504,8 +453,8 @@ static void test_cut_jobs(void **state)
     for (size_t j = 0; j < 3; j++) {
         for (size_t n = 1; n < lens[j]; n++) {
             uint8_t buf[128];
-            serve(x, buf, job_frame(buf, 0x0800, jobs[j], n, NULL, 0));
-            s7_header h = reply_hdr(x);
+            serve(x, buf, s7fx_job_frame(buf, 0x0800, jobs[j], n, NULL, 0));
+            s7_header h = s7fx_reply_hdr(x);
             assert_int_equal(h.rosctr, S7_ACK_DATA);
             assert_int_not_equal(h.err_class, 0);
         }
@@ -533,7 +482,7 @@ static void test_password(void **state)
     assert_int_equal(control(x, &x->c, P_COLD, sizeof(P_COLD), NULL), 0xD241);
     assert_int_equal(mode_of(x), 0x04);
     gw_s7_server_set_cpu_state(x->s, GW_S7_CPU_RUN);
-    assert_int_equal(hook_get(&x->w).calls, 0);
+    assert_int_equal(hook_get(&fx_world).calls, 0);
     /* clock set refused, clock unchanged */
     uint8_t before[10], after[10];
     clock_read(x, before);
@@ -618,9 +567,9 @@ static void test_clock(void **state)
     clock_read(x, t);
     const uint8_t w1[10] = {0x00, 0x19, 0x99, 0x12, 0x31, 0x23, 0x59, 0x58, 0x00, 0x06};
     assert_memory_equal(t, w1, 10);
-    pthread_mutex_lock(&x->w.mu);
-    x->w.clock_ms += 2500;
-    pthread_mutex_unlock(&x->w.mu);
+    pthread_mutex_lock(&fx_world.mu);
+    fx_world.clock_ms += 2500;
+    pthread_mutex_unlock(&fx_world.mu);
     clock_read(x, t);
     /* 2000-01-01 00:00:00.500, a Saturday */
     const uint8_t w2[10] = {0x00, 0x20, 0x00, 0x01, 0x01, 0x00, 0x00, 0x00, 0x50, 0x07};
@@ -683,22 +632,6 @@ static void test_dt_codec(void **state)
 
 /* ------------------------------------------------------------ our client */
 
-static gw_s7_client *client_up(uint16_t port)
-{
-    gw_s7_opts o;
-    memset(&o, 0, sizeof(o));
-    o.host = "127.0.0.1";
-    o.port = port;
-    o.slot = 1;
-    o.connect_timeout_ms = o.send_timeout_ms = o.recv_timeout_ms = 2000;
-    gw_s7_client *c = NULL;
-    assert_int_equal(gw_s7_client_new(&o, &c), GW_OK);
-    gw_error err;
-    gw_error_clear(&err);
-    assert_int_equal(gw_s7_connect(c, &err), GW_OK);
-    return c;
-}
-
 static void hook_wait(world *w, int calls)
 {
     uint64_t deadline = gw_mono_ms() + 2000;
@@ -711,13 +644,11 @@ static void test_client(void **state)
 {
     (void)state;
     world w;
-    memset(&w, 0, sizeof(w));
-    pthread_mutex_init(&w.mu, NULL);
-    w.clock_ms = T0_MS;
+    world_init(&w);
     gw_s7_server *s = new_server(&w, "pass1", 0);
+    s7fx_start(s);
+    gw_s7_client *c = s7fx_client_up(gw_s7_server_port(s), 0);
     gw_error err;
-    assert_int_equal(gw_s7_server_start(s, &err), GW_OK);
-    gw_s7_client *c = client_up(gw_s7_server_port(s));
     gw_s7_protection p;
     assert_int_equal(gw_s7_protection_read(c, &p, &err), GW_OK);
     assert_true(p.sch_rel >= 1 && p.sch_rel <= 3);
@@ -787,13 +718,11 @@ static void test_client_no_password(void **state)
 {
     (void)state;
     world w;
-    memset(&w, 0, sizeof(w));
-    pthread_mutex_init(&w.mu, NULL);
-    w.clock_ms = T0_MS;
+    world_init(&w);
     gw_s7_server *s = new_server(&w, NULL, 0);
+    s7fx_start(s);
+    gw_s7_client *c = s7fx_client_up(gw_s7_server_port(s), 0);
     gw_error err;
-    assert_int_equal(gw_s7_server_start(s, &err), GW_OK);
-    gw_s7_client *c = client_up(gw_s7_server_port(s));
     assert_int_equal(gw_s7_set_password(c, "x", &err), GW_E_DEVICE_REJECTED);
     assert_int_equal(err.device_code, 0xD605);
     assert_int_equal(gw_s7_clear_password(c, &err), GW_E_DEVICE_REJECTED);

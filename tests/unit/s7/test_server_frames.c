@@ -4,7 +4,8 @@
  * Most tests run in-process through s7__serve_packet (one TPKT packet in,
  * the answer out, no I/O) with a gw_s7_server that is not started and an
  * s7_session; every packet is handed over in a heap copy of exactly its
- * size, so that reads past the end show up under ASan. The last tests send
+ * size, so that reads past the end show up under ASan (the frame fixture
+ * of s7_test_fixture.h). The last tests send
  * the same kind of frames over a real socket to a started server.
  *
  * Expected answers come from docs/s7comm.md: the example frames of sections
@@ -29,18 +30,14 @@
 
 #include "drivers/s7/s7_internal.h"
 #include "s7_doc_frames.h"
+#include "s7_test_fixture.h"
 
 #define SESSION_REF 0x4400
 
 /* ------------------------------------------------------------ fixture */
 
-typedef struct {
-    gw_s7_server *s;
-    s7_session c;
-    uint8_t reply[4096];
-    size_t reply_len;
-    bool keep;
-} fx;
+/* the frame fixture of s7_test_fixture.h */
+typedef s7fx fx;
 
 static gw_s7_server *new_server_items(uint16_t max_pdu, uint16_t max_items)
 {
@@ -49,9 +46,7 @@ static gw_s7_server *new_server_items(uint16_t max_pdu, uint16_t max_items)
     so.host = "127.0.0.1";
     so.max_pdu = max_pdu;
     so.max_items = max_items;
-    gw_s7_server *s = NULL;
-    gw_error err;
-    assert_int_equal(gw_s7_server_new(&so, &s, &err), GW_OK);
+    gw_s7_server *s = s7fx_server_new(&so);
     assert_int_equal(gw_s7_server_add_area(s, GW_S7_DB, 1, 100), GW_OK);
     assert_int_equal(gw_s7_server_add_area(s, GW_S7_DB, 2, 26), GW_OK);
     assert_int_equal(gw_s7_server_add_area(s, GW_S7_DB, 3, 10), GW_OK);
@@ -67,104 +62,24 @@ static gw_s7_server *new_server(uint16_t max_pdu)
     return new_server_items(max_pdu, 20);
 }
 
-static void fx_open(fx *x, gw_s7_server *s, uint16_t ref)
-{
-    memset(x, 0, sizeof(*x));
-    x->s = s;
-    assert_int_equal(s7__session_init(&x->c, "test", ref), GW_OK);
-}
-
-static void fx_close(fx *x)
-{
-    s7__session_clear(&x->c);
-    gw_s7_server_free(x->s);
-}
-
 static int setup(void **state)
 {
     fx *x = malloc(sizeof(*x));
-    fx_open(x, new_server(0), SESSION_REF);
+    s7fx_open(x, new_server(0), SESSION_REF);
     *state = x;
     return 0;
 }
 
 static int teardown(void **state)
 {
-    fx_close(*state);
+    s7fx_close(*state);
     free(*state);
     return 0;
-}
-
-/* Serves one packet from an exact heap copy; checks that any answer is one
- * well-formed TPKT packet. */
-static bool serve(fx *x, const uint8_t *frame, size_t len)
-{
-    uint8_t *copy = malloc(len ? len : 1);
-    assert_non_null(copy);
-    if (len)
-        memcpy(copy, frame, len);
-    const uint8_t *rp = NULL;
-    size_t rl = 99;
-    x->keep = s7__serve_packet(x->s, &x->c, copy, len, &rp, &rl);
-    free(copy);
-    assert_true(rl <= sizeof(x->reply));
-    x->reply_len = rl;
-    if (rl) {
-        assert_non_null(rp);
-        memcpy(x->reply, rp, rl);
-        size_t total = 0;
-        assert_true(rl >= S7_TPKT_HDR + 3);
-        assert_int_equal(s7_tpkt_length(x->reply, &total), GW_OK);
-        assert_int_equal(total, rl);
-        s7_cotp c;
-        assert_int_equal(s7_cotp_decode(x->reply, rl, &c), GW_OK);
-    }
-    s7__fire_writes(x->s, x->c.peer);
-    return x->keep;
 }
 
 static void assert_reply(fx *x, const uint8_t *want, size_t n, const char *what)
 {
     assert_bytes(x->reply, x->reply_len, want, n, what);
-}
-
-/* The S7 header of the answer (a DT with EOT). */
-static s7_header reply_hdr(fx *x)
-{
-    s7_cotp c;
-    assert_int_equal(s7_cotp_decode(x->reply, x->reply_len, &c), GW_OK);
-    assert_int_equal(c.type, S7_COTP_DT);
-    assert_true(c.eot);
-    s7_header h;
-    assert_int_equal(s7_header_decode(c.payload, c.payload_len, &h), GW_OK);
-    /* our answers are exact: header + parameter + data = PDU */
-    size_t hl = (h.rosctr == S7_ACK || h.rosctr == S7_ACK_DATA) ? 12 : 10;
-    assert_int_equal(hl + h.param_len + h.data_len, c.payload_len);
-    return h;
-}
-
-/* A setup-communication job frame. */
-static size_t setup_frame(uint8_t *buf, uint16_t ref, uint16_t amq1, uint16_t amq2,
-                          uint16_t pdu)
-{
-    uint8_t *p = buf + S7_FRAME_HDR;
-    size_t h = s7_header_encode(p, S7_JOB, ref, S7_SETUP_PARAM, 0, 0, 0);
-    s7_setup su = {amq1, amq2, pdu};
-    s7_setup_encode_param(p + h, &su);
-    return s7_frame_dt(buf, h + S7_SETUP_PARAM);
-}
-
-/* A job frame from raw parameter and data bytes. */
-static size_t job_frame(uint8_t *buf, uint16_t ref, const uint8_t *param, size_t plen,
-                        const uint8_t *data, size_t dlen)
-{
-    uint8_t *p = buf + S7_FRAME_HDR;
-    size_t h = s7_header_encode(p, S7_JOB, ref, (uint16_t)plen, (uint16_t)dlen, 0, 0);
-    if (plen)
-        memcpy(p + h, param, plen);
-    if (dlen)
-        memcpy(p + h + plen, data, dlen);
-    return s7_frame_dt(buf, h + plen + dlen);
 }
 
 /* An S7ANY item spec with a chosen syntax id. */
@@ -188,23 +103,13 @@ static void put_spec(uint8_t *p, uint8_t syntax, uint8_t tsize, uint16_t count, 
 /* CR and setup; returns the negotiated PDU. */
 static uint16_t connect_pdu(fx *x, uint16_t pdu)
 {
-    assert_true(serve(x, CR_SNAP7, sizeof(CR_SNAP7)));
-    uint8_t buf[64];
-    size_t n = setup_frame(buf, 0x0001, 8, 8, pdu);
-    assert_true(serve(x, buf, n));
-    s7_header h = reply_hdr(x);
-    assert_int_equal(h.rosctr, S7_ACK_DATA);
-    s7_setup got;
-    assert_int_equal(s7_setup_decode_param(h.param, h.param_len, &got), GW_OK);
-    assert_int_equal(x->c.pdu_len, got.pdu_len);
-    return got.pdu_len;
+    return s7fx_connect(x, 8, pdu);
 }
 
 /* A fresh session, connected with the given PDU. */
 static void reconnect(fx *x, uint16_t pdu)
 {
-    s7__session_clear(&x->c);
-    assert_int_equal(s7__session_init(&x->c, "test", SESSION_REF), GW_OK);
+    s7fx_new_session(x, SESSION_REF);
     connect_pdu(x, pdu);
 }
 
@@ -214,8 +119,8 @@ static s7_header read_items(fx *x, const s7_item *it, size_t n, s7_data *d)
     uint8_t buf[1024];
     size_t len = s7_encode_read_req(buf, sizeof(buf), 0x0777, it, n);
     assert_true(len > 0);
-    assert_true(serve(x, buf, len));
-    s7_header h = reply_hdr(x);
+    assert_true(s7fx_serve(x, buf, len));
+    s7_header h = s7fx_reply_hdr(x);
     assert_int_equal(h.pdu_ref, 0x0777);
     if (d && h.err_class == 0) {
         assert_int_equal(h.param[0], S7_FN_READ);
@@ -239,21 +144,21 @@ static void test_job_before_cr(void **state)
 {
     fx *x = *state;
     uint8_t buf[64];
-    size_t n = setup_frame(buf, 1, 1, 1, 480);
-    assert_false(serve(x, buf, n));
+    size_t n = s7fx_setup_frame(buf, 1, 1, 1, 480);
+    assert_false(s7fx_serve(x, buf, n));
     assert_int_equal(x->reply_len, 0);
-    assert_false(serve(x, READ_REQ, sizeof(READ_REQ)));
+    assert_false(s7fx_serve(x, READ_REQ, sizeof(READ_REQ)));
     assert_int_equal(x->reply_len, 0);
     /* a DR before the CR: nothing to disconnect, close */
     uint8_t dr[16];
     n = s7_cotp_encode_dr(dr, sizeof(dr), 0, 1, 0);
-    assert_false(serve(x, dr, n));
+    assert_false(s7fx_serve(x, dr, n));
 }
 
 static void test_cr_cc(void **state)
 {
     fx *x = *state;
-    assert_true(serve(x, CR_SNAP7, sizeof(CR_SNAP7)));
+    assert_true(s7fx_serve(x, CR_SNAP7, sizeof(CR_SNAP7)));
     /* docs 2.1: the CR echoed as a CC, dst ref = the CR's src ref, our ref;
      * nodeS7: >= 22 bytes, LI = length - 5, type 0xD0 */
     const uint8_t cc[] = {0x03, 0x00, 0x00, 0x16, 0x11, 0xD0, 0x00, 0x01, 0x44, 0x00, 0x00,
@@ -261,7 +166,7 @@ static void test_cr_cc(void **state)
     assert_reply(x, cc, sizeof(cc), "CC");
     assert_true(x->c.cotp_up);
     /* a second CR on a connected session: close */
-    assert_false(serve(x, CR_SNAP7, sizeof(CR_SNAP7)));
+    assert_false(s7fx_serve(x, CR_SNAP7, sizeof(CR_SNAP7)));
 }
 
 static void test_cc_tpdu_and_tsaps(void **state)
@@ -274,7 +179,7 @@ static void test_cc_tpdu_and_tsaps(void **state)
              {true, 0x0B, 0x0A}, {true, 0x0D, 0x0A}, {false, 0, 0x0A}};
     for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
         fx y;
-        fx_open(&y, new_server(0), 0x1234);
+        s7fx_open(&y, new_server(0), 0x1234);
         s7_cotp cr = {0};
         cr.type = S7_COTP_CR;
         cr.src_ref = 0x0002;
@@ -285,7 +190,7 @@ static void test_cc_tpdu_and_tsaps(void **state)
         cr.dst_tsap = s7_remote_tsap(S7_CONN_OP, 0, 2);
         uint8_t buf[64];
         size_t n = s7_cotp_encode_conn(buf, sizeof(buf), &cr);
-        assert_true(serve(&y, buf, n));
+        assert_true(s7fx_serve(&y, buf, n));
         s7_cotp cc;
         assert_int_equal(s7_cotp_decode(y.reply, y.reply_len, &cc), GW_OK);
         assert_int_equal(cc.type, S7_COTP_CC);
@@ -297,7 +202,7 @@ static void test_cc_tpdu_and_tsaps(void **state)
         assert_int_equal(cc.dst_tsap, 0x0202);
         assert_true(y.reply_len >= 22);
         assert_int_equal(y.reply[4], y.reply_len - 5);
-        fx_close(&y);
+        s7fx_close(&y);
     }
 }
 
@@ -307,7 +212,7 @@ static void test_dr_dc(void **state)
     connect_pdu(x, 480);
     uint8_t dr[16];
     size_t n = s7_cotp_encode_dr(dr, sizeof(dr), SESSION_REF, 0x0001, 0x80);
-    assert_false(serve(x, dr, n));
+    assert_false(s7fx_serve(x, dr, n));
     /* DC: dst = the DR's src ref, src = ours */
     const uint8_t dc[] = {0x03, 0x00, 0x00, 0x0A, 0x05, 0xC0, 0x00, 0x01, 0x44, 0x00};
     assert_reply(x, dc, sizeof(dc), "DC");
@@ -319,14 +224,14 @@ static void test_dc_and_other_tpdus_close(void **state)
     connect_pdu(x, 480);
     uint8_t dc[16];
     size_t n = s7_cotp_encode_dc(dc, sizeof(dc), SESSION_REF, 1);
-    assert_false(serve(x, dc, n));
+    assert_false(s7fx_serve(x, dc, n));
     assert_int_equal(x->reply_len, 0);
     /* ER (0x70), ED (0x10), AK (0x60) on a fresh connected session */
     const uint8_t types[] = {0x70, 0x10, 0x60, 0x50, 0xE0};
     for (size_t i = 0; i < sizeof(types); i++) {
         reconnect(x, 480);
         uint8_t f[] = {0x03, 0x00, 0x00, 0x0B, 0x06, types[i], 0x44, 0x00, 0x00, 0x01, 0x00};
-        assert_false(serve(x, f, sizeof(f)));
+        assert_false(s7fx_serve(x, f, sizeof(f)));
     }
 }
 
@@ -335,10 +240,10 @@ static void test_dc_and_other_tpdus_close(void **state)
 static void test_setup_negotiation(void **state)
 {
     fx *x = *state;
-    assert_true(serve(x, CR_SNAP7, sizeof(CR_SNAP7)));
+    assert_true(s7fx_serve(x, CR_SNAP7, sizeof(CR_SNAP7)));
     uint8_t buf[64];
-    size_t n = setup_frame(buf, 0x0001, 8, 8, 960);
-    assert_true(serve(x, buf, n));
+    size_t n = s7fx_setup_frame(buf, 0x0001, 8, 8, 960);
+    assert_true(s7fx_serve(x, buf, n));
     const uint8_t want[] = {0x03, 0x00, 0x00, 0x1B, 0x02, 0xF0, 0x80, 0x32, 0x03, 0x00,
                             0x00, 0x00, 0x01, 0x00, 0x08, 0x00, 0x00, 0x00, 0x00, 0xF0,
                             0x00, 0x00, 0x08, 0x00, 0x08, 0x03, 0xC0};
@@ -352,9 +257,9 @@ static void test_setup_negotiation(void **state)
              {0, 0, 960, 1, 1, 960},  {20, 3, 2000, 8, 3, 960}, {1, 1, 65535, 1, 1, 960},
              {1, 1, 0, 1, 1, 240},    {1, 1, 961, 1, 1, 960},   {1, 1, 241, 1, 1, 241}};
     for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
-        n = setup_frame(buf, (uint16_t)(0x100 + i), t[i].amq1, t[i].amq2, t[i].pdu);
-        assert_true(serve(x, buf, n));
-        s7_header h = reply_hdr(x);
+        n = s7fx_setup_frame(buf, (uint16_t)(0x100 + i), t[i].amq1, t[i].amq2, t[i].pdu);
+        assert_true(s7fx_serve(x, buf, n));
+        s7_header h = s7fx_reply_hdr(x);
         assert_int_equal(h.rosctr, S7_ACK_DATA);
         assert_int_equal(h.pdu_ref, 0x100 + i);
         assert_int_equal(h.err_class, 0);
@@ -367,17 +272,17 @@ static void test_setup_negotiation(void **state)
     }
     /* a short setup parameter: an error answer, the link stays */
     const uint8_t shortp[4] = {0xF0, 0x00, 0x00, 0x01};
-    n = job_frame(buf, 0x0222, shortp, sizeof(shortp), NULL, 0);
-    assert_true(serve(x, buf, n));
-    s7_header h = reply_hdr(x);
+    n = s7fx_job_frame(buf, 0x0222, shortp, sizeof(shortp), NULL, 0);
+    assert_true(s7fx_serve(x, buf, n));
+    s7_header h = s7fx_reply_hdr(x);
     assert_int_equal(h.rosctr, S7_ACK_DATA);
     assert_int_not_equal(h.err_class, 0);
     assert_int_equal(h.pdu_ref, 0x0222);
     /* a server that offers 240 at most */
     fx y;
-    fx_open(&y, new_server(240), 1);
+    s7fx_open(&y, new_server(240), 1);
     assert_int_equal(connect_pdu(&y, 960), 240);
-    fx_close(&y);
+    s7fx_close(&y);
 }
 
 /* ------------------------------------------------------------ jobs */
@@ -385,10 +290,10 @@ static void test_setup_negotiation(void **state)
 static void test_read_before_setup(void **state)
 {
     fx *x = *state;
-    assert_true(serve(x, CR_SNAP7, sizeof(CR_SNAP7)));
-    assert_true(serve(x, READ_REQ, sizeof(READ_REQ)));
+    assert_true(s7fx_serve(x, CR_SNAP7, sizeof(CR_SNAP7)));
+    assert_true(s7fx_serve(x, READ_REQ, sizeof(READ_REQ)));
     assert_ack_8104(x, 0x0001);
-    assert_true(serve(x, WRITE_BIT_REQ, sizeof(WRITE_BIT_REQ)));
+    assert_true(s7fx_serve(x, WRITE_BIT_REQ, sizeof(WRITE_BIT_REQ)));
     assert_ack_8104(x, 0x0002);
     uint8_t m = 0xAA;
     gw_s7_server_get(x->s, GW_S7_M, 0, 10, 1, &m);
@@ -406,14 +311,14 @@ static void test_unknown_function(void **state)
     for (size_t i = 0; i < sizeof(fns); i++) {
         uint8_t param[8] = {fns[i], 0, 0, 0, 0, 0, 0, 0};
         uint8_t buf[64];
-        size_t n = job_frame(buf, (uint16_t)(0x0300 + i), param, sizeof(param), NULL, 0);
-        assert_true(serve(x, buf, n));
+        size_t n = s7fx_job_frame(buf, (uint16_t)(0x0300 + i), param, sizeof(param), NULL, 0);
+        assert_true(s7fx_serve(x, buf, n));
         assert_ack_8104(x, (uint16_t)(0x0300 + i));
     }
     /* and the session still serves */
     const uint8_t w[2] = {0x12, 0x34};
     gw_s7_server_set(x->s, GW_S7_DB, 1, 2, 2, w);
-    assert_true(serve(x, READ_REQ, sizeof(READ_REQ)));
+    assert_true(s7fx_serve(x, READ_REQ, sizeof(READ_REQ)));
     assert_reply(x, READ_RSP, sizeof(READ_RSP), "read after unknown functions");
 }
 
@@ -424,12 +329,12 @@ static void test_doc_frames(void **state)
     connect_pdu(x, 480);
     const uint8_t w[2] = {0x12, 0x34};
     gw_s7_server_set(x->s, GW_S7_DB, 1, 2, 2, w);
-    assert_true(serve(x, READ_REQ, sizeof(READ_REQ)));
+    assert_true(s7fx_serve(x, READ_REQ, sizeof(READ_REQ)));
     assert_reply(x, READ_RSP, sizeof(READ_RSP), "read DB1.DBW2");
 
     const uint8_t m10 = 0x84;
     gw_s7_server_set(x->s, GW_S7_M, 0, 10, 1, &m10);
-    assert_true(serve(x, WRITE_BIT_REQ, sizeof(WRITE_BIT_REQ)));
+    assert_true(s7fx_serve(x, WRITE_BIT_REQ, sizeof(WRITE_BIT_REQ)));
     assert_reply(x, WRITE_RSP, sizeof(WRITE_RSP), "write M10.3");
     uint8_t v;
     gw_s7_server_get(x->s, GW_S7_M, 0, 10, 1, &v);
@@ -511,8 +416,8 @@ static void test_item_limits(void **state)
     }
     uint8_t buf[1024];
     size_t n = s7_encode_write_req(buf, sizeof(buf), 0x0888, it, wd, 21);
-    assert_true(serve(x, buf, n));
-    h = reply_hdr(x);
+    assert_true(s7fx_serve(x, buf, n));
+    h = s7fx_reply_hdr(x);
     assert_int_not_equal(h.err_class, 0);
     uint8_t v[21];
     gw_s7_server_get(x->s, GW_S7_DB, 1, 0, 21, v);
@@ -520,8 +425,8 @@ static void test_item_limits(void **state)
         assert_int_equal(v[i], 0); /* nothing written */
 
     /* PDU 240, negotiated again on the same session */
-    n = setup_frame(buf, 0x0889, 1, 1, 240);
-    assert_true(serve(x, buf, n));
+    n = s7fx_setup_frame(buf, 0x0889, 1, 1, 240);
+    assert_true(s7fx_serve(x, buf, n));
     assert_int_equal(x->c.pdu_len, 240);
     h = read_items(x, it, 20, NULL);
     assert_int_not_equal(h.err_class, 0);
@@ -547,7 +452,7 @@ static void test_item_limits_default(void **state)
 {
     (void)state;
     fx y;
-    fx_open(&y, new_server_items(0, 0), 1);
+    s7fx_open(&y, new_server_items(0, 0), 1);
     assert_int_equal(connect_pdu(&y, 960), 960);
     static s7_item it[80];
     static s7_data d[80];
@@ -561,7 +466,7 @@ static void test_item_limits_default(void **state)
     assert_int_equal(h.param[1], 79);
     h = read_items(&y, it, 80, NULL); /* 10 + 2 + 960 > 960 */
     assert_int_not_equal(h.err_class, 0);
-    fx_close(&y);
+    s7fx_close(&y);
 }
 
 /* Item return codes that check_item assigns (docs 8). */
@@ -611,8 +516,8 @@ static void test_item_codes(void **state)
     }
     uint8_t buf[1024];
     size_t n = s7_encode_write_req(buf, sizeof(buf), 0x0999, it, wd, 11);
-    assert_true(serve(x, buf, n));
-    s7_header h = reply_hdr(x);
+    assert_true(s7fx_serve(x, buf, n));
+    s7_header h = s7fx_reply_hdr(x);
     assert_int_equal(h.err_class, 0);
     assert_int_equal(h.param[0], S7_FN_WRITE);
     assert_int_equal(h.param[1], 11);
@@ -656,8 +561,8 @@ static void test_write_mismatch(void **state)
                     {0, S7_DTS_BYTE, b, 2}, {0, S7_DTS_BYTE, b, 2}, {0, S7_DTS_OCTET, b, 2}};
     uint8_t buf[512];
     size_t n = s7_encode_write_req(buf, sizeof(buf), 0x0444, it, d, 6);
-    assert_true(serve(x, buf, n));
-    s7_header h = reply_hdr(x);
+    assert_true(s7fx_serve(x, buf, n));
+    s7_header h = s7fx_reply_hdr(x);
     assert_int_equal(h.err_class, 0);
     assert_int_equal(h.data_len, 6);
     const uint8_t want[6] = {0x07, 0x07, 0x07, 0xFF, 0xFF, 0x07};
@@ -692,7 +597,7 @@ static void test_snap7_write_emulation(void **state)
     uint8_t buf[256];
     s7__server_emulate_snap7_writes(x->s, true);
     size_t n = s7_encode_write_req(buf, sizeof(buf), 0x0555, it, d, 3);
-    assert_true(serve(x, buf, n));
+    assert_true(s7fx_serve(x, buf, n));
     /* 32 03 .. 00 02 00 01 00 00 | 05 01 | FF */
     const uint8_t want[] = {0x03, 0x00, 0x00, 0x16, 0x02, 0xF0, 0x80, 0x32, 0x03, 0x00, 0x00,
                             0x05, 0x55, 0x00, 0x02, 0x00, 0x01, 0x00, 0x00, 0x05, 0x01, 0xFF};
@@ -707,8 +612,8 @@ static void test_snap7_write_emulation(void **state)
     assert_memory_equal(db2, z, 4);
     /* one item alone: written and answered */
     n = s7_encode_write_req(buf, sizeof(buf), 0x0556, &it[2], &d[2], 1);
-    assert_true(serve(x, buf, n));
-    s7_header h = reply_hdr(x);
+    assert_true(s7fx_serve(x, buf, n));
+    s7_header h = s7fx_reply_hdr(x);
     assert_int_equal(h.param[1], 1);
     assert_int_equal(h.data[0], 0xFF);
     gw_s7_server_get(x->s, GW_S7_DB, 2, 0, 4, db2);
@@ -716,8 +621,8 @@ static void test_snap7_write_emulation(void **state)
     /* off again: all three answered */
     s7__server_emulate_snap7_writes(x->s, false);
     n = s7_encode_write_req(buf, sizeof(buf), 0x0557, it, d, 3);
-    assert_true(serve(x, buf, n));
-    h = reply_hdr(x);
+    assert_true(s7fx_serve(x, buf, n));
+    h = s7fx_reply_hdr(x);
     assert_int_equal(h.param[1], 3);
     assert_int_equal(h.data_len, 3);
     gw_s7_server_get(x->s, GW_S7_M, 0, 5, 1, &m5);
@@ -752,7 +657,7 @@ static void test_malformed_close(void **state)
         reconnect(x, 480);
         memcpy(f, READ_REQ, sizeof(READ_REQ));
         f[t[i].off] = t[i].val;
-        if (serve(x, f, sizeof(READ_REQ))) {
+        if (s7fx_serve(x, f, sizeof(READ_REQ))) {
             print_error("%s: connection kept\n", t[i].what);
             fail();
         }
@@ -760,13 +665,13 @@ static void test_malformed_close(void **state)
     /* TPKT length < 7 as a whole frame: 03 00 00 06 02 F0 */
     reconnect(x, 480);
     const uint8_t six[6] = {0x03, 0x00, 0x00, 0x06, 0x02, 0xF0};
-    assert_false(serve(x, six, 6));
+    assert_false(s7fx_serve(x, six, 6));
     /* a job without parameter: not a job we can serve */
     reconnect(x, 480);
-    size_t n = job_frame(f, 9, NULL, 0, NULL, 0);
-    bool kept = serve(x, f, n);
+    size_t n = s7fx_job_frame(f, 9, NULL, 0, NULL, 0);
+    bool kept = s7fx_serve(x, f, n);
     if (kept) { /* then it must be an error answer */
-        s7_header h = reply_hdr(x);
+        s7_header h = s7fx_reply_hdr(x);
         assert_true(h.rosctr == S7_ACK || h.err_class != 0);
     }
 }
@@ -782,51 +687,51 @@ static void test_malformed_error_answer(void **state)
     p[0] = S7_FN_READ;
     p[1] = 2;
     put_spec(p + 2, 0x10, S7_TS_BYTE, 1, 1, S7_AREA_DB, 0);
-    size_t n = job_frame(f, 0x0501, p, 14, NULL, 0);
-    assert_true(serve(x, f, n));
-    s7_header h = reply_hdr(x);
+    size_t n = s7fx_job_frame(f, 0x0501, p, 14, NULL, 0);
+    assert_true(s7fx_serve(x, f, n));
+    s7_header h = s7fx_reply_hdr(x);
     assert_int_equal(h.pdu_ref, 0x0501);
     assert_int_not_equal(h.err_class, 0);
     assert_int_equal(h.param_len, 0);
     /* item count 0 */
     p[1] = 0;
-    n = job_frame(f, 0x0502, p, 2, NULL, 0);
-    assert_true(serve(x, f, n));
-    h = reply_hdr(x);
+    n = s7fx_job_frame(f, 0x0502, p, 2, NULL, 0);
+    assert_true(s7fx_serve(x, f, n));
+    h = s7fx_reply_hdr(x);
     assert_int_not_equal(h.err_class, 0);
     /* count 255 in a 14-byte parameter */
     p[1] = 255;
-    n = job_frame(f, 0x0503, p, 14, NULL, 0);
-    assert_true(serve(x, f, n));
-    h = reply_hdr(x);
+    n = s7fx_job_frame(f, 0x0503, p, 14, NULL, 0);
+    assert_true(s7fx_serve(x, f, n));
+    h = s7fx_reply_hdr(x);
     assert_int_not_equal(h.err_class, 0);
     /* a write whose data is shorter than its items say */
     p[0] = S7_FN_WRITE;
     p[1] = 1;
     put_spec(p + 2, 0x10, S7_TS_BYTE, 4, 1, S7_AREA_DB, 0);
     const uint8_t d[6] = {0x00, 0x04, 0x00, 0x20, 0x01, 0x02}; /* 4 bytes claimed */
-    n = job_frame(f, 0x0504, p, 14, d, sizeof(d));
-    assert_true(serve(x, f, n));
-    h = reply_hdr(x);
+    n = s7fx_job_frame(f, 0x0504, p, 14, d, sizeof(d));
+    assert_true(s7fx_serve(x, f, n));
+    h = s7fx_reply_hdr(x);
     assert_int_not_equal(h.err_class, 0);
     uint8_t v[4];
     gw_s7_server_get(x->s, GW_S7_DB, 1, 0, 4, v);
     assert_int_equal(v[0] | v[1], 0);
     /* a write with no data at all */
-    n = job_frame(f, 0x0505, p, 14, NULL, 0);
-    assert_true(serve(x, f, n));
-    h = reply_hdr(x);
+    n = s7fx_job_frame(f, 0x0505, p, 14, NULL, 0);
+    assert_true(s7fx_serve(x, f, n));
+    h = s7fx_reply_hdr(x);
     assert_int_not_equal(h.err_class, 0);
     /* a read parameter of one byte */
     p[0] = S7_FN_READ;
-    n = job_frame(f, 0x0506, p, 1, NULL, 0);
-    assert_true(serve(x, f, n));
-    h = reply_hdr(x);
+    n = s7fx_job_frame(f, 0x0506, p, 1, NULL, 0);
+    assert_true(s7fx_serve(x, f, n));
+    h = s7fx_reply_hdr(x);
     assert_int_not_equal(h.err_class, 0);
     /* still serving */
     const uint8_t w[2] = {0x12, 0x34};
     gw_s7_server_set(x->s, GW_S7_DB, 1, 2, 2, w);
-    assert_true(serve(x, READ_REQ, sizeof(READ_REQ)));
+    assert_true(s7fx_serve(x, READ_REQ, sizeof(READ_REQ)));
     assert_reply(x, READ_RSP, sizeof(READ_RSP), "read after errors");
 }
 
@@ -841,9 +746,9 @@ static void test_param_longer_than_count(void **state)
     p[1] = 1;
     put_spec(p + 2, 0x10, S7_TS_BYTE, 1, 1, S7_AREA_DB, 0);
     put_spec(p + 14, 0x10, S7_TS_BYTE, 1, 1, S7_AREA_DB, 8);
-    size_t n = job_frame(f, 0x0601, p, 26, NULL, 0);
-    assert_true(serve(x, f, n));
-    s7_header h = reply_hdr(x);
+    size_t n = s7fx_job_frame(f, 0x0601, p, 26, NULL, 0);
+    assert_true(s7fx_serve(x, f, n));
+    s7_header h = s7fx_reply_hdr(x);
     if (h.err_class == 0)
         print_error("count 1 with a 26-byte parameter was answered as %u item(s)\n",
                     h.param_len >= 2 ? h.param[1] : 0);
@@ -864,10 +769,10 @@ static void test_pdu_longer_than_header(void **state)
     f[sizeof(READ_REQ) + 2] = 0xEF;
     size_t n = sizeof(READ_REQ) + 3;
     f[3] = (uint8_t)n;
-    bool kept = serve(x, f, n);
+    bool kept = s7fx_serve(x, f, n);
     bool answered_normally = false;
     if (kept && x->reply_len) {
-        s7_header h = reply_hdr(x);
+        s7_header h = s7fx_reply_hdr(x);
         answered_normally = h.err_class == 0 && h.rosctr == S7_ACK_DATA;
     }
     if (answered_normally)
@@ -888,9 +793,9 @@ static void test_non_s7any_item(void **state)
     p[1] = 2;
     put_spec(p + 2, 0x10, S7_TS_BYTE, 2, 1, S7_AREA_DB, 0);
     put_spec(p + 14, 0xB2, S7_TS_BYTE, 2, 1, S7_AREA_DB, 0); /* 1200SYM syntax id */
-    size_t n = job_frame(f, 0x0701, p, 26, NULL, 0);
-    assert_true(serve(x, f, n));
-    s7_header h = reply_hdr(x);
+    size_t n = s7fx_job_frame(f, 0x0701, p, 26, NULL, 0);
+    assert_true(s7fx_serve(x, f, n));
+    s7_header h = s7fx_reply_hdr(x);
     if (h.err_class != 0)
         print_error("answered with header error 0x%02X%02X instead of an item error\n",
                     h.err_class, h.err_code);
@@ -912,8 +817,8 @@ static void test_userdata(void **state)
     uint8_t f[128];
     /* SZL 0x0424 */
     size_t n = s7_encode_szl_req(f, sizeof(f), 0x0042, S7_SZL_CPU_STATE, 0);
-    assert_true(serve(x, f, n));
-    s7_header h = reply_hdr(x);
+    assert_true(s7fx_serve(x, f, n));
+    s7_header h = s7fx_reply_hdr(x);
     assert_int_equal(h.rosctr, S7_USERDATA);
     assert_int_equal(h.pdu_ref, 0x0042);
     s7_userdata_param up;
@@ -933,15 +838,15 @@ static void test_userdata(void **state)
     assert_int_equal(d.bytes[8 + 2], 0xFF);
     assert_int_equal(d.bytes[8 + 3], 0x08); /* RUN, high nibble 0 (docs 11.4) */
     gw_s7_server_set_cpu_state(x->s, GW_S7_CPU_STOP);
-    assert_true(serve(x, f, n));
-    h = reply_hdr(x);
+    assert_true(s7fx_serve(x, f, n));
+    h = s7fx_reply_hdr(x);
     assert_int_equal(s7_decode_data(h.data, h.data_len, 1, &d), GW_OK);
     assert_int_equal(d.bytes[8 + 3], 0x04);
 
     /* an SZL we do not have: 0xD402, data 0A 00 00 00 (docs 11.2) */
     n = s7_encode_szl_req(f, sizeof(f), 0x0043, 0x0132, 4);
-    assert_true(serve(x, f, n));
-    h = reply_hdr(x);
+    assert_true(s7fx_serve(x, f, n));
+    h = s7fx_reply_hdr(x);
     assert_int_equal(s7_decode_userdata_param(h.param, h.param_len, &up), GW_OK);
     assert_int_equal(up.err_code, 0xD402);
     const uint8_t notavail[4] = {0x0A, 0x00, 0x00, 0x00};
@@ -952,16 +857,16 @@ static void test_userdata(void **state)
      * test_server_blocks.c): 0x8104 */
     n = s7_encode_szl_req(f, sizeof(f), 0x0044, 0x0011, 0);
     f[S7_FRAME_HDR + 10 + 5] = 0x46;
-    assert_true(serve(x, f, n));
-    h = reply_hdr(x);
+    assert_true(s7fx_serve(x, f, n));
+    h = s7fx_reply_hdr(x);
     assert_int_equal(s7_decode_userdata_param(h.param, h.param_len, &up), GW_OK);
     assert_int_equal(up.err_code, 0x8104);
 
     /* SZL data cut short: claims 4 bytes of id/index, has 2 */
     n = s7_encode_szl_req(f, sizeof(f), 0x0045, 0x0011, 0);
     f[S7_FRAME_HDR + 10 + 8 + 3] = 0x02;
-    assert_true(serve(x, f, n));
-    h = reply_hdr(x);
+    assert_true(s7fx_serve(x, f, n));
+    h = s7fx_reply_hdr(x);
     assert_int_equal(s7_decode_userdata_param(h.param, h.param_len, &up), GW_OK);
     assert_int_not_equal(up.err_code, 0);
 
@@ -969,11 +874,11 @@ static void test_userdata(void **state)
      * parts, each within the PDU, the first "more follows" under the
      * sequence number the server assigns (docs 11.8; the part by part
      * checks are in test_server_szl.c) */
-    n = setup_frame(f, 0x0047, 1, 1, 240);
-    assert_true(serve(x, f, n));
+    n = s7fx_setup_frame(f, 0x0047, 1, 1, 240);
+    assert_true(s7fx_serve(x, f, n));
     n = s7_encode_szl_req(f, sizeof(f), 0x0048, S7_SZL_COMPONENTS, 0);
-    assert_true(serve(x, f, n));
-    h = reply_hdr(x);
+    assert_true(s7fx_serve(x, f, n));
+    h = s7fx_reply_hdr(x);
     assert_true(x->reply_len - S7_FRAME_HDR <= 240);
     assert_int_equal(s7_decode_userdata_param(h.param, h.param_len, &up), GW_OK);
     assert_int_equal(up.err_code, 0);
@@ -989,8 +894,8 @@ static void test_userdata(void **state)
     for (int parts = 1; !up.last; parts++) {
         assert_true(parts < 8);
         n = s7_encode_szl_next_req(f, sizeof(f), (uint16_t)(0x0100 + parts), seq);
-        assert_true(serve(x, f, n));
-        h = reply_hdr(x);
+        assert_true(s7fx_serve(x, f, n));
+        h = s7fx_reply_hdr(x);
         assert_true(x->reply_len - S7_FRAME_HDR <= 240);
         assert_int_equal(s7_decode_userdata_param(h.param, h.param_len, &up), GW_OK);
         assert_int_equal(up.err_code, 0);
@@ -1004,8 +909,8 @@ static void test_userdata(void **state)
      * client can read, and the connection stays */
     n = s7_encode_szl_req(f, sizeof(f), 0x0046, 0x0011, 0);
     f[S7_FRAME_HDR + 10 + 3] = 0x20; /* parameter length 32 of 8 */
-    assert_true(serve(x, f, n));
-    h = reply_hdr(x);
+    assert_true(s7fx_serve(x, f, n));
+    h = s7fx_reply_hdr(x);
     assert_int_equal(h.rosctr, S7_ACK_DATA);
     assert_int_equal(h.pdu_ref, 0x0046);
     assert_int_equal(h.err_class, 0x84);
@@ -1019,11 +924,11 @@ static void test_szl_python_snap7(void **state)
 {
     fx *x = *state;
     connect_pdu(x, 480);
-    assert_true(serve(x, SZL11_REQ, sizeof(SZL11_REQ)));
+    assert_true(s7fx_serve(x, SZL11_REQ, sizeof(SZL11_REQ)));
     uint8_t want[512];
     size_t want_len = x->reply_len;
     memcpy(want, x->reply, want_len);
-    s7_header h = reply_hdr(x);
+    s7_header h = s7fx_reply_hdr(x);
     s7_userdata_param up;
     assert_int_equal(s7_decode_userdata_param(h.param, h.param_len, &up), GW_OK);
     assert_int_equal(up.err_code, 0);
@@ -1032,13 +937,13 @@ static void test_szl_python_snap7(void **state)
     assert_int_equal(h.data[1], 0x09);
     assert_int_equal(h.data[4] << 8 | h.data[5], 0x0011);
 
-    assert_true(serve(x, SZL11_REQ_PYSNAP7, sizeof(SZL11_REQ_PYSNAP7)));
+    assert_true(s7fx_serve(x, SZL11_REQ_PYSNAP7, sizeof(SZL11_REQ_PYSNAP7)));
     assert_reply(x, want, want_len, "answer to python-snap7's SZL 0x0011 request");
 
     /* other header bytes, and SZL 0x0424, the same way */
     uint8_t f[64], g[64];
     size_t n = s7_encode_szl_req(f, sizeof(f), 0x0061, S7_SZL_CPU_STATE, 0);
-    assert_true(serve(x, f, n));
+    assert_true(s7fx_serve(x, f, n));
     want_len = x->reply_len;
     memcpy(want, x->reply, want_len);
     static const uint8_t heads[][2] = {{0x0A, 0x00}, {0x00, 0x00}, {0xFF, 0x04}, {0x12, 0x34}};
@@ -1046,22 +951,22 @@ static void test_szl_python_snap7(void **state)
         memcpy(g, f, n);
         g[S7_FRAME_HDR + 10 + 8] = heads[k][0];
         g[S7_FRAME_HDR + 10 + 8 + 1] = heads[k][1];
-        assert_true(serve(x, g, n));
+        assert_true(s7fx_serve(x, g, n));
         assert_reply(x, want, want_len, "SZL 0x0424 with another data header");
     }
     /* the length is still checked: 0A 00 00 02 is cut short */
     memcpy(g, SZL11_REQ_PYSNAP7, sizeof(SZL11_REQ_PYSNAP7));
     g[S7_FRAME_HDR + 10 + 8 + 3] = 0x02;
-    assert_true(serve(x, g, sizeof(SZL11_REQ_PYSNAP7)));
-    h = reply_hdr(x);
+    assert_true(s7fx_serve(x, g, sizeof(SZL11_REQ_PYSNAP7)));
+    h = s7fx_reply_hdr(x);
     assert_int_equal(s7_decode_userdata_param(h.param, h.param_len, &up), GW_OK);
     assert_int_not_equal(up.err_code, 0);
     /* and an SZL we do not have stays 0xD402 */
     memcpy(g, SZL11_REQ_PYSNAP7, sizeof(SZL11_REQ_PYSNAP7));
     g[S7_FRAME_HDR + 10 + 8 + 4] = 0x01;
     g[S7_FRAME_HDR + 10 + 8 + 5] = 0x32;
-    assert_true(serve(x, g, sizeof(SZL11_REQ_PYSNAP7)));
-    h = reply_hdr(x);
+    assert_true(s7fx_serve(x, g, sizeof(SZL11_REQ_PYSNAP7)));
+    h = s7fx_reply_hdr(x);
     assert_int_equal(s7_decode_userdata_param(h.param, h.param_len, &up), GW_OK);
     assert_int_equal(up.err_code, 0xD402);
 }
@@ -1077,8 +982,8 @@ static uint16_t szl_read(fx *x, uint16_t ref, uint16_t id, uint16_t index, s7_da
 {
     uint8_t f[64];
     size_t n = s7_encode_szl_req(f, sizeof(f), ref, id, index);
-    assert_true(serve(x, f, n));
-    s7_header h = reply_hdr(x);
+    assert_true(s7fx_serve(x, f, n));
+    s7_header h = s7fx_reply_hdr(x);
     assert_int_equal(h.rosctr, S7_USERDATA);
     assert_int_equal(h.pdu_ref, ref);
     s7_userdata_param up;
@@ -1167,8 +1072,8 @@ static void test_szl_lists(void **state)
 
     /* the smallest PDU still holds every one of them whole */
     uint8_t f[64];
-    size_t fl = setup_frame(f, 0x0079, 1, 1, 240);
-    assert_true(serve(x, f, fl));
+    size_t fl = s7fx_setup_frame(f, 0x0079, 1, 1, 240);
+    assert_true(s7fx_serve(x, f, fl));
     assert_int_equal(szl_read(x, 0x007A, 0x0000, 0x0000, &d), 0);
     assert_int_equal(get16(d.bytes + 6), sizeof(want) / sizeof(want[0]));
     assert_int_equal(szl_read(x, 0x007B, 0x0131, 0x0001, &d), 0);
@@ -1192,24 +1097,24 @@ static void test_fragmented_dt(void **state)
     memcpy(f2 + 7, READ_REQ + 17, pl - 10);
     s7_frame_dt(f2, pl - 10);
     f2[6] = 0x81; /* TPDU 1, last */
-    assert_true(serve(x, f1, 17));
+    assert_true(s7fx_serve(x, f1, 17));
     assert_int_equal(x->reply_len, 0);
-    assert_true(serve(x, f2, 7 + pl - 10));
+    assert_true(s7fx_serve(x, f2, 7 + pl - 10));
     assert_reply(x, READ_RSP, sizeof(READ_RSP), "read from two DTs");
     /* the fast-acknowledge empty DT without EOT, then the whole request */
     const uint8_t fast_ack[7] = {0x03, 0x00, 0x00, 0x07, 0x02, 0xF0, 0x00};
-    assert_true(serve(x, fast_ack, 7));
+    assert_true(s7fx_serve(x, fast_ack, 7));
     assert_int_equal(x->reply_len, 0);
-    assert_true(serve(x, READ_REQ, sizeof(READ_REQ)));
+    assert_true(s7fx_serve(x, READ_REQ, sizeof(READ_REQ)));
     assert_reply(x, READ_RSP, sizeof(READ_RSP), "read after an empty DT");
     /* fragments adding up to more than any PDU: close */
     uint8_t big[7 + 600];
     memset(big, 0x32, sizeof(big));
     s7_frame_dt(big, 600);
     big[6] = 0x00;
-    bool kept = serve(x, big, sizeof(big));
+    bool kept = s7fx_serve(x, big, sizeof(big));
     if (kept)
-        kept = serve(x, big, sizeof(big));
+        kept = s7fx_serve(x, big, sizeof(big));
     assert_false(kept);
 }
 
@@ -1240,7 +1145,7 @@ static void test_cut_and_mutated_frames(void **state)
                 f[2] = (uint8_t)(cut >> 8);
                 f[3] = (uint8_t)cut;
             }
-            serve(x, f, cut);
+            s7fx_serve(x, f, cut);
         }
     }
     uint32_t seed = 777;
@@ -1266,7 +1171,7 @@ static void test_cut_and_mutated_frames(void **state)
             f[3] = (uint8_t)m;
             n = m;
         }
-        serve(x, f, n);
+        s7fx_serve(x, f, n);
     }
 #undef RND
 }
@@ -1276,8 +1181,7 @@ static void test_cut_and_mutated_frames(void **state)
 static gw_s7_server *started(void)
 {
     gw_s7_server *s = new_server(0);
-    gw_error err;
-    assert_int_equal(gw_s7_server_start(s, &err), GW_OK);
+    s7fx_start(s);
     return s;
 }
 
@@ -1331,7 +1235,7 @@ static void sock_connect(int fd)
     assert_int_equal(raw_recv(fd, buf, sizeof(buf), 2000), 22);
     assert_int_equal(buf[5], 0xD0);
     uint8_t f[64];
-    size_t n = setup_frame(f, 1, 1, 1, 480);
+    size_t n = s7fx_setup_frame(f, 1, 1, 1, 480);
     raw_send(fd, f, n);
     assert_int_equal(raw_recv(fd, buf, sizeof(buf), 2000), 27);
 }
@@ -1394,7 +1298,7 @@ static void test_socket_stream(void **state)
     size_t n = 0;
     memcpy(f, CR_SNAP7, sizeof(CR_SNAP7));
     n += sizeof(CR_SNAP7);
-    n += setup_frame(f + n, 1, 1, 1, 240);
+    n += s7fx_setup_frame(f + n, 1, 1, 1, 240);
     memcpy(f + n, READ_REQ, sizeof(READ_REQ));
     n += sizeof(READ_REQ);
     raw_send(fd, f, n);

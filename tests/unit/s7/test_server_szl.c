@@ -1,8 +1,8 @@
 /*
  * test_server_szl.c - the S7 server's system state lists (docs/s7comm.md
- * 11): raw frames through s7__serve_packet without sockets (the fixture of
- * test_server_frames.c: an exact heap copy per packet, so that ASan sees
- * reads past the end), then our client against a started server.
+ * 11): raw frames through s7__serve_packet without sockets (the frame
+ * fixture of s7_test_fixture.h: an exact heap copy per packet, so that
+ * ASan sees reads past the end), then our client against a started server.
  *
  * Covered: every served ID and index and the list of lists naming exactly
  * those; the exact 0x0131 records (indexes 1-4, 6); answers longer than
@@ -23,17 +23,14 @@
 
 #include "drivers/s7/s7_internal.h"
 #include "s7_doc_frames.h"
+#include "s7_test_fixture.h"
 
 #define SZL_BUF 2048
 
 /* ------------------------------------------------------------ fixture */
 
-typedef struct {
-    gw_s7_server *s;
-    s7_session c;
-    uint8_t reply[4096];
-    size_t reply_len;
-} fx;
+/* the frame fixture of s7_test_fixture.h */
+typedef s7fx fx;
 
 static gw_s7_server *new_server(const char *password)
 {
@@ -41,62 +38,17 @@ static gw_s7_server *new_server(const char *password)
     memset(&so, 0, sizeof(so));
     so.host = "127.0.0.1";
     so.password = password;
-    gw_s7_server *s = NULL;
-    gw_error err;
-    assert_int_equal(gw_s7_server_new(&so, &s, &err), GW_OK);
-    return s;
-}
-
-static bool serve(fx *x, const uint8_t *frame, size_t len)
-{
-    uint8_t *copy = malloc(len ? len : 1);
-    assert_non_null(copy);
-    if (len)
-        memcpy(copy, frame, len);
-    const uint8_t *rp = NULL;
-    size_t rl = 0;
-    bool keep = s7__serve_packet(x->s, &x->c, copy, len, &rp, &rl);
-    free(copy);
-    assert_true(rl <= sizeof(x->reply));
-    x->reply_len = rl;
-    if (rl) {
-        memcpy(x->reply, rp, rl);
-        size_t total = 0;
-        assert_int_equal(s7_tpkt_length(x->reply, &total), GW_OK);
-        assert_int_equal(total, rl);
-    }
-    return keep;
-}
-
-static s7_header reply_hdr(fx *x)
-{
-    s7_cotp c;
-    assert_int_equal(s7_cotp_decode(x->reply, x->reply_len, &c), GW_OK);
-    assert_int_equal(c.type, S7_COTP_DT);
-    s7_header h;
-    assert_int_equal(s7_header_decode(c.payload, c.payload_len, &h), GW_OK);
-    size_t hl = (h.rosctr == S7_ACK || h.rosctr == S7_ACK_DATA) ? 12 : 10;
-    assert_int_equal(hl + h.param_len + h.data_len, c.payload_len);
-    return h;
+    return s7fx_server_new(&so);
 }
 
 static void connect_pdu(fx *x, uint16_t pdu)
 {
-    assert_true(serve(x, CR_SNAP7, sizeof(CR_SNAP7)));
-    uint8_t buf[64];
-    uint8_t *p = buf + S7_FRAME_HDR;
-    size_t h = s7_header_encode(p, S7_JOB, 1, S7_SETUP_PARAM, 0, 0, 0);
-    s7_setup su = {1, 1, pdu};
-    s7_setup_encode_param(p + h, &su);
-    assert_true(serve(x, buf, s7_frame_dt(buf, h + S7_SETUP_PARAM)));
-    assert_int_equal(x->c.pdu_len, pdu);
+    assert_int_equal(s7fx_connect(x, 1, pdu), pdu);
 }
 
 static void fx_start(fx *x, gw_s7_server *s, uint16_t pdu)
 {
-    memset(x, 0, sizeof(*x));
-    x->s = s;
-    assert_int_equal(s7__session_init(&x->c, "test", 0x4400), GW_OK);
+    s7fx_open(x, s, 0x4400);
     connect_pdu(x, pdu);
 }
 
@@ -107,16 +59,7 @@ static void fx_open(fx *x, const char *password, uint16_t pdu)
 
 static void fx_open_opts(fx *x, const gw_s7_server_opts *so, uint16_t pdu)
 {
-    gw_s7_server *s = NULL;
-    gw_error err;
-    assert_int_equal(gw_s7_server_new(so, &s, &err), GW_OK);
-    fx_start(x, s, pdu);
-}
-
-static void fx_close(fx *x)
-{
-    s7__session_clear(&x->c);
-    gw_s7_server_free(x->s);
+    fx_start(x, s7fx_server_new(so), pdu);
 }
 
 static uint16_t get16(const uint8_t *p)
@@ -128,11 +71,10 @@ static uint16_t get16(const uint8_t *p)
  * decoded form) and data. */
 static s7_header ud_answer(fx *x, uint16_t ref, s7_userdata_param *up)
 {
-    s7_header h = reply_hdr(x);
-    assert_int_equal(h.rosctr, S7_USERDATA);
+    s7_header h;
+    *up = s7fx_ud_param(x, &h);
     assert_int_equal(h.pdu_ref, ref);
     assert_int_equal(h.param_len, 12);
-    assert_int_equal(s7_decode_userdata_param(h.param, h.param_len, up), GW_OK);
     assert_int_equal(up->method, 0x12);
     assert_int_equal(up->type_group, 0x84);
     assert_int_equal(up->subfunction, h.param[6]); /* echoed, 0x01 read SZL */
@@ -163,7 +105,7 @@ static uint16_t szl_get(fx *x, uint16_t id, uint16_t index, uint8_t *out, size_t
     static uint16_t ref = 0x1000;
     uint8_t f[64];
     size_t n = s7_encode_szl_req(f, sizeof(f), ++ref, id, index);
-    assert_true(serve(x, f, n));
+    assert_true(s7fx_serve(x, f, n));
     s7_userdata_param up;
     s7_header h = ud_answer(x, ref, &up);
     *len = 0;
@@ -195,7 +137,7 @@ static uint16_t szl_get(fx *x, uint16_t id, uint16_t index, uint8_t *out, size_t
             break;
         assert_true(*parts < 16);
         n = s7_encode_szl_next_req(f, sizeof(f), ++ref, seq);
-        assert_true(serve(x, f, n));
+        assert_true(s7fx_serve(x, f, n));
         h = ud_answer(x, ref, &up);
         assert_int_equal(up.err_code, 0);
         assert_int_equal(up.seq, seq);
@@ -282,7 +224,7 @@ static void test_list_of_lists(void **state)
                                           0x0F24, 0x0A00, 0x0124, 0xFFFF};
     for (size_t k = 0; k < sizeof(not_served) / sizeof(not_served[0]); k++)
         szl_refused(&x, not_served[k], 0);
-    fx_close(&x);
+    s7fx_close(&x);
 }
 
 static void test_identity(void **state)
@@ -321,7 +263,7 @@ static void test_identity(void **state)
     szl_refused(&x, 0x011C, 6);
     szl_refused(&x, 0x011C, 12);
 
-    fx_close(&x);
+    s7fx_close(&x);
 }
 
 /* 0x0131 (docs/s7comm.md 11.6): indexes 1, 2, 3, 4 and 6, one 40-byte record
@@ -363,7 +305,7 @@ static void test_comm_capabilities(void **state)
     static const uint16_t refused[] = {0, 5, 7, 8, 9, 0x0010, 0x0106, 0xFFFF};
     for (size_t k = 0; k < sizeof(refused) / sizeof(refused[0]); k++)
         szl_refused(&x, 0x0131, refused[k]);
-    fx_close(&x);
+    s7fx_close(&x);
 
     /* the limits are the server's options */
     gw_s7_server_opts so;
@@ -379,7 +321,7 @@ static void test_comm_capabilities(void **state)
     assert_int_equal(get16(out + 8 + 6), 462);
     szl_ok(&x, 0x0131, 4, out, 40, 1);
     assert_int_equal(out[8 + 13], 3);
-    fx_close(&x);
+    s7fx_close(&x);
 }
 
 static void test_state_leds_protection(void **state)
@@ -412,7 +354,7 @@ static void test_state_leds_protection(void **state)
     assert_int_equal(get16(out + 8 + 16), 8);
     szl_refused(&x, 0x0232, 2);
     szl_refused(&x, 0x0232, 0);
-    fx_close(&x);
+    s7fx_close(&x);
 
     /* a password: its level 2; in force 2 until the session gives it */
     fx_open(&x, "secret", 240);
@@ -424,7 +366,7 @@ static void test_state_leds_protection(void **state)
     szl_ok(&x, 0x0232, 4, out, 40, 1);
     assert_int_equal(get16(out + 8 + 4), 2);
     assert_int_equal(get16(out + 8 + 6), 1);
-    fx_close(&x);
+    s7fx_close(&x);
 }
 
 /* 2024-05-17 10:30:00.123 UTC, a Friday */
@@ -469,7 +411,7 @@ static void test_diag_buffer(void **state)
     pthread_mutex_unlock(&x.s->lock);
     szl_ok(&x, 0x00A0, 0, out, 20, S7_DIAG_MAX);
     assert_int_equal(get16(out + 8), 0x4302);
-    fx_close(&x);
+    s7fx_close(&x);
 }
 
 /* ------------------------------------------------------------ parts */
@@ -516,8 +458,8 @@ static void test_parts_at_pdu_240(void **state)
     assert_int_equal(szl_get(&small, 0x001C, 0, a, &la, &pa), 0);
     assert_int_equal(la, 348);
     assert_int_equal(pa, 2);
-    fx_close(&small);
-    fx_close(&big);
+    s7fx_close(&small);
+    s7fx_close(&big);
 }
 
 /* Starts a multi-part answer of 0x001C; returns its sequence number. */
@@ -525,7 +467,7 @@ static uint8_t start_parts(fx *x, uint16_t ref)
 {
     uint8_t f[64];
     size_t n = s7_encode_szl_req(f, sizeof(f), ref, 0x001C, 0);
-    assert_true(serve(x, f, n));
+    assert_true(s7fx_serve(x, f, n));
     s7_userdata_param up;
     ud_answer(x, ref, &up);
     assert_int_equal(up.err_code, 0);
@@ -537,7 +479,7 @@ static void follow_up(fx *x, uint16_t ref, uint8_t seq)
 {
     uint8_t f[64];
     size_t n = s7_encode_szl_next_req(f, sizeof(f), ref, seq);
-    assert_true(serve(x, f, n));
+    assert_true(s7fx_serve(x, f, n));
 }
 
 static void test_follow_up_errors(void **state)
@@ -586,7 +528,7 @@ static void test_follow_up_errors(void **state)
     /* a follow-up on a closed session's state: session cleared frees it */
     s1 = start_parts(&x, 0x020E);
     assert_non_null(x.c.szl);
-    fx_close(&x);
+    s7fx_close(&x);
 }
 
 static void test_malformed(void **state)
@@ -599,22 +541,22 @@ static void test_malformed(void **state)
     size_t n = s7_encode_szl_req(f, sizeof(f), 0x0300, 0x0011, 0);
     memcpy(g, f, n);
     g[S7_FRAME_HDR + 10 + 6] = 0x02;
-    assert_true(serve(&x, g, n));
+    assert_true(s7fx_serve(&x, g, n));
     assert_error_answer(&x, 0x0300, 0x8104);
     /* data length beyond the data, and shorter than ID + index */
     memcpy(g, f, n);
     g[S7_FRAME_HDR + 10 + 8 + 3] = 0x09;
-    assert_true(serve(&x, g, n));
+    assert_true(s7fx_serve(&x, g, n));
     assert_error_answer(&x, 0x0300, 0x8104);
     memcpy(g, f, n);
     g[S7_FRAME_HDR + 10 + 8 + 3] = 0x02;
-    assert_true(serve(&x, g, n));
+    assert_true(s7fx_serve(&x, g, n));
     assert_error_answer(&x, 0x0300, 0x8104);
     /* python-snap7's data header 0A 00 00 04 is a request like FF 09 */
     memcpy(g, f, n);
     g[S7_FRAME_HDR + 10 + 8] = 0x0A;
     g[S7_FRAME_HDR + 10 + 8 + 1] = 0x00;
-    assert_true(serve(&x, g, n));
+    assert_true(s7fx_serve(&x, g, n));
     s7_userdata_param up;
     ud_answer(&x, 0x0300, &up);
     assert_int_equal(up.err_code, 0);
@@ -623,7 +565,7 @@ static void test_malformed(void **state)
     n = s7_encode_szl_next_req(f, sizeof(f), 0x0302, seq);
     memcpy(g, f, n);
     g[S7_FRAME_HDR + 10 + 12 + 3] = 0x20;
-    assert_true(serve(&x, g, n));
+    assert_true(s7fx_serve(&x, g, n));
     assert_error_answer(&x, 0x0302, 0x8104);
     /* every cut of a request and a follow-up: answered or closed, never a
      * read past the end (ASan) */
@@ -633,29 +575,27 @@ static void test_malformed(void **state)
         uint8_t h2[64];
         memcpy(h2, g, cut);
         s7_frame_dt(h2, cut - S7_FRAME_HDR);
-        (void)serve(&x, h2, cut);
+        (void)s7fx_serve(&x, h2, cut);
         if (!x.c.cotp_up) {
-            s7__session_clear(&x.c);
-            assert_int_equal(s7__session_init(&x.c, "test", 0x4400), GW_OK);
+            s7fx_new_session(&x, 0x4400);
             connect_pdu(&x, 240);
         }
         memcpy(h2, f, cut < fn ? cut : fn);
         s7_frame_dt(h2, (cut < fn ? cut : fn) - S7_FRAME_HDR);
-        (void)serve(&x, h2, cut < fn ? cut : fn);
+        (void)s7fx_serve(&x, h2, cut < fn ? cut : fn);
     }
     /* every byte of a follow-up flipped */
     for (size_t k = S7_FRAME_HDR; k < gn; k++) {
         uint8_t h2[64];
         memcpy(h2, g, gn);
         h2[k] ^= 0xFF;
-        bool keep = serve(&x, h2, gn);
+        bool keep = s7fx_serve(&x, h2, gn);
         if (!keep) {
-            s7__session_clear(&x.c);
-            assert_int_equal(s7__session_init(&x.c, "test", 0x4400), GW_OK);
+            s7fx_new_session(&x, 0x4400);
             connect_pdu(&x, 240);
         }
     }
-    fx_close(&x);
+    s7fx_close(&x);
 }
 
 /* ------------------------------------------------------------ client */
@@ -667,21 +607,11 @@ static void test_client_reassembles(void **state)
     memset(&so, 0, sizeof(so));
     so.host = "127.0.0.1";
     so.max_pdu = 240;
-    gw_s7_server *s = NULL;
-    gw_error err;
-    assert_int_equal(gw_s7_server_new(&so, &s, &err), GW_OK);
+    gw_s7_server *s = s7fx_server_new(&so);
     fill_diag(s);
-    assert_int_equal(gw_s7_server_start(s, &err), GW_OK);
-    gw_s7_opts o;
-    memset(&o, 0, sizeof(o));
-    o.host = "127.0.0.1";
-    o.port = gw_s7_server_port(s);
-    o.slot = 1;
-    o.pdu_request = 240;
-    o.connect_timeout_ms = o.send_timeout_ms = o.recv_timeout_ms = 2000;
-    gw_s7_client *c = NULL;
-    assert_int_equal(gw_s7_client_new(&o, &c), GW_OK);
-    assert_int_equal(gw_s7_connect(c, &err), GW_OK);
+    s7fx_start(s);
+    gw_s7_client *c = s7fx_client_up(gw_s7_server_port(s), 240);
+    gw_error err;
     uint8_t buf[SZL_BUF];
     size_t len = 0;
     uint16_t rl = 0, cnt = 0;

@@ -2,7 +2,7 @@
  * test_server_tmct.c - timers and counters (docs/s7comm.md 15): our client
  * against our server over TCP on 127.0.0.1; raw items for what a CPU
  * refuses (the area and the transport size disagree, a wrong length, past
- * the last timer).
+ * the last timer). The server and client come from s7_test_fixture.h.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "drivers/s7/s7_internal.h"
+#include "s7_test_fixture.h"
 
 #define TIMERS 64
 #define COUNTERS 32
@@ -30,16 +31,9 @@ static int fx_up(void **state, uint16_t pdu)
     so.host = "127.0.0.1";
     so.timers = TIMERS;
     so.counters = COUNTERS;
-    gw_error err;
-    if (gw_s7_server_new(&so, &x.s, &err) != GW_OK || gw_s7_server_start(x.s, &err) != GW_OK)
-        return -1;
-    gw_s7_opts o = {0};
-    o.host = "127.0.0.1";
-    o.port = gw_s7_server_port(x.s);
-    o.slot = 1;
-    o.pdu_request = pdu;
-    if (gw_s7_client_new(&o, &x.c) != GW_OK || gw_s7_connect(x.c, &err) != GW_OK)
-        return -1;
+    x.s = s7fx_server_new(&so);
+    s7fx_start(x.s);
+    x.c = s7fx_client_up(gw_s7_server_port(x.s), pdu);
     *state = &x;
     return 0;
 }

@@ -9,30 +9,25 @@
  * connection stays open and the affected ranges say why.
  */
 #include "s7_internal.h"
+#include "s7_iso.h"
 
-#include <errno.h>
-#include <poll.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 /* The largest PDU we ask for: an S7-1500 answers 960 (docs/s7comm.md). */
 #define CLIENT_PDU_DEFAULT 960
 /* Jobs in flight at most, whatever the PLC allows. */
 #define CLIENT_WINDOW_MAX 8
-/* Receive buffer: one TPKT packet is at most 65535 bytes (RFC 1006). */
+/* Frame and PDU buffers: one TPKT packet is at most 65535 bytes (RFC 1006). */
 #define RX_CAP 65536u
 
 struct gw_s7_client {
     gw_s7_opts opts;
     char host[256];
-    int fd;
+    s7_iso *iso;          /* the ISO-on-TCP connection (s7_iso.h) */
     uint16_t pdu_len;
     uint16_t amq;
-    uint16_t remote_ref;  /* the CPU's COTP reference, from its CC */
     uint16_t next_ref;
     uint64_t trips;
-    uint8_t *rx;          /* one packet */
     uint8_t *pdu;         /* the reassembled S7 PDU */
     size_t pdu_cap;
     uint8_t *tx;
@@ -69,12 +64,12 @@ gw_err gw_s7_client_new(const gw_s7_opts *opts, gw_s7_client **out)
         c->opts.max_items = GW_S7_DEFAULT_MAX_ITEMS;
     if (!c->opts.gap)
         c->opts.gap = GW_S7_DEFAULT_GAP;
-    c->fd = -1;
     c->pdu_cap = RX_CAP;
-    c->rx = gw_malloc(RX_CAP);
+    s7_iso_opts io = {c->host, c->opts.port, c->opts.connect_timeout_ms, c->opts.send_timeout_ms,
+                      c->opts.recv_timeout_ms, c->opts.log, "s7", "S7"};
     c->pdu = gw_malloc(c->pdu_cap);
     c->tx = gw_malloc(RX_CAP);
-    if (!c->rx || !c->pdu || !c->tx) {
+    if (!c->pdu || !c->tx || s7_iso_new(&io, &c->iso) != GW_OK) {
         gw_s7_client_free(c);
         return GW_E_NOMEM;
     }
@@ -86,8 +81,9 @@ void gw_s7_client_free(gw_s7_client *c)
 {
     if (!c)
         return;
-    gw_s7_close(c);
-    gw_free(c->rx);
+    if (c->iso)
+        gw_s7_close(c);
+    s7_iso_free(c->iso);
     gw_free(c->pdu);
     gw_free(c->tx);
     gw_free(c->scratch);
@@ -96,7 +92,7 @@ void gw_s7_client_free(gw_s7_client *c)
 
 bool gw_s7_connected(const gw_s7_client *c)
 {
-    return c->fd >= 0;
+    return s7_iso_is_open(c->iso);
 }
 
 uint16_t gw_s7_pdu_len(const gw_s7_client *c)
@@ -114,157 +110,53 @@ uint64_t gw_s7_round_trips(const gw_s7_client *c)
     return c->trips;
 }
 
+/* After an I/O call: s7_iso closes the link on a link error; the client's
+ * own state of that connection goes with it. */
+static gw_err io_done(gw_s7_client *c, gw_err rc)
+{
+    if (rc != GW_OK && !s7_iso_is_open(c->iso))
+        gw_s7_close(c);
+    return rc;
+}
+
 /* Fills err with "plc HOST:PORT: <msg>" and closes the connection when the
- * link is broken. */
+ * link is broken (s7_iso_fail). */
 static gw_err fail(gw_s7_client *c, gw_error *err, gw_err code, int sys_errno, const char *fmt,
                    ...) GW_PRINTF(5, 6);
 
 static gw_err fail(gw_s7_client *c, gw_error *err, gw_err code, int sys_errno, const char *fmt,
                    ...)
 {
-    char msg[256];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    gw_err rc = s7_iso_vfail(c->iso, err, code, sys_errno, fmt, ap);
     va_end(ap);
-    if (err) {
-        gw_error_set(err, code, "plc %s:%u: %s", c->host, c->opts.port, msg);
-        gw_error_subject(err, "plc %s:%u", c->host, c->opts.port);
-        err->sys_errno = sys_errno;
-    }
-    if (code == GW_E_TIMEOUT || code == GW_E_CONN_LOST || code == GW_E_PROTOCOL ||
-        code == GW_E_CONN_REFUSED || code == GW_E_IO)
-        gw_s7_close(c);
-    gw_log_write(c->opts.log, GW_LOG_DEBUG, "s7", "%s:%u: %s", c->host, c->opts.port, msg);
-    return code;
+    return io_done(c, rc);
 }
 
 static gw_err send_all(gw_s7_client *c, const uint8_t *buf, size_t len, gw_error *err)
 {
-    int e;
-    gw_err rc = gw_net_send_all(c->fd, buf, len, gw_mono_ms() + c->opts.send_timeout_ms, &e);
-    if (rc == GW_E_TIMEOUT)
-        return fail(c, err, GW_E_TIMEOUT, 0, "send timed out after %u ms", c->opts.send_timeout_ms);
-    if (rc != GW_OK)
-        return fail(c, err, GW_E_CONN_LOST, e, "connection lost while sending: %s", strerror(e));
-    return GW_OK;
-}
-
-static gw_err recv_exact(gw_s7_client *c, uint8_t *buf, size_t len, uint64_t deadline,
-                         gw_error *err)
-{
-    size_t off = 0;
-    while (off < len) {
-        ssize_t n = recv(c->fd, buf + off, len - off, 0);
-        if (n > 0) {
-            off += (size_t)n;
-            continue;
-        }
-        if (n == 0)
-            return fail(c, err, GW_E_CONN_LOST, 0, "connection closed by the PLC");
-        if (errno == EINTR)
-            continue;
-        if (errno == EAGAIN || errno == EWOULDBLOCK) {
-            gw_err rc = gw_net_wait(c->fd, POLLIN, deadline);
-            if (rc == GW_E_TIMEOUT)
-                return fail(c, err, GW_E_TIMEOUT, 0, "no answer within %u ms",
-                            c->opts.recv_timeout_ms);
-            if (rc != GW_OK)
-                return fail(c, err, GW_E_IO, errno, "poll failed: %s", strerror(errno));
-            continue;
-        }
-        return fail(c, err, GW_E_CONN_LOST, errno, "connection lost while receiving: %s",
-                    strerror(errno));
-    }
-    return GW_OK;
-}
-
-/* Receives one TPKT packet into c->rx and decodes its COTP header. */
-static gw_err recv_packet(gw_s7_client *c, s7_cotp *cotp, uint64_t deadline, gw_error *err)
-{
-    gw_err rc = recv_exact(c, c->rx, S7_TPKT_HDR, deadline, err);
-    if (rc != GW_OK)
-        return rc;
-    size_t total;
-    if (s7_tpkt_length(c->rx, &total) != GW_OK)
-        return fail(c, err, GW_E_PROTOCOL, 0, "not an ISO-on-TCP (TPKT) packet: %02X %02X %02X %02X",
-                    c->rx[0], c->rx[1], c->rx[2], c->rx[3]);
-    rc = recv_exact(c, c->rx + S7_TPKT_HDR, total - S7_TPKT_HDR, deadline, err);
-    if (rc != GW_OK)
-        return rc;
-    if (s7_cotp_decode(c->rx, total, cotp) != GW_OK)
-        return fail(c, err, GW_E_PROTOCOL, 0, "malformed COTP header");
-    return GW_OK;
+    return io_done(c, s7_iso_send_frame(c->iso, buf, len, err));
 }
 
 /* Receives one S7 PDU, joining COTP DT fragments until EOT. */
 static gw_err recv_pdu(gw_s7_client *c, s7_header *h, gw_error *err)
 {
-    uint64_t deadline = gw_mono_ms() + c->opts.recv_timeout_ms;
-    size_t len = 0;
-    for (;;) {
-        s7_cotp cotp;
-        gw_err rc = recv_packet(c, &cotp, deadline, err);
-        if (rc != GW_OK)
-            return rc;
-        if (cotp.type == S7_COTP_DR)
-            return fail(c, err, GW_E_CONN_LOST, 0, "the PLC disconnected (COTP DR, reason %u)",
-                        cotp.reason);
-        if (cotp.type != S7_COTP_DT)
-            return fail(c, err, GW_E_PROTOCOL, 0, "unexpected COTP TPDU 0x%02X", cotp.type);
-        if (len + cotp.payload_len > c->pdu_cap)
-            return fail(c, err, GW_E_PROTOCOL, 0, "S7 PDU longer than %zu bytes", c->pdu_cap);
-        memcpy(c->pdu + len, cotp.payload, cotp.payload_len);
-        len += cotp.payload_len;
-        if (cotp.eot)
-            break;
-    }
+    size_t len;
+    gw_err rc = io_done(c, s7_iso_recv_pdu(c->iso, c->pdu, c->pdu_cap, &len, err));
+    if (rc != GW_OK)
+        return rc;
     if (s7_header_decode(c->pdu, len, h) != GW_OK)
         return fail(c, err, GW_E_PROTOCOL, 0, "malformed S7 header (%zu bytes)", len);
     return GW_OK;
 }
 
-/* How long a clean close waits for the CPU's disconnect confirm. */
-#define CLOSE_WAIT_MS 200
-
 void gw_s7_close(gw_s7_client *c)
 {
-    if (c->fd < 0)
-        return;
-    if (c->pdu_len) {
-        /* a clean end: COTP DR with reason 0x80 (normal), then wait briefly
-         * for the CPU's DC and its FIN, so that neither side is left with
-         * data for a closed socket and resets (ISO 8073 13.5) */
-        uint8_t buf[64];
-        size_t n = s7_cotp_encode_dr(buf, sizeof(buf), c->remote_ref, 1, 0x80);
-        int e;
-        uint64_t deadline = gw_mono_ms() + CLOSE_WAIT_MS;
-        if (gw_net_send_all(c->fd, buf, n, deadline, &e) == GW_OK) {
-            shutdown(c->fd, SHUT_WR);
-            while (gw_net_wait(c->fd, POLLIN, deadline) == GW_OK) {
-                ssize_t r = recv(c->fd, buf, sizeof(buf), 0);
-                if (r == 0 || (r < 0 && errno != EINTR && errno != EAGAIN))
-                    break;
-            }
-        }
-    }
-    close(c->fd);
-    c->fd = -1;
+    /* with a DR once setup communication made the connection ours */
+    s7_iso_close(c->iso);
     c->pdu_len = 0;
     c->write_single = false; /* a new connection may be another PLC */
-}
-
-static gw_err tcp_connect(gw_s7_client *c, gw_error *err)
-{
-    gw_error e;
-    gw_error_clear(&e);
-    gw_err rc = gw_net_connect(c->host, c->opts.port, c->opts.connect_timeout_ms, &c->fd, &e);
-    if (rc == GW_OK)
-        return GW_OK;
-    rc = fail(c, err, rc, e.sys_errno, "%s", e.msg);
-    if (rc != GW_E_INVAL)
-        gw_error_hint(err, "is the PLC on, reachable, and is port %u open?", c->opts.port);
-    return rc;
 }
 
 static uint16_t next_ref(gw_s7_client *c)
@@ -278,7 +170,7 @@ static uint16_t next_ref(gw_s7_client *c)
 gw_err gw_s7_connect(gw_s7_client *c, gw_error *err)
 {
     gw_s7_close(c);
-    gw_err rc = tcp_connect(c, err);
+    gw_err rc = io_done(c, s7_iso_tcp_connect(c->iso, err));
     if (rc != GW_OK)
         return rc;
     /* COTP connection request: TPDU size 1024, our TSAP, the CPU's TSAP */
@@ -293,34 +185,22 @@ gw_err gw_s7_connect(gw_s7_client *c, gw_error *err)
     cr.dst_tsap = c->opts.explicit_tsaps
                       ? c->opts.remote_tsap
                       : s7_remote_tsap(c->opts.conn_type, c->opts.rack, c->opts.slot);
-    size_t n = s7_cotp_encode_conn(c->tx, RX_CAP, &cr);
-    if ((rc = send_all(c, c->tx, n, err)) != GW_OK)
-        return rc;
     s7_cotp cc;
-    uint64_t deadline = gw_mono_ms() + c->opts.recv_timeout_ms;
-    if ((rc = recv_packet(c, &cc, deadline, err)) != GW_OK) {
-        if (rc == GW_E_CONN_LOST)
-            gw_error_hint(err, "the CPU closed the connection: check rack %u and slot %u "
-                          "(TSAP 0x%04X)", c->opts.rack, c->opts.slot, cr.dst_tsap);
-        return rc;
-    }
-    if (cc.type == S7_COTP_DR) {
-        rc = fail(c, err, GW_E_CONN_REFUSED, 0, "the CPU refused the connection (COTP DR, "
-                  "reason %u)", cc.reason);
+    rc = io_done(c, s7_iso_cotp_connect(c->iso, &cr, &cc, err));
+    if (rc == GW_E_CONN_LOST)
+        gw_error_hint(err, "the CPU closed the connection: check rack %u and slot %u "
+                      "(TSAP 0x%04X)", c->opts.rack, c->opts.slot, cr.dst_tsap);
+    else if (rc == GW_E_CONN_REFUSED)
         gw_error_hint(err, "check rack %u and slot %u (TSAP 0x%04X); S7-1200/1500: rack 0, "
                       "slot 1", c->opts.rack, c->opts.slot, cr.dst_tsap);
+    if (rc != GW_OK)
         return rc;
-    }
-    if (cc.type != S7_COTP_CC)
-        return fail(c, err, GW_E_PROTOCOL, 0, "expected a COTP connection confirm, got 0x%02X",
-                    cc.type);
-    c->remote_ref = cc.src_ref;
     /* setup communication: ask for our PDU, take what the CPU answers */
     uint8_t *p = c->tx + S7_FRAME_HDR;
     size_t h = s7_header_encode(p, S7_JOB, next_ref(c), S7_SETUP_PARAM, 0, 0, 0);
     s7_setup want = {CLIENT_WINDOW_MAX, CLIENT_WINDOW_MAX, c->opts.pdu_request};
     s7_setup_encode_param(p + h, &want);
-    n = s7_frame_dt(c->tx, h + S7_SETUP_PARAM);
+    size_t n = s7_frame_dt(c->tx, h + S7_SETUP_PARAM);
     if ((rc = send_all(c, c->tx, n, err)) != GW_OK)
         return rc;
     s7_header hd;
@@ -337,6 +217,7 @@ gw_err gw_s7_connect(gw_s7_client *c, gw_error *err)
     if (s7_setup_decode_param(hd.param, hd.param_len, &got) != GW_OK || got.pdu_len < 64)
         return fail(c, err, GW_E_PROTOCOL, 0, "malformed setup communication answer");
     c->pdu_len = got.pdu_len < c->opts.pdu_request ? got.pdu_len : c->opts.pdu_request;
+    s7_iso_set_established(c->iso);
     /* jobs we may have open: within both AmQ values the CPU answers
      * (docs/s7comm.md 13.7) */
     c->amq = got.amq_calling < got.amq_called ? got.amq_calling : got.amq_called;
@@ -457,7 +338,7 @@ static gw_err isolate_failures(gw_s7_client *c, const gw_s7_plan *plan, gw_s7_ra
 static gw_err plan_exec(gw_s7_client *c, const gw_s7_plan *plan, gw_s7_range *ranges,
                         gw_error *err)
 {
-    if (c->fd < 0)
+    if (!s7_iso_is_open(c->iso))
         return fail(c, err, GW_E_CONN_LOST, 0, "not connected");
     if (plan->pdu_len > c->pdu_len)
         return fail(c, err, GW_E_INVAL, 0, "plan made for PDU %u, connection has %u",
@@ -546,7 +427,7 @@ gw_err gw_s7_read_plan(gw_s7_client *c, const gw_s7_plan *plan, gw_s7_range *ran
 
 gw_err gw_s7_read(gw_s7_client *c, gw_s7_range *ranges, size_t n, gw_error *err)
 {
-    if (c->fd < 0)
+    if (!s7_iso_is_open(c->iso))
         return fail(c, err, GW_E_CONN_LOST, 0, "not connected");
     gw_s7_plan_opts po = {c->pdu_len, c->opts.max_items, c->opts.gap};
     gw_s7_plan *plan;
@@ -770,7 +651,7 @@ static gw_err check_write_ranges(gw_s7_range *ranges, size_t n, gw_error *err)
 
 gw_err gw_s7_write(gw_s7_client *c, gw_s7_range *ranges, size_t n, gw_error *err)
 {
-    if (c->fd < 0)
+    if (!s7_iso_is_open(c->iso))
         return fail(c, err, GW_E_CONN_LOST, 0, "not connected");
     size_t pdu = c->pdu_len;
     size_t max_items = c->opts.max_items;
@@ -846,14 +727,14 @@ gw_err s7__client_fail(gw_s7_client *c, gw_error *err, gw_err code, const char *
 
 gw_err s7__client_send(gw_s7_client *c, const uint8_t *frame, size_t len, gw_error *err)
 {
-    if (c->fd < 0)
+    if (!s7_iso_is_open(c->iso))
         return fail(c, err, GW_E_CONN_LOST, 0, "not connected");
     return send_all(c, frame, len, err);
 }
 
 gw_err s7__client_recv(gw_s7_client *c, s7_header *h, gw_error *err)
 {
-    if (c->fd < 0)
+    if (!s7_iso_is_open(c->iso))
         return fail(c, err, GW_E_CONN_LOST, 0, "not connected");
     return recv_pdu(c, h, err);
 }
@@ -919,7 +800,7 @@ gw_err gw_s7_read_szl(gw_s7_client *c, uint16_t id, uint16_t index, uint8_t *buf
                       size_t *len, uint16_t *record_len, uint16_t *records, gw_error *err)
 {
     *len = 0;
-    if (c->fd < 0)
+    if (!s7_iso_is_open(c->iso))
         return fail(c, err, GW_E_CONN_LOST, 0, "not connected");
     uint16_t ref = next_ref(c);
     size_t n = s7_encode_szl_req(c->tx, RX_CAP, ref, id, index);
@@ -1075,7 +956,7 @@ static gw_err tm_ct_chunk(gw_s7_client *c, bool counters, bool write, uint16_t f
 static gw_err tm_ct(gw_s7_client *c, bool counters, bool write, uint16_t first, uint16_t count,
                     uint16_t *values, gw_error *err)
 {
-    if (c->fd < 0)
+    if (!s7_iso_is_open(c->iso))
         return fail(c, err, GW_E_CONN_LOST, 0, "not connected");
     if (count == 0 || (uint32_t)first + count > 0x10000u)
         return gw_error_set(err, GW_E_INVAL, "%u %s from %u is not a range", count,

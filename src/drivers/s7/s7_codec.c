@@ -65,15 +65,19 @@ gw_err s7_cotp_decode(const uint8_t *frame, size_t len, s7_cotp *out)
             if (i + 2 + plen > li + 1)
                 return GW_E_PROTOCOL;
             const uint8_t *v = p + i + 2;
+            s7_tsap t;
             if (code == S7_COTP_P_TPDU_SIZE && plen == 1) {
                 out->has_tpdu_size = true;
                 out->tpdu_size = v[0];
-            } else if (code == S7_COTP_P_SRC_TSAP && plen == 2) {
+                out->tpdu_size_last = out->has_src_tsap || out->has_dst_tsap;
+            } else if (code == S7_COTP_P_SRC_TSAP && s7_tsap_set(&t, v, plen)) {
                 out->has_src_tsap = true;
-                out->src_tsap = s7_get16(v);
-            } else if (code == S7_COTP_P_DST_TSAP && plen == 2) {
+                out->src_tsap_bytes = t;
+                out->src_tsap = plen == 2 ? s7_get16(v) : 0;
+            } else if (code == S7_COTP_P_DST_TSAP && s7_tsap_set(&t, v, plen)) {
                 out->has_dst_tsap = true;
-                out->dst_tsap = s7_get16(v);
+                out->dst_tsap_bytes = t;
+                out->dst_tsap = plen == 2 ? s7_get16(v) : 0;
             }
             i += 2u + plen;
         }
@@ -91,9 +95,47 @@ gw_err s7_cotp_decode(const uint8_t *frame, size_t len, s7_cotp *out)
     }
 }
 
+bool s7_tsap_set(s7_tsap *t, const void *bytes, size_t len)
+{
+    memset(t, 0, sizeof(*t));
+    if (len == 0 || len > S7_TSAP_MAX)
+        return false;
+    memcpy(t->bytes, bytes, len);
+    t->len = (uint8_t)len;
+    return true;
+}
+
+s7_tsap s7_tsap_from16(uint16_t v)
+{
+    s7_tsap t = {0};
+    t.len = 2;
+    s7_put16(t.bytes, v);
+    return t;
+}
+
+bool s7_tsap_equal(const s7_tsap *a, const s7_tsap *b)
+{
+    return a->len == b->len && memcmp(a->bytes, b->bytes, a->len) == 0;
+}
+
+/* Appends one TSAP parameter: its bytes, or the 2-byte value. */
+static size_t put_tsap(uint8_t *p, uint8_t code, const s7_tsap *t, uint16_t v)
+{
+    s7_tsap two = s7_tsap_from16(v);
+    if (t->len == 0)
+        t = &two;
+    p[0] = code;
+    p[1] = t->len;
+    memcpy(p + 2, t->bytes, t->len);
+    return 2u + t->len;
+}
+
 size_t s7_cotp_encode_conn(uint8_t *buf, size_t cap, const s7_cotp *c)
 {
-    uint8_t tmp[32];
+    /* fixed part 7, C0 3, two TSAPs of at most 2 + S7_TSAP_MAX */
+    uint8_t tmp[7 + 3 + 2 * (2 + S7_TSAP_MAX)];
+    if (c->src_tsap_bytes.len > S7_TSAP_MAX || c->dst_tsap_bytes.len > S7_TSAP_MAX)
+        return 0;
     size_t n = 0;
     tmp[n++] = 0; /* length indicator, set below */
     tmp[n++] = c->type;
@@ -102,22 +144,20 @@ size_t s7_cotp_encode_conn(uint8_t *buf, size_t cap, const s7_cotp *c)
     s7_put16(tmp + n, c->src_ref);
     n += 2;
     tmp[n++] = c->class_opt;
-    if (c->has_tpdu_size) {
+    bool size_first = c->has_tpdu_size && !c->tpdu_size_last;
+    if (size_first) {
         tmp[n++] = S7_COTP_P_TPDU_SIZE;
         tmp[n++] = 1;
         tmp[n++] = c->tpdu_size;
     }
-    if (c->has_src_tsap) {
-        tmp[n++] = S7_COTP_P_SRC_TSAP;
-        tmp[n++] = 2;
-        s7_put16(tmp + n, c->src_tsap);
-        n += 2;
-    }
-    if (c->has_dst_tsap) {
-        tmp[n++] = S7_COTP_P_DST_TSAP;
-        tmp[n++] = 2;
-        s7_put16(tmp + n, c->dst_tsap);
-        n += 2;
+    if (c->has_src_tsap)
+        n += put_tsap(tmp + n, S7_COTP_P_SRC_TSAP, &c->src_tsap_bytes, c->src_tsap);
+    if (c->has_dst_tsap)
+        n += put_tsap(tmp + n, S7_COTP_P_DST_TSAP, &c->dst_tsap_bytes, c->dst_tsap);
+    if (c->has_tpdu_size && !size_first) {
+        tmp[n++] = S7_COTP_P_TPDU_SIZE;
+        tmp[n++] = 1;
+        tmp[n++] = c->tpdu_size;
     }
     tmp[0] = (uint8_t)(n - 1);
     size_t total = S7_TPKT_HDR + n;
@@ -164,13 +204,18 @@ size_t s7_cotp_encode_dc(uint8_t *buf, size_t cap, uint16_t dst_ref, uint16_t sr
 
 size_t s7_frame_dt(uint8_t *buf, size_t pdu_len)
 {
-    size_t total = S7_FRAME_HDR + pdu_len;
+    return s7_frame_dt_part(buf, pdu_len, true);
+}
+
+size_t s7_frame_dt_part(uint8_t *buf, size_t payload_len, bool eot)
+{
+    size_t total = S7_FRAME_HDR + payload_len;
     buf[0] = S7_TPKT_VERSION;
     buf[1] = 0;
     s7_put16(buf + 2, (uint16_t)total);
     buf[4] = 2;           /* length indicator */
     buf[5] = S7_COTP_DT;
-    buf[6] = S7_COTP_EOT; /* TPDU number 0, last unit */
+    buf[6] = eot ? S7_COTP_EOT : 0; /* TPDU number 0 (class 0 does not count) */
     return total;
 }
 

@@ -11,6 +11,9 @@
  *   COTP (ISO 8073)  CR/CC/DR: connection set-up; DT: 3 bytes, carries S7
  *   S7 header        10 bytes (job, userdata) or 12 (ack, ack_data)
  *   parameter, data
+ *
+ * The transport that sends and receives TPKT/COTP (client and server, for
+ * S7comm and S7CommPlus alike) is s7_iso.h.
  */
 #ifndef GW_S7_CODEC_H
 #define GW_S7_CODEC_H
@@ -83,6 +86,25 @@ static inline uint16_t s7_remote_tsap(uint8_t conn_type, uint8_t rack, uint8_t s
     return (uint16_t)((conn_type << 8) | ((rack * 0x20 + slot) & 0xFF));
 }
 
+/* A TSAP as COTP carries it: a parameter of any length (ISO 8073 section
+ * 13.3.4 a), RFC 905). S7 uses 2 bytes (section 3 of docs/s7comm.md),
+ * S7CommPlus the 16 ASCII bytes "SIMATIC-ROOT-HMI" (shared/s7commplus.md
+ * section 1). We keep at most S7_TSAP_MAX bytes; a longer one is ignored
+ * by the decoder like an unknown parameter. */
+#define S7_TSAP_MAX 32
+typedef struct {
+    uint8_t len;                  /* 1..S7_TSAP_MAX; 0 = none */
+    uint8_t bytes[S7_TSAP_MAX];
+} s7_tsap;
+
+/* A TSAP from len bytes; false (and *t empty) when len is 0 or over
+ * S7_TSAP_MAX. */
+bool s7_tsap_set(s7_tsap *t, const void *bytes, size_t len);
+/* The 2-byte S7 TSAP `v`, high byte first. */
+s7_tsap s7_tsap_from16(uint16_t v);
+/* True when a and b are the same bytes. */
+bool s7_tsap_equal(const s7_tsap *a, const s7_tsap *b);
+
 typedef struct {
     uint8_t type;          /* S7_COTP_* */
     uint16_t dst_ref;      /* CR/CC/DR */
@@ -91,20 +113,30 @@ typedef struct {
     uint8_t reason;        /* DR */
     bool has_tpdu_size;
     uint8_t tpdu_size;     /* code: 2^code bytes, 0x07..0x0D */
+    bool tpdu_size_last;   /* CR/CC: C0 after the TSAPs (python-snap7 and py7
+                              send C1 C2 C0); the decoder sets it, the encoder
+                              follows it */
+    /* TSAPs. has_*: the parameter is there. The 2-byte form (S7) is also in
+     * src_tsap/dst_tsap (0 for other lengths); *_tsap_bytes hold any
+     * length. Encoding: the bytes when their len > 0, else the uint16. */
     bool has_src_tsap, has_dst_tsap;
     uint16_t src_tsap, dst_tsap;
+    s7_tsap src_tsap_bytes, dst_tsap_bytes;
     bool eot;              /* DT: last TPDU of the S7 PDU */
     const uint8_t *payload;/* DT: user data */
     size_t payload_len;
 } s7_cotp;
 
 /* Length of a TPKT packet from its 4 header bytes; GW_E_PROTOCOL when the
- * header is not TPKT version 3 or the length is below 7 (TPKT + DT). */
+ * header is not TPKT version 3 or the length is below 7 (TPKT + DT). The
+ * length may be anything up to S7_TPKT_MAX, whatever TPDU size was
+ * negotiated (py7's S7CommPlus emulator ignores it). */
 gw_err s7_tpkt_length(const uint8_t hdr[S7_TPKT_HDR], size_t *total);
 /* Decodes the COTP part of a whole TPKT packet (frame, len). */
 gw_err s7_cotp_decode(const uint8_t *frame, size_t len, s7_cotp *out);
-/* Encodes a CR or CC (c->type) with TPKT; returns the frame length, 0 when
- * cap is too small. */
+/* Encodes a CR or CC (c->type) with TPKT: C0 (TPDU size), C1, C2 as the
+ * has_* flags say, C0 last when tpdu_size_last. Returns the frame length,
+ * 0 when cap is too small or a TSAP's len is over S7_TSAP_MAX. */
 size_t s7_cotp_encode_conn(uint8_t *buf, size_t cap, const s7_cotp *c);
 /* Encodes a DR with TPKT. */
 size_t s7_cotp_encode_dr(uint8_t *buf, size_t cap, uint16_t dst_ref, uint16_t src_ref,
@@ -114,6 +146,8 @@ size_t s7_cotp_encode_dc(uint8_t *buf, size_t cap, uint16_t dst_ref, uint16_t sr
 /* Writes TPKT + COTP DT headers in front of an S7 PDU of pdu_len bytes
  * (which the caller put at buf + S7_FRAME_HDR); returns the frame length. */
 size_t s7_frame_dt(uint8_t *buf, size_t pdu_len);
+/* The same for one DT fragment: EOT set when `eot` (TPDU number 0). */
+size_t s7_frame_dt_part(uint8_t *buf, size_t payload_len, bool eot);
 #define S7_FRAME_HDR (S7_TPKT_HDR + S7_COTP_DT_LEN)
 
 /* TPDU size code -> bytes (0 for an invalid code). */

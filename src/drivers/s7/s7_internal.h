@@ -6,6 +6,7 @@
 
 #include "s7.h"
 #include "s7_codec.h"
+#include "s7_iso.h"
 
 #include <pthread.h>
 
@@ -151,13 +152,11 @@ typedef struct s7_blk_xfer s7_blk_xfer;         /* s7_blocks.c */
 
 typedef struct {
     char peer[64];
-    bool cotp_up;
+    bool cotp_up;          /* iso.up after each packet, for the tests */
     bool setup_done;
     bool authorized;       /* the session password was given (s7_cpu.c) */
     uint16_t pdu_len;
-    uint16_t ref;          /* our COTP reference */
-    uint8_t *pdu;          /* DT fragments joined */
-    size_t pdu_acc;
+    s7_iso_srv iso;        /* COTP state, DT fragments joined (s7_iso.h) */
     s7_szl_pending *szl;   /* the rest of a fragmented SZL answer */
     s7_blk_xfer *xfer;     /* an upload or download in progress */
 } s7_session;

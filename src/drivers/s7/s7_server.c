@@ -201,17 +201,15 @@ gw_err s7__session_init(s7_session *c, const char *peer, uint16_t ref)
     memset(c, 0, sizeof(*c));
     snprintf(c->peer, sizeof(c->peer), "%s", peer);
     c->pdu_len = S7_SRV_PDU_MIN;
-    c->ref = ref;
-    c->pdu = gw_malloc(S7_SRV_PDU_MAX + 64u);
-    return c->pdu ? GW_OK : GW_E_NOMEM;
+    /* DT fragments joined up to any PDU we negotiate, with room to spare */
+    return s7_iso_srv_init(&c->iso, ref, S7_SRV_PDU_MAX + 64u);
 }
 
 void s7__session_clear(s7_session *c)
 {
     s7__szl_session_free(c);
     s7__blocks_session_free(c);
-    gw_free(c->pdu);
-    c->pdu = NULL;
+    s7_iso_srv_clear(&c->iso);
 }
 
 /* Header-only ack_data carrying an error class and code. */
@@ -554,6 +552,11 @@ static bool serve_pdu(gw_s7_server *s, s7_session *c, const uint8_t *pdu, size_t
     return true;
 }
 
+/* The CC: TPDU size the CR's when 128..512, else 1024; both TSAPs echoed
+ * as a CPU does (nodes7 checks that a CC carries them: docs/s7comm.md
+ * 2.1), 0x0100 and 0x0102 when the CR has none. */
+static const s7_iso_accept s7_accept = {0x0A, true, {2, {0x01, 0x00}}, {2, {0x01, 0x02}}};
+
 bool s7__serve_packet(gw_s7_server *s, s7_session *c, const uint8_t *frame, size_t len,
                       const uint8_t **reply, size_t *reply_len)
 {
@@ -561,52 +564,25 @@ bool s7__serve_packet(gw_s7_server *s, s7_session *c, const uint8_t *frame, size
     *reply_len = 0;
     s->nwrites = 0;
     s->wbuf_len = 0;
-    s7_cotp cotp;
-    if (s7_cotp_decode(frame, len, &cotp) != GW_OK) {
+    const uint8_t *pdu;
+    size_t pdu_len;
+    s7_iso_srv_step step = s7_iso_srv_packet(&c->iso, &s7_accept, frame, len, s->tx,
+                                             S7_SRV_IN_CAP, reply_len, &pdu, &pdu_len);
+    c->cotp_up = c->iso.up;
+    *reply = *reply_len ? s->tx : NULL;
+    switch (step) {
+    case S7_ISO_SRV_BAD:
         gw_log_write(s->opts.log, GW_LOG_WARN, "s7", "server: %s sent a malformed COTP packet",
                      c->peer);
         return false;
-    }
-    if (!c->cotp_up) {
-        if (cotp.type != S7_COTP_CR)
-            return false;
-        /* confirm, echoing TPDU size and both TSAPs as a CPU does (nodes7
-         * checks that a CC carries them: docs/s7comm.md) */
-        s7_cotp cc = {0};
-        cc.type = S7_COTP_CC;
-        cc.dst_ref = cotp.src_ref;
-        cc.src_ref = c->ref;
-        cc.has_tpdu_size = true;
-        cc.tpdu_size = cotp.has_tpdu_size && cotp.tpdu_size >= 0x07 && cotp.tpdu_size < 0x0A
-                           ? cotp.tpdu_size : 0x0A;
-        cc.has_src_tsap = true;
-        cc.src_tsap = cotp.has_src_tsap ? cotp.src_tsap : 0x0100;
-        cc.has_dst_tsap = true;
-        cc.dst_tsap = cotp.has_dst_tsap ? cotp.dst_tsap : 0x0102;
-        *reply_len = s7_cotp_encode_conn(s->tx, S7_SRV_IN_CAP, &cc);
-        *reply = s->tx;
-        c->cotp_up = true;
+    case S7_ISO_SRV_CLOSE:
+        return false;
+    case S7_ISO_SRV_KEEP:
         return true;
+    case S7_ISO_SRV_PDU:
+        break;
     }
-    if (cotp.type == S7_COTP_DR) {
-        /* confirm the disconnect (DC) and close, as snap7's server does */
-        *reply_len = s7_cotp_encode_dc(s->tx, S7_SRV_IN_CAP, cotp.src_ref, c->ref);
-        *reply = s->tx;
-        return false;
-    }
-    if (cotp.type == S7_COTP_DC)
-        return false;
-    if (cotp.type != S7_COTP_DT)
-        return false;
-    if (c->pdu_acc + cotp.payload_len > S7_SRV_PDU_MAX + 64u)
-        return false; /* longer than any PDU we negotiate */
-    memcpy(c->pdu + c->pdu_acc, cotp.payload, cotp.payload_len);
-    c->pdu_acc += cotp.payload_len;
-    if (!cotp.eot)
-        return true;
-    size_t len_pdu = c->pdu_acc;
-    c->pdu_acc = 0;
-    return serve_pdu(s, c, c->pdu, len_pdu, reply, reply_len);
+    return serve_pdu(s, c, pdu, pdu_len, reply, reply_len);
 }
 
 void s7__fire_writes(gw_s7_server *s, const char *peer)
@@ -649,12 +625,7 @@ static void tcp_close(void *user, gw_conn *c)
 static long tcp_frame(void *user, const uint8_t *data, size_t len)
 {
     (void)user;
-    if (len < S7_TPKT_HDR)
-        return 0;
-    size_t total;
-    if (s7_tpkt_length(data, &total) != GW_OK)
-        return -1;
-    return total <= len ? (long)total : 0;
+    return s7_iso_tpkt_frame(data, len);
 }
 
 static bool tcp_serve(void *user, gw_conn *c, const uint8_t *frame, size_t len)

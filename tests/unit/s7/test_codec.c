@@ -218,6 +218,101 @@ static void test_cr_cc(void **state)
     assert_int_equal(d.src_ref, 0x5678);
 }
 
+/* TSAPs of other lengths than 2 (RFC 905 13.3.4 a)): S7CommPlus's CR, the
+ * exact bytes of py7's client (shared/s7commplus.md 1), both ways. */
+static const uint8_t CR_S7PLUS[] = {
+    0x03, 0x00, 0x00, 0x24, 0x1F, 0xE0, 0x00, 0x00, 0x00, 0x01, 0x00, 0xC1, 0x02, 0x06,
+    0x00, 0xC2, 0x10, 'S',  'I',  'M',  'A',  'T',  'I',  'C',  '-',  'R',  'O',  'O',
+    'T',  '-',  'H',  'M',  'I',  0xC0, 0x01, 0x0A};
+
+static void test_cr_tsap_string(void **state)
+{
+    (void)state;
+    s7_cotp cr = {0};
+    cr.type = S7_COTP_CR;
+    cr.src_ref = 0x0001;
+    cr.has_tpdu_size = true;
+    cr.tpdu_size = 0x0A;
+    cr.tpdu_size_last = true;                  /* C1 C2 C0, as py7 sends */
+    cr.has_src_tsap = cr.has_dst_tsap = true;
+    cr.src_tsap = 0x0600;                      /* the 2-byte form */
+    assert_true(s7_tsap_set(&cr.dst_tsap_bytes, "SIMATIC-ROOT-HMI", 16));
+    uint8_t buf[96];
+    size_t n = s7_cotp_encode_conn(buf, sizeof(buf), &cr);
+    assert_bytes(buf, n, CR_S7PLUS, sizeof(CR_S7PLUS), "S7CommPlus CR");
+    assert_int_equal(s7_cotp_encode_conn(buf, sizeof(CR_S7PLUS) - 1, &cr), 0);
+    /* the same with the calling TSAP as bytes */
+    cr.src_tsap = 0;
+    cr.src_tsap_bytes = s7_tsap_from16(0x0600);
+    n = s7_cotp_encode_conn(buf, sizeof(buf), &cr);
+    assert_bytes(buf, n, CR_S7PLUS, sizeof(CR_S7PLUS), "S7CommPlus CR, bytes");
+
+    s7_cotp d;
+    assert_int_equal(s7_cotp_decode(CR_S7PLUS, sizeof(CR_S7PLUS), &d), GW_OK);
+    assert_int_equal(d.type, S7_COTP_CR);
+    assert_int_equal(d.src_ref, 0x0001);
+    assert_true(d.has_tpdu_size && d.tpdu_size_last);
+    assert_int_equal(d.tpdu_size, 0x0A);
+    assert_true(d.has_src_tsap && d.has_dst_tsap);
+    assert_int_equal(d.src_tsap, 0x0600);
+    s7_tsap want = s7_tsap_from16(0x0600);
+    assert_true(s7_tsap_equal(&d.src_tsap_bytes, &want));
+    assert_int_equal(d.dst_tsap, 0);           /* not a 2-byte TSAP */
+    assert_int_equal(d.dst_tsap_bytes.len, 16);
+    assert_memory_equal(d.dst_tsap_bytes.bytes, "SIMATIC-ROOT-HMI", 16);
+    /* decode -> encode gives the same bytes */
+    n = s7_cotp_encode_conn(buf, sizeof(buf), &d);
+    assert_bytes(buf, n, CR_S7PLUS, sizeof(CR_S7PLUS), "S7CommPlus CR re-encoded");
+
+    /* a TSAP over S7_TSAP_MAX: not encoded; on the wire ignored like an
+     * unknown parameter */
+    cr.dst_tsap_bytes.len = S7_TSAP_MAX + 1;
+    assert_int_equal(s7_cotp_encode_conn(buf, sizeof(buf), &cr), 0);
+    uint8_t big[4 + 7 + 2 + 33];
+    memset(big, 'x', sizeof(big));
+    memcpy(big, (const uint8_t[]){0x03, 0x00, 0x00, sizeof(big), 6 + 2 + 33, 0xE0, 0x00, 0x00,
+                                  0x00, 0x01, 0x00, 0xC2, 33}, 13);
+    assert_int_equal(s7_cotp_decode(big, sizeof(big), &d), GW_OK);
+    assert_false(d.has_dst_tsap);
+    assert_int_equal(d.dst_tsap_bytes.len, 0);
+    /* ...but one that runs past LI stays an error */
+    uint8_t lie[sizeof(CR_S7PLUS)];
+    memcpy(lie, CR_S7PLUS, sizeof(lie));
+    lie[16] = 0x14; /* C2 length 20, 19 bytes left */
+    assert_int_equal(s7_cotp_decode(lie, sizeof(lie), &d), GW_E_PROTOCOL);
+    lie[16] = 0x00; /* zero length: skipped, then C2's bytes read as parameters */
+    assert_int_not_equal(s7_cotp_decode(lie, sizeof(lie), &d), GW_OK);
+    assert_false(s7_tsap_set(&want, "x", 0));
+    assert_false(s7_tsap_set(&want, big, S7_TSAP_MAX + 1));
+    assert_int_equal(want.len, 0);
+}
+
+/* py7's emulator CC: `09 d0 <ref> 00 01 00 c0 01 0a`, no TSAPs
+ * (shared/s7commplus.md 1). */
+static void test_cc_py7(void **state)
+{
+    (void)state;
+    const uint8_t cc_py7[] = {0x03, 0x00, 0x00, 0x0E, 0x09, 0xD0, 0x00, 0x01,
+                              0x00, 0x01, 0x00, 0xC0, 0x01, 0x0A};
+    s7_cotp d;
+    assert_int_equal(s7_cotp_decode(cc_py7, sizeof(cc_py7), &d), GW_OK);
+    assert_int_equal(d.type, S7_COTP_CC);
+    assert_int_equal(d.dst_ref, 0x0001);
+    assert_int_equal(d.src_ref, 0x0001);
+    assert_true(d.has_tpdu_size);
+    assert_int_equal(d.tpdu_size, 0x0A);
+    assert_false(d.has_src_tsap || d.has_dst_tsap);
+    s7_cotp cc = {0};
+    cc.type = S7_COTP_CC;
+    cc.dst_ref = 0x0001;
+    cc.src_ref = 0x0001;
+    cc.has_tpdu_size = true;
+    cc.tpdu_size = 0x0A;
+    uint8_t buf[64];
+    size_t n = s7_cotp_encode_conn(buf, sizeof(buf), &cc);
+    assert_bytes(buf, n, cc_py7, sizeof(cc_py7), "py7 CC");
+}
+
 static void test_dr_dc_dt(void **state)
 {
     (void)state;
@@ -1298,6 +1393,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tpkt_length),
         cmocka_unit_test(test_cr_cc),
+        cmocka_unit_test(test_cr_tsap_string),
+        cmocka_unit_test(test_cc_py7),
         cmocka_unit_test(test_dr_dc_dt),
         cmocka_unit_test(test_tpdu_bytes_and_tsap),
         cmocka_unit_test(test_setup_frames),

@@ -331,13 +331,13 @@ static gw_err get_elem(s7p_r *r, uint8_t type, uint64_t *bits)
     gw_err e;
     switch (enc) {
     case ENC_VU32: {
-        uint32_t v;
+        uint32_t v = 0;
         e = s7p_get_vlq_u32(r, &v);
         *bits = v;
         return e;
     }
     case ENC_VI32: {
-        int32_t v;
+        int32_t v = 0;
         e = s7p_get_vlq_i32(r, &v);
         *bits = (uint64_t)(int64_t)v;
         return e;
@@ -345,7 +345,7 @@ static gw_err get_elem(s7p_r *r, uint8_t type, uint64_t *bits)
     case ENC_VU64:
         return s7p_get_vlq_u64(r, bits);
     case ENC_VI64: {
-        int64_t v;
+        int64_t v = 0;
         e = s7p_get_vlq_i64(r, &v);
         *bits = (uint64_t)v;
         return e;

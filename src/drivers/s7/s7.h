@@ -309,6 +309,19 @@ gw_err gw_s7_server_set(gw_s7_server *s, gw_s7_area area, uint16_t db, uint32_t 
 /* Sets only the bits of `mask` (len bytes each), as a PLC program does. */
 gw_err gw_s7_server_update(gw_s7_server *s, gw_s7_area area, uint16_t db, uint32_t start,
                            uint32_t len, const uint8_t *in, const uint8_t *mask);
+/*
+ * A write as a protocol client makes it (another front-end on the same
+ * memory, e.g. S7CommPlus): checked, applied under the server's lock (a
+ * bit write, bit 0..7, changes only its bit; else bit -1), then the write
+ * hook is called from this thread with `peer`, as for an S7comm client's
+ * write. GW_E_NOT_FOUND for an area the server does not have, GW_E_RANGE
+ * past its end.
+ */
+gw_err gw_s7_server_client_write(gw_s7_server *s, gw_s7_area area, uint16_t db, uint32_t start,
+                                 uint32_t len, const uint8_t *in, int bit, const char *peer);
+/* The DBs it serves, ascending: at most cap numbers and sizes; returns how
+ * many there are. */
+size_t gw_s7_server_dbs(gw_s7_server *s, uint16_t *numbers, uint32_t *sizes, size_t cap);
 void gw_s7_server_set_cpu_state(gw_s7_server *s, gw_s7_cpu_state state);
 gw_s7_cpu_state gw_s7_server_cpu_state(gw_s7_server *s);
 /* The TCP server underneath: state, stop/start, fault injection. */

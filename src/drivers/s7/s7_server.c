@@ -13,6 +13,7 @@
 #include "s7_internal.h"
 
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define SRV_AMQ 8u
@@ -155,6 +156,66 @@ gw_err gw_s7_server_update(gw_s7_server *s, gw_s7_area area, uint16_t db, uint32
         a->mem[start + i] = (uint8_t)((a->mem[start + i] & ~mask[i]) | (in[i] & mask[i]));
     pthread_mutex_unlock(&s->lock);
     return rc;
+}
+
+gw_err gw_s7_server_client_write(gw_s7_server *s, gw_s7_area area, uint16_t db, uint32_t start,
+                                 uint32_t len, const uint8_t *in, int bit, const char *peer)
+{
+    if (len == 0 || bit > 7 || (bit >= 0 && len != 1))
+        return GW_E_INVAL;
+    uint8_t *before = gw_malloc(2u * len);
+    if (!before)
+        return GW_E_NOMEM;
+    uint8_t *after = before + len;
+    pthread_mutex_lock(&s->lock);
+    s7_srv_area *a = s7__find_area(s, area, db);
+    gw_err rc = !a ? GW_E_NOT_FOUND : (uint64_t)start + len > a->size ? GW_E_RANGE : GW_OK;
+    if (rc == GW_OK) {
+        memcpy(before, a->mem + start, len);
+        if (bit >= 0) {
+            uint8_t mask = (uint8_t)(1u << bit);
+            a->mem[start] = (uint8_t)((in[0] & 1u) ? a->mem[start] | mask : a->mem[start] & ~mask);
+        } else {
+            memcpy(a->mem + start, in, len);
+        }
+        memcpy(after, a->mem + start, len);
+    }
+    pthread_mutex_unlock(&s->lock);
+    if (rc == GW_OK && s->opts.on_write) {
+        gw_s7_write_event ev = {area, area == GW_S7_DB ? db : 0, start, len, bit, before, after,
+                                peer};
+        s->opts.on_write(s->opts.user, &ev);
+    }
+    gw_free(before);
+    return rc;
+}
+
+static int cmp_u16(const void *a, const void *b)
+{
+    return (int)*(const uint16_t *)a - (int)*(const uint16_t *)b;
+}
+
+size_t gw_s7_server_dbs(gw_s7_server *s, uint16_t *numbers, uint32_t *sizes, size_t cap)
+{
+    pthread_mutex_lock(&s->lock);
+    size_t n = 0;
+    for (size_t i = 0; i < s->nareas; i++)
+        n += s->areas[i].area == GW_S7_DB;
+    uint16_t *all = gw_malloc((n ? n : 1) * sizeof(*all));
+    size_t k = 0;
+    for (size_t i = 0; all && i < s->nareas; i++)
+        if (s->areas[i].area == GW_S7_DB)
+            all[k++] = s->areas[i].db;
+    if (all)
+        qsort(all, k, sizeof(*all), cmp_u16);
+    for (size_t i = 0; all && i < k && i < cap; i++) {
+        numbers[i] = all[i];
+        if (sizes)
+            sizes[i] = s7__find_area(s, GW_S7_DB, all[i])->size;
+    }
+    pthread_mutex_unlock(&s->lock);
+    gw_free(all);
+    return all ? n : 0;
 }
 
 void s7__server_emulate_snap7_writes(gw_s7_server *s, bool on)

@@ -272,7 +272,7 @@ static const gw_field machine_fields[] = {
     {"name", GW_KINDS_STRING, false, false, false, 0, 0, NULL},
     {"profile", GW_KINDS_STRING, false, false, false, 0, 0,
      "\"ringstiff\", \"watermaker\" or \"generic\""},
-    {"driver", GW_KINDS_STRING, true, false, false, 0, 0, "\"s7\" or \"modbus\""},
+    {"driver", GW_KINDS_STRING, true, false, false, 0, 0, "\"s7\", \"s7plus\" or \"modbus\""},
     {"host", GW_KINDS_STRING, false, false, false, 0, 0, "the PLC's address"},
     {"port", GW_KINDS_NUMBER, false, true, true, 1, 65535, "a TCP port"},
     {"unit", GW_KINDS_NUMBER, false, true, true, 0, 255, "a Modbus unit id"},
@@ -465,13 +465,14 @@ static void load_machine(gw_config *cfg, gw_diag *d, const gw_json *mj)
         gw_diag_hint(d, "one of ringstiff, watermaker, generic");
     }
     const gw_json *drv = gw_json_get(mj, "driver");
-    if (strcmp(drv->u.str.s, "s7") == 0) {
+    if (strcmp(drv->u.str.s, "s7") == 0 || strcmp(drv->u.str.s, "s7plus") == 0) {
         m->driver = GW_DRIVER_S7;
+        m->s7plus = drv->u.str.s[2] == 'p';
     } else if (strcmp(drv->u.str.s, "modbus") == 0) {
         m->driver = GW_DRIVER_MODBUS;
     } else {
-        gw_diag_error(d, drv->loc, "machine \"%s\": driver must be \"s7\" or \"modbus\", got \"%s\"",
-                      m->id, drv->u.str.s);
+        gw_diag_error(d, drv->loc, "machine \"%s\": driver must be \"s7\", \"s7plus\" or "
+                      "\"modbus\", got \"%s\"", m->id, drv->u.str.s);
         return;
     }
     copy_str(d, "host", m->host, sizeof(m->host), gw_json_get(mj, "host"), "127.0.0.1");

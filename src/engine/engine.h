@@ -10,6 +10,7 @@
 #define GW_ENGINE_H
 
 #include "drivers/s7/s7.h"
+#include "drivers/s7plus/s7p_codec.h"
 #include "tags/tags.h"
 
 #include <stdatomic.h>
@@ -29,7 +30,11 @@ typedef struct {
     char id[GW_MACHINE_ID_MAX + 1];  /* [a-z0-9_-], used in URLs */
     char profile[32];                /* "ringstiff", "watermaker", "generic" */
     char name[96];                   /* for people; defaults to the id */
-    gw_driver driver;
+    gw_driver driver;                /* the address family: S7 or Modbus */
+    bool s7plus;                     /* "driver": "s7plus": S7 addresses over
+                                        S7CommPlus V1 (drivers/s7plus) */
+    s7p_opts s7p_forms;              /* S7CommPlus: the real CPUs' forms
+                                        ("s7plus_forms", docs/s7commplus.md) */
     char host[256];
     uint16_t port;
     uint8_t unit;                    /* Modbus unit id */

@@ -83,6 +83,7 @@ test: build build-asan build-tsan build-release
 # Figures, not pass/fail: run on a quiet machine and compare runs.
 bench: build-release
 	build-release/bench_s7_live 2000
+	build-release/bench_s7plus_live 2000
 	build-release/bench_modbus_scan 1000
 	build-release/bench_store_points 100000
 	build-release/bench_report 50 1000

@@ -20,6 +20,7 @@ int cli_check_config(int argc, char **argv);
 int cli_user(int argc, char **argv);
 int cli_token(int argc, char **argv);
 int cli_s7(int argc, char **argv);
+int cli_browse(int argc, char **argv);
 
 /* Prints "plcgw CMD: message", the usage and a --help pointer to stderr;
  * returns CLI_EXIT_USAGE. */

@@ -2,11 +2,13 @@
  * cmd_io.c - plcgw read / plcgw write: the universal client (seed 004) for
  * Modbus and S7 alike. A write payload is checked completely - every
  * parameter known, writable, of the right type and inside min/max - before
- * anything is sent; one bad value rejects the whole payload.
+ * anything is sent; one bad value rejects the whole payload. --driver
+ * s7plus reads and writes the same S7 maps over S7CommPlus V1.
  */
 #include "cli.h"
 #include "drivers/modbus/mb.h"
 #include "drivers/s7/s7.h"
+#include "drivers/s7plus/s7plus.h"
 
 #include <getopt.h>
 #include <jansson.h>
@@ -14,12 +16,12 @@
 #include <string.h>
 
 static const char read_usage[] =
-    "usage: plcgw read --host H [--port P] --config MAPFILE [--driver s7|modbus]\n"
+    "usage: plcgw read --host H [--port P] --config MAPFILE [--driver s7|s7plus|modbus]\n"
     "                  [--unit N] [--rack R --slot S] [--timeout-ms MS] [--json] [--plan]\n"
     "                  [--gap N] [--debug]\n";
 static const char write_usage[] =
     "usage: plcgw write --host H [--port P] --config MAPFILE --payload JSON\n"
-    "                   [--driver s7|modbus] [--unit N] [--rack R --slot S]\n"
+    "                   [--driver s7|s7plus|modbus] [--unit N] [--rack R --slot S]\n"
     "                   [--timeout-ms MS] [--debug]\n";
 
 static const char common_help[] =
@@ -27,7 +29,8 @@ static const char common_help[] =
     "  -H, --host H           device address (required)\n"
     "  -p, --port P           TCP port (default 502 for Modbus, 102 for S7)\n"
     "  -c, --config MAPFILE   tag map (required)\n"
-    "      --driver D         s7 or modbus (default: from the map's keys)\n"
+    "      --driver D         s7, s7plus (S7 maps over S7CommPlus V1, S7-1200/1500)\n"
+    "                         or modbus (default: s7 or modbus from the map's keys)\n"
     "  -u, --unit N           Modbus unit id (default 1)\n"
     "      --rack R           S7 rack (default 0)\n"
     "      --slot S           S7 slot (default 1)\n"
@@ -47,6 +50,7 @@ typedef struct {
     const char *config;
     const char *payload;
     int driver;           /* -1 = from the map */
+    bool s7plus;          /* --driver s7plus: S7 addresses over S7CommPlus */
     unsigned long unit, rack, slot, timeout_ms;
     long gap;             /* -1 = the driver's default */
     bool json, plan, debug;
@@ -98,13 +102,14 @@ static int parse(io_opts *o, int argc, char **argv, bool is_write)
                                        "'%s'", optarg);
             break;
         case 'D':
-            if (strcmp(optarg, "s7") == 0)
+            o->s7plus = strcmp(optarg, "s7plus") == 0;
+            if (strcmp(optarg, "s7") == 0 || o->s7plus)
                 o->driver = GW_DRIVER_S7;
             else if (strcmp(optarg, "modbus") == 0)
                 o->driver = GW_DRIVER_MODBUS;
             else
-                return cli_usage_error(o->cmd, o->usage, "--driver must be s7 or modbus, got '%s'",
-                                       optarg);
+                return cli_usage_error(o->cmd, o->usage, "--driver must be s7, s7plus or modbus, "
+                                       "got '%s'", optarg);
             break;
         case 'j':
         case 'n':
@@ -141,6 +146,9 @@ static int parse(io_opts *o, int argc, char **argv, bool is_write)
         return cli_usage_error(o->cmd, o->usage, "--config is required");
     if (is_write && !o->payload)
         return cli_usage_error(o->cmd, o->usage, "--payload is required");
+    if (o->s7plus && o->plan)
+        return cli_usage_error(o->cmd, o->usage, "--plan describes S7 and Modbus read plans; "
+                               "the s7plus driver plans its reads itself");
     return 0;
 }
 
@@ -156,7 +164,8 @@ static gw_tagmap *load_map(io_opts *o)
         cli_print_diag(&d);
     if (o->driver >= 0 && (gw_driver)o->driver != gw_tagmap_driver(m)) {
         fprintf(stderr, "plcgw %s: --driver %s does not match the map %s, which has %s addresses\n",
-                o->cmd, o->driver == GW_DRIVER_S7 ? "s7" : "modbus", o->config,
+                o->cmd, o->driver == GW_DRIVER_S7 ? (o->s7plus ? "s7plus" : "s7") : "modbus",
+                o->config,
                 gw_tagmap_driver(m) == GW_DRIVER_S7 ? "S7" : "Modbus");
         gw_tagmap_free(m);
         return NULL;
@@ -367,6 +376,133 @@ out:
     return rc;
 }
 
+/* ---------------------------------------------------------------- S7CommPlus */
+
+static gw_s7p_client *s7p_open(const io_opts *o, gw_log *log, gw_error *err)
+{
+    gw_s7p_opts so = {0};
+    so.host = o->host;
+    so.port = (uint16_t)o->port;
+    so.connect_timeout_ms = so.send_timeout_ms = so.recv_timeout_ms = (uint32_t)o->timeout_ms;
+    so.gap = o->gap >= 0 ? (uint16_t)o->gap : 0;
+    so.log = log;
+    gw_s7p_client *c;
+    if (gw_s7p_client_new(&so, &c) != GW_OK) {
+        gw_error_set(err, GW_E_NOMEM, "out of memory");
+        return NULL;
+    }
+    if (gw_s7p_connect(c, err) != GW_OK) {
+        gw_s7p_client_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+static int s7p_read(io_opts *o, gw_tagmap *m, gw_log *log)
+{
+    gw_error err;
+    gw_error_clear(&err);
+    gw_s7_range *ranges = NULL;
+    size_t n = 0, total = 0;
+    if (gw_s7_ranges_for_tags(m, &ranges, &n) != GW_OK)
+        return CLI_EXIT_RUNTIME;
+    for (size_t i = 0; i < n; i++)
+        total += ranges[i].len;
+    uint8_t *mem = gw_malloc(total ? total : 1);
+    for (size_t i = 0, off = 0; mem && i < n; i++) {
+        ranges[i].dst = mem + off;
+        off += ranges[i].len;
+    }
+    int rc = CLI_EXIT_RUNTIME;
+    gw_s7p_client *c = NULL;
+    if (!mem)
+        gw_error_set(&err, GW_E_NOMEM, "out of memory");
+    else
+        c = s7p_open(o, log, &err);
+    if (!c) {
+        report(o, &err);
+        goto out;
+    }
+    gw_err e = gw_s7p_read(c, ranges, n, &err);
+    if (e != GW_OK)
+        report(o, &err);
+    if (e != GW_OK && e != GW_E_DEVICE_REJECTED)
+        goto out;
+    json_t *records = json_array();
+    bool failed = false;
+    for (size_t i = 0; i < n; i++) {
+        const gw_tag *t = gw_tagmap_at(m, i);
+        gw_value v;
+        if (ranges[i].result != GW_OK) {
+            report_tag(o, t, &ranges[i]);
+            failed = true;
+        } else if (gw_tag_decode_bytes(t, ranges[i].dst, ranges[i].len, &v, &err) != GW_OK) {
+            fprintf(stderr, "plcgw read: %s\n", err.msg);
+            failed = true;
+        } else {
+            gw_tag_records(t, &v, records);
+            gw_value_clear(&v);
+        }
+    }
+    print_records(o, records);
+    json_decref(records);
+    if (o->debug)
+        fprintf(stderr, "%llu round trip%s (3 for the session)\n",
+                (unsigned long long)gw_s7p_round_trips(c), gw_s7p_round_trips(c) == 1 ? "" : "s");
+    rc = failed ? CLI_EXIT_RUNTIME : CLI_EXIT_OK;
+out:
+    gw_s7p_client_free(c);
+    gw_free(mem);
+    gw_free(ranges);
+    return rc;
+}
+
+static int s7p_write(io_opts *o, gw_write *writes, size_t nwrites, gw_log *log)
+{
+    gw_error err;
+    gw_error_clear(&err);
+    gw_s7_range *ranges = gw_calloc(nwrites * 8 + 1, sizeof(*ranges));
+    uint8_t *bitvals = gw_calloc(nwrites * 8 + 1, 1);
+    size_t *owner = gw_calloc(nwrites * 8 + 1, sizeof(size_t));
+    size_t n = 0;
+    int rc = CLI_EXIT_RUNTIME;
+    gw_s7p_client *c = NULL;
+    if (!ranges || !bitvals || !owner)
+        goto out;
+    for (size_t i = 0; i < nwrites; i++) {
+        size_t k = gw_s7_ranges_for_write(&writes[i], ranges + n, bitvals + n);
+        for (size_t j = 0; j < k; j++)
+            owner[n + j] = i;
+        n += k;
+    }
+    if (!(c = s7p_open(o, log, &err))) {
+        report(o, &err);
+        goto out;
+    }
+    gw_err e = gw_s7p_write(c, ranges, n, &err);
+    if (e != GW_OK)
+        report(o, &err);
+    if (e != GW_OK && e != GW_E_DEVICE_REJECTED)
+        goto out;
+    bool failed = e != GW_OK;
+    for (size_t i = 0; i < n; i++) {
+        if (ranges[i].result == GW_OK)
+            continue;
+        failed = true;
+        report_tag(o, writes[owner[i]].tag, &ranges[i]);
+    }
+    if (!failed && o->debug)
+        fprintf(stderr, "wrote %zu value%s; %llu round trips with the session's 3\n", nwrites,
+                nwrites == 1 ? "" : "s", (unsigned long long)gw_s7p_round_trips(c));
+    rc = failed ? CLI_EXIT_RUNTIME : CLI_EXIT_OK;
+out:
+    gw_s7p_client_free(c);
+    gw_free(ranges);
+    gw_free(bitvals);
+    gw_free(owner);
+    return rc;
+}
+
 /* ---------------------------------------------------------------- Modbus */
 
 static gw_mb_client *mb_open(const io_opts *o, gw_log *log, gw_error *err)
@@ -491,6 +627,8 @@ static int run_device(io_opts *o, gw_tagmap *m, gw_write *writes, size_t nwrites
     int rc;
     if (o->driver == GW_DRIVER_MODBUS)
         rc = writes ? mb_write(o, writes, nwrites, log) : mb_read(o, m, log);
+    else if (o->s7plus)
+        rc = writes ? s7p_write(o, writes, nwrites, log) : s7p_read(o, m, log);
     else
         rc = writes ? s7_write(o, writes, nwrites, log) : s7_read(o, m, log);
     gw_log_free(log);
@@ -517,7 +655,8 @@ static void print_write(const gw_write *w, gw_driver drv)
 
 int cli_read(int argc, char **argv)
 {
-    io_opts o = {"read", read_usage, NULL, 0, NULL, NULL, -1, 1, 0, 1, 2000, -1, false, false, false};
+    io_opts o = {"read", read_usage, NULL, 0, NULL, NULL, -1, false, 1, 0, 1, 2000, -1,
+                 false, false, false};
     int rc = parse(&o, argc, argv, false);
     if (rc)
         return rc < 0 ? CLI_EXIT_OK : rc;
@@ -531,7 +670,8 @@ int cli_read(int argc, char **argv)
 
 int cli_write(int argc, char **argv)
 {
-    io_opts o = {"write", write_usage, NULL, 0, NULL, NULL, -1, 1, 0, 1, 2000, -1, false, false, false};
+    io_opts o = {"write", write_usage, NULL, 0, NULL, NULL, -1, false, 1, 0, 1, 2000, -1,
+                 false, false, false};
     int rc = parse(&o, argc, argv, true);
     if (rc)
         return rc < 0 ? CLI_EXIT_OK : rc;

@@ -16,6 +16,7 @@ static const char usage[] =
     "  read           read a device's tags once, decoded by a tag map\n"
     "  write          write tags of a device from a JSON payload\n"
     "  s7             an S7 CPU's services: identity, run/stop, clock, blocks, SZL\n"
+    "  browse         an S7-1200/1500's data blocks and variable names (S7CommPlus)\n"
     "  check-config   validate a gateway config or a tag map and print it\n"
     "  user add       add a user (viewer, operator or admin) to the database\n"
     "  user disable   stop a user's sign-ins, sessions and tokens (enable undoes it)\n"
@@ -61,7 +62,7 @@ int main(int argc, char **argv)
         {"read", cli_read},       {"write", cli_write},
         {"check-config", cli_check_config},
         {"user", cli_user},       {"token", cli_token},
-        {"s7", cli_s7},
+        {"s7", cli_s7},           {"browse", cli_browse},
     };
     for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
         if (strcmp(cmd, cmds[i].name) == 0)

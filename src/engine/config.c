@@ -286,7 +286,41 @@ static const gw_field machine_fields[] = {
     {"scan", GW_KINDS_OBJECT, false, false, false, 0, 0, "group name -> interval_ms"},
     {"app", GW_KINDS_OBJECT, false, false, false, 0, 0,
      "the settings of the machine's profile (docs/ringstiff.md)"},
+    {"s7plus_forms", GW_KINDS_OBJECT, false, false, false, 0, 0,
+     "S7CommPlus wire forms: {\"lid_classic\": true, ...} (docs/config.md)"},
 };
+
+/* "s7plus_forms": the s7p_opts flags by name (docs/s7commplus.md "Form
+ * choices"); all false = python-snap7's forms. */
+static const gw_field s7p_form_fields[] = {
+    {"lid_classic", GW_KINDS_BOOL, false, false, false, 0, 0, NULL},
+    {"blob_root_id", GW_KINDS_BOOL, false, false, false, 0, 0, NULL},
+    {"delete_long", GW_KINDS_BOOL, false, false, false, 0, 0, NULL},
+    {"names_utf8", GW_KINDS_BOOL, false, false, false, 0, 0, NULL},
+    {"oq_reference", GW_KINDS_BOOL, false, false, false, 0, 0, NULL},
+    {"explore_id", GW_KINDS_BOOL, false, false, false, 0, 0, NULL},
+};
+
+static void load_s7p_forms(gw_diag *d, const gw_json *fj, gw_machine_cfg *m)
+{
+    if (!fj)
+        return;
+    if (!m->s7plus) {
+        gw_diag_error(d, fj->loc, "machine \"%s\": \"s7plus_forms\" applies to \"driver\": "
+                      "\"s7plus\" machines only", m->id);
+        return;
+    }
+    size_t nfields = sizeof(s7p_form_fields) / sizeof(s7p_form_fields[0]);
+    if (!gw_schema_check(d, fj, s7p_form_fields, nfields, GW_UNKNOWN_ERROR, "s7plus_forms"))
+        return;
+    bool *flags[] = {&m->s7p_forms.lid_classic, &m->s7p_forms.blob_root_id,
+                     &m->s7p_forms.delete_long, &m->s7p_forms.names_utf8,
+                     &m->s7p_forms.oq_reference, &m->s7p_forms.explore_id};
+    for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
+        const gw_json *v = gw_json_get(fj, s7p_form_fields[i].name);
+        *flags[i] = v && v->u.b;
+    }
+}
 
 static const char *profiles[] = {"ringstiff", "watermaker", "generic"};
 
@@ -486,6 +520,7 @@ static void load_machine(gw_config *cfg, gw_diag *d, const gw_json *mj)
     const gw_json *sim = gw_json_get(mj, "simulate");
     m->simulate = sim && sim->u.b;
     load_groups(d, gw_json_get(mj, "scan"), m);
+    load_s7p_forms(d, gw_json_get(mj, "s7plus_forms"), m);
     m->app = gw_json_get(mj, "app");
     const gw_json *tags = gw_json_get(mj, "tags");
     gw_diag md;

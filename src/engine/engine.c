@@ -18,6 +18,7 @@
 #include "engine.h"
 #include "drivers/modbus/mb.h"
 #include "drivers/s7/s7.h"
+#include "drivers/s7plus/s7plus.h"
 
 #include <jansson.h>
 #include <math.h>
@@ -100,6 +101,7 @@ typedef struct {
     pthread_t thread;
     bool started;
     gw_s7_client *s7;
+    gw_s7p_client *s7p;         /* "driver": "s7plus": the same ranges, S7CommPlus */
     gw_mb_client *mb;
     bool connected;
     uint64_t connects;
@@ -383,6 +385,7 @@ static gw_err groups_init(machine *m)
 static void machine_clear(machine *m)
 {
     gw_s7_client_free(m->s7);
+    gw_s7p_client_free(m->s7p);
     gw_mb_client_free(m->mb);
     for (size_t g = 0; g < m->ngroups; g++) {
         scan_group *sg = &m->groups[g];
@@ -470,13 +473,33 @@ static void disconnect(machine *m, const char *why)
     }
 }
 
+/* S7CommPlus: the client on first use, then connect; reads need no plan
+ * (the client coalesces the group's ranges itself). */
+static gw_err s7p_connect(machine *m, gw_error *err)
+{
+    const gw_machine_cfg *c = m->cfg;
+    if (!m->s7p) {
+        gw_s7p_opts o = {0};
+        o.host = c->host;
+        o.port = c->port;
+        o.connect_timeout_ms = o.send_timeout_ms = o.recv_timeout_ms = c->timeout_ms;
+        o.forms = c->s7p_forms;
+        o.log = m->e->log;
+        if (gw_s7p_client_new(&o, &m->s7p) != GW_OK)
+            return gw_error_set(err, GW_E_NOMEM, "out of memory");
+    }
+    return gw_s7p_connect(m->s7p, err);
+}
+
 static bool try_connect(machine *m, uint64_t now)
 {
     const gw_machine_cfg *c = m->cfg;
     gw_error err;
     gw_error_clear(&err);
     gw_err rc;
-    if (c->driver == GW_DRIVER_S7) {
+    if (c->s7plus) {
+        rc = s7p_connect(m, &err);
+    } else if (c->driver == GW_DRIVER_S7) {
         if (!m->s7) {
             gw_s7_opts o = {0};
             o.host = c->host;
@@ -539,9 +562,10 @@ static bool scan(machine *m, scan_group *sg)
     gw_error err;
     gw_error_clear(&err);
     if (m->cfg->driver == GW_DRIVER_S7) {
-        if (!sg->s7plan)
+        if (m->cfg->s7plus ? sg->nranges == 0 : !sg->s7plan)
             return true;
-        gw_err rc = gw_s7_read_plan(m->s7, sg->s7plan, sg->ranges, &err);
+        gw_err rc = m->cfg->s7plus ? gw_s7p_read(m->s7p, sg->ranges, sg->nranges, &err)
+                                   : gw_s7_read_plan(m->s7, sg->s7plan, sg->ranges, &err);
         if (rc != GW_OK && rc != GW_E_DEVICE_REJECTED) {
             disconnect(m, err.msg);
             return false;
@@ -609,12 +633,18 @@ static bool do_writes(machine *m, const gw_write *w, size_t n, gw_err *rc, gw_er
             owner[k + j] = i;
         k += got;
     }
-    *rc = owner ? gw_s7_write(m->s7, r, k, err) : gw_error_set(err, GW_E_NOMEM, "out of memory");
+    /* S7CommPlus writes a bit as a read-modify-write of its byte, here on
+     * the machine thread, where writes are serialised */
+    if (!owner)
+        *rc = gw_error_set(err, GW_E_NOMEM, "out of memory");
+    else
+        *rc = m->cfg->s7plus ? gw_s7p_write(m->s7p, r, k, err) : gw_s7_write(m->s7, r, k, err);
     for (size_t i = 0; *rc == GW_OK && i < k; i++)
         if (r[i].result != GW_OK) {
             const gw_tag *t = w[owner[i]].tag;
             *rc = gw_error_set(err, GW_E_DEVICE_REJECTED, "%s (%s): the PLC refused the write: %s",
-                               t->parameter, t->key, gw_s7_item_rc_text(r[i].item_rc));
+                               t->parameter, t->key, r[i].item_rc
+                                   ? gw_s7_item_rc_text(r[i].item_rc) : gw_err_str(r[i].result));
             gw_error_hint(err, "%s", gw_s7_item_rc_hint(r[i].item_rc));
         }
     gw_free(owner);
@@ -918,6 +948,8 @@ static void *machine_main(void *arg)
         seq_end(m, GW_SEQ_CANCELLED, GW_OK, "the gateway is stopping");
     if (m->s7)
         gw_s7_close(m->s7);
+    if (m->s7p)
+        gw_s7p_close(m->s7p);
     if (m->mb)
         gw_mb_close(m->mb);
     return NULL;

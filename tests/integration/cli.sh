@@ -47,7 +47,7 @@ check() {
 expect "version" 0 "$plcgw" version
 check "version text" "$out" '^plcgw [0-9]+\.[0-9]+\.[0-9]+$'
 expect "help" 0 "$plcgw" --help
-for sub in serve sim read write check-config "user add" "user disable" "user enable" \
+for sub in serve sim read write browse check-config "user add" "user disable" "user enable" \
            "user list" "token create" "token list" "token revoke" version; do
   check "help lists $sub" "$out" "^  $sub "
 done
@@ -67,6 +67,34 @@ for cmd in serve sim read write check-config user token; do
 done
 expect "read without host" 2 "$plcgw" read --config "$src/config/modbus/example.json"
 check "read without host says so" "$err" '--host is required'
+# S7CommPlus: argument errors (the end-to-end runs need its server)
+expect "browse --help" 0 "$plcgw" browse --help
+check "browse --help usage" "$out" 'usage: plcgw browse --host H'
+expect "browse unknown flag" 2 "$plcgw" browse --no-such-flag
+check "browse unknown flag message" "$err" "unknown option '--no-such-flag'"
+expect "browse without host" 2 "$plcgw" browse --driver s7plus
+check "browse without host says so" "$err" '--host is required'
+expect "browse without driver" 2 "$plcgw" browse --host 127.0.0.1
+check "browse without driver says so" "$err" '--driver s7plus is required'
+expect "browse other driver" 2 "$plcgw" browse --host 127.0.0.1 --driver s7
+check "browse other driver says so" "$err" '--driver must be s7plus'
+expect "browse bad port" 2 "$plcgw" browse --host 127.0.0.1 --driver s7plus --port 0
+expect "browse extra argument" 2 "$plcgw" browse --host 127.0.0.1 --driver s7plus DB1
+expect "read bad driver" 2 "$plcgw" read --host 127.0.0.1 --driver s7comm \
+  --config "$src/config/s7/ringstiff.json"
+check "read bad driver names s7plus" "$err" 'must be s7, s7plus or modbus'
+expect "read s7plus plan" 2 "$plcgw" read --host 127.0.0.1 --driver s7plus --plan \
+  --config "$src/config/s7/ringstiff.json"
+expect "read s7plus modbus map" 2 "$plcgw" read --host 127.0.0.1 --driver s7plus \
+  --config "$src/config/modbus/example.json"
+check "read s7plus modbus map says so" "$err" '--driver s7plus does not match'
+expect "write s7plus without payload" 2 "$plcgw" write --host 127.0.0.1 --driver s7plus \
+  --config "$src/config/s7/ringstiff.json"
+expect "write s7plus bad payload" 2 "$plcgw" write --host 127.0.0.1 --driver s7plus \
+  --config "$src/config/s7/ringstiff.json" --payload '{"No_Such_Tag": 1}'
+expect "read s7plus refused" 1 "$plcgw" read --host 127.0.0.1 --port 1 --driver s7plus \
+  --config "$src/config/s7/ringstiff.json" --timeout-ms 500
+check "read s7plus refused says where" "$err" 'plc 127.0.0.1:1: '
 expect "serve bad listen" 2 "$plcgw" serve --listen nowhere
 check "serve bad listen says why" "$err" 'expected ADDR:PORT'
 expect "sim bad time scale" 2 "$plcgw" sim --time-scale fast

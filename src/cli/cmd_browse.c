@@ -12,7 +12,7 @@
 
 static const char usage[] =
     "usage: plcgw browse --host H [--port P] --driver s7plus [--json] [--timeout-ms MS]\n"
-    "                    [--debug]\n";
+    "                    [--s7plus-forms LIST] [--debug]\n";
 
 static const char help[] =
     "\n"
@@ -25,6 +25,9 @@ static const char help[] =
     "      --driver s7plus    the protocol (required; only s7plus can browse)\n"
     "      --json             print JSON\n"
     "      --timeout-ms MS    connect and response timeout (default 2000)\n"
+    "      --s7plus-forms L   the real CPUs' wire forms instead of python-snap7's:\n"
+    "                         'real' (all), or some of lid_classic, blob_root_id,\n"
+    "                         delete_long, names_utf8, oq_reference, explore_id\n"
     "  -d, --debug            print requests and decisions to stderr\n"
     "  -h, --help             show this help\n";
 
@@ -32,6 +35,7 @@ typedef struct {
     const char *host;
     unsigned long port, timeout_ms;
     bool driver, json, debug;
+    s7p_opts forms;       /* --s7plus-forms (default python-snap7's) */
 } browse_opts;
 
 static int parse(browse_opts *o, int argc, char **argv)
@@ -40,6 +44,7 @@ static int parse(browse_opts *o, int argc, char **argv)
         {"host", required_argument, NULL, 'H'},   {"port", required_argument, NULL, 'p'},
         {"driver", required_argument, NULL, 'D'}, {"json", no_argument, NULL, 'j'},
         {"timeout-ms", required_argument, NULL, 'T'}, {"debug", no_argument, NULL, 'd'},
+        {"s7plus-forms", required_argument, NULL, 'F'},
         {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
     };
     int c;
@@ -65,6 +70,12 @@ static int parse(browse_opts *o, int argc, char **argv)
                                        "'%s'", optarg);
             break;
         case 'j': o->json = true; break;
+        case 'F': {
+            char why[200];
+            if (s7p_opts_parse(optarg, &o->forms, why, sizeof(why)) != GW_OK)
+                return cli_usage_error("browse", usage, "--s7plus-forms: %s", why);
+            break;
+        }
         case 'd': o->debug = true; break;
         case 'h': printf("%s%s", usage, help); return -1;
         case ':':
@@ -111,7 +122,7 @@ static void print_dbs(const browse_opts *o, const gw_s7p_db *dbs, size_t n)
 
 int cli_browse(int argc, char **argv)
 {
-    browse_opts o = {NULL, 102, 2000, false, false, false};
+    browse_opts o = {NULL, 102, 2000, false, false, false, {0}};
     int rc = parse(&o, argc, argv);
     if (rc)
         return rc < 0 ? CLI_EXIT_OK : rc;
@@ -120,6 +131,7 @@ int cli_browse(int argc, char **argv)
     so.host = o.host;
     so.port = (uint16_t)o.port;
     so.connect_timeout_ms = so.send_timeout_ms = so.recv_timeout_ms = (uint32_t)o.timeout_ms;
+    so.forms = o.forms;
     so.log = log;
     gw_s7p_client *c = NULL;
     gw_s7p_db *dbs = NULL;

@@ -18,11 +18,11 @@
 static const char read_usage[] =
     "usage: plcgw read --host H [--port P] --config MAPFILE [--driver s7|s7plus|modbus]\n"
     "                  [--unit N] [--rack R --slot S] [--timeout-ms MS] [--json] [--plan]\n"
-    "                  [--gap N] [--debug]\n";
+    "                  [--gap N] [--s7plus-forms LIST] [--debug]\n";
 static const char write_usage[] =
     "usage: plcgw write --host H [--port P] --config MAPFILE --payload JSON\n"
     "                   [--driver s7|s7plus|modbus] [--unit N] [--rack R --slot S]\n"
-    "                   [--timeout-ms MS] [--debug]\n";
+    "                   [--timeout-ms MS] [--s7plus-forms LIST] [--debug]\n";
 
 static const char common_help[] =
     "\n"
@@ -37,6 +37,9 @@ static const char common_help[] =
     "      --timeout-ms MS    connect and response timeout (default 2000)\n"
     "      --json             read: print the records as a JSON array\n"
     "      --plan             read: print the requests the read would make\n"
+    "      --s7plus-forms L   s7plus: the real CPUs' wire forms instead of python-snap7's:\n"
+    "                         'real' (all), or some of lid_classic, blob_root_id,\n"
+    "                         delete_long, names_utf8, oq_reference, explore_id\n"
     "      --gap N            read: merge neighbours at most N registers (Modbus,\n"
     "                         default 10) or bytes (S7, default 16) apart\n"
     "  -d, --debug            print requests and decisions to stderr\n"
@@ -54,6 +57,8 @@ typedef struct {
     unsigned long unit, rack, slot, timeout_ms;
     long gap;             /* -1 = the driver's default */
     bool json, plan, debug;
+    bool have_forms;      /* --s7plus-forms given */
+    s7p_opts forms;       /* its wire forms (default python-snap7's) */
 } io_opts;
 
 static int parse(io_opts *o, int argc, char **argv, bool is_write)
@@ -66,6 +71,7 @@ static int parse(io_opts *o, int argc, char **argv, bool is_write)
         {"timeout-ms", required_argument, NULL, 'T'}, {"json", no_argument, NULL, 'j'},
         {"plan", no_argument, NULL, 'n'},          {"debug", no_argument, NULL, 'd'},
         {"gap", required_argument, NULL, 'g'},
+        {"s7plus-forms", required_argument, NULL, 'F'},
         {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
     };
     int c;
@@ -101,6 +107,13 @@ static int parse(io_opts *o, int argc, char **argv, bool is_write)
                 return cli_usage_error(o->cmd, o->usage, "--timeout-ms must be 10..600000, got "
                                        "'%s'", optarg);
             break;
+        case 'F': {
+            char why[200];
+            if (s7p_opts_parse(optarg, &o->forms, why, sizeof(why)) != GW_OK)
+                return cli_usage_error(o->cmd, o->usage, "--s7plus-forms: %s", why);
+            o->have_forms = true;
+            break;
+        }
         case 'D':
             o->s7plus = strcmp(optarg, "s7plus") == 0;
             if (strcmp(optarg, "s7") == 0 || o->s7plus)
@@ -146,6 +159,8 @@ static int parse(io_opts *o, int argc, char **argv, bool is_write)
         return cli_usage_error(o->cmd, o->usage, "--config is required");
     if (is_write && !o->payload)
         return cli_usage_error(o->cmd, o->usage, "--payload is required");
+    if (o->have_forms && !o->s7plus)
+        return cli_usage_error(o->cmd, o->usage, "--s7plus-forms goes with --driver s7plus");
     if (o->s7plus && o->plan)
         return cli_usage_error(o->cmd, o->usage, "--plan describes S7 and Modbus read plans; "
                                "the s7plus driver plans its reads itself");
@@ -385,6 +400,7 @@ static gw_s7p_client *s7p_open(const io_opts *o, gw_log *log, gw_error *err)
     so.port = (uint16_t)o->port;
     so.connect_timeout_ms = so.send_timeout_ms = so.recv_timeout_ms = (uint32_t)o->timeout_ms;
     so.gap = o->gap >= 0 ? (uint16_t)o->gap : 0;
+    so.forms = o->forms;
     so.log = log;
     gw_s7p_client *c;
     if (gw_s7p_client_new(&so, &c) != GW_OK) {
@@ -656,7 +672,7 @@ static void print_write(const gw_write *w, gw_driver drv)
 int cli_read(int argc, char **argv)
 {
     io_opts o = {"read", read_usage, NULL, 0, NULL, NULL, -1, false, 1, 0, 1, 2000, -1,
-                 false, false, false};
+                 false, false, false, false, {0}};
     int rc = parse(&o, argc, argv, false);
     if (rc)
         return rc < 0 ? CLI_EXIT_OK : rc;
@@ -671,7 +687,7 @@ int cli_read(int argc, char **argv)
 int cli_write(int argc, char **argv)
 {
     io_opts o = {"write", write_usage, NULL, 0, NULL, NULL, -1, false, 1, 0, 1, 2000, -1,
-                 false, false, false};
+                 false, false, false, false, {0}};
     int rc = parse(&o, argc, argv, true);
     if (rc)
         return rc < 0 ? CLI_EXIT_OK : rc;

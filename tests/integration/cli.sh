@@ -88,6 +88,13 @@ expect "read s7plus plan" 2 "$plcgw" read --host 127.0.0.1 --driver s7plus --pla
 expect "read s7plus modbus map" 2 "$plcgw" read --host 127.0.0.1 --driver s7plus \
   --config "$src/config/modbus/example.json"
 check "read s7plus modbus map says so" "$err" '--driver s7plus does not match'
+expect "read s7plus bad forms" 2 "$plcgw" read --host 127.0.0.1 --driver s7plus \
+  --config "$src/config/s7/ringstiff.json" --s7plus-forms lid_classic,bogus
+check "bad forms named" "$err" "'bogus' is not a form"
+expect "forms without s7plus" 2 "$plcgw" read --host 127.0.0.1 \
+  --config "$src/config/s7/ringstiff.json" --s7plus-forms real
+check "forms without s7plus says so" "$err" '--s7plus-forms goes with --driver s7plus'
+expect "browse bad forms" 2 "$plcgw" browse --host 127.0.0.1 --driver s7plus --s7plus-forms x
 expect "write s7plus without payload" 2 "$plcgw" write --host 127.0.0.1 --driver s7plus \
   --config "$src/config/s7/ringstiff.json"
 expect "write s7plus bad payload" 2 "$plcgw" write --host 127.0.0.1 --driver s7plus \

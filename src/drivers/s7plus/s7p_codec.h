@@ -52,6 +52,11 @@ typedef struct {
                           * ReturnValue (S7CPD); py7 has none. Decoding follows. */
 } s7p_opts;
 
+/* The flags above by name, for command lines and config: a comma-separated
+ * list of names, "real" for all of them (the real CPUs' forms) or "py7" for
+ * none. GW_E_INVAL with `why` naming what is not a flag. */
+gw_err s7p_opts_parse(const char *list, s7p_opts *out, char *why, size_t why_size);
+
 /* ------------------------------------------------------------ constants */
 
 #define S7P_MAGIC 0x72               /* frame header and trailer byte 0 */

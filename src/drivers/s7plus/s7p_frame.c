@@ -192,3 +192,43 @@ void s7p_put_hdr(s7p_w *w, const s7p_hdr *h)
         s7p_put_u32(w, h->session_id);
     s7p_put_u8(w, h->flags);
 }
+
+/* ---------------------------------------------------------------- forms */
+
+gw_err s7p_opts_parse(const char *list, s7p_opts *out, char *why, size_t why_size)
+{
+    s7p_opts o = {0};
+    static const char *const names[] = {"lid_classic", "blob_root_id", "delete_long",
+                                        "names_utf8",  "oq_reference", "explore_id"};
+    bool *flags[] = {&o.lid_classic, &o.blob_root_id, &o.delete_long,
+                     &o.names_utf8,  &o.oq_reference, &o.explore_id};
+    if (strcmp(list, "py7") == 0) {
+        *out = o;
+        return GW_OK;
+    }
+    if (strcmp(list, "real") == 0) {
+        for (size_t k = 0; k < 6; k++)
+            *flags[k] = true;
+        *out = o;
+        return GW_OK;
+    }
+    const char *p = list;
+    while (*p) {
+        size_t n = strcspn(p, ",");
+        size_t k = 0;
+        while (k < 6 && !(strlen(names[k]) == n && strncmp(names[k], p, n) == 0))
+            k++;
+        if (k == 6) {
+            snprintf(why, why_size, "'%.*s' is not a form (real, py7, or a list of lid_classic, "
+                     "blob_root_id, delete_long, names_utf8, oq_reference, explore_id)",
+                     (int)(n < 40 ? n : 40), p);
+            return GW_E_INVAL;
+        }
+        *flags[k] = true;
+        p += n;
+        if (*p == ',')
+            p++;
+    }
+    *out = o;
+    return GW_OK;
+}

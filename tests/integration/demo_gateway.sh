@@ -3,7 +3,9 @@
 # one (a copy in TMP), and waits up to 10 s for it to listen. Sets gw_pid,
 # gw_port (empty when it did not start: see TMP/serve.err), p_s7, p_mb and
 # p_ctl (the simulator's control API). The caller stops gw_pid (stop_pid).
-# DEMO_CONFIG_PATCH='{"live": {...}}' changes top-level members of the copy.
+# DEMO_CONFIG_PATCH='{"live": {...}}' changes top-level members of the copy;
+# DEMO_RIG_DRIVER=s7plus switches the rig to S7CommPlus (its simulator
+# serves it on the S7CommPlus front-end; rig_frontend names it for faults).
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
@@ -15,7 +17,9 @@ start_demo_gateway() {
       -e "s|\"modbus/watermaker.json\"|\"$src/config/modbus/watermaker.json\"|" \
       -e "s|\"port\": 11102|\"port\": $p_s7|" -e "s|\"port\": 11502|\"port\": $p_mb|" \
       -e "s|127.0.0.1:11180|127.0.0.1:$p_ctl|" \
+      -e "s|\"driver\": \"s7\"|\"driver\": \"${DEMO_RIG_DRIVER:-s7}\"|" \
       "$src/config/demo.json" >"$tmp/serve.json"
+  rig_frontend=${DEMO_RIG_DRIVER:-s7}
   if [ -n "${DEMO_CONFIG_PATCH:-}" ]; then # a JSON object merged into the top level
     python3 -c 'import json, sys
 c = json.load(open(sys.argv[1])); c.update(json.loads(sys.argv[2]))

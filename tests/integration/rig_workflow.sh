@@ -38,7 +38,7 @@ for _ in $(seq 1 50); do [ "$(newest)" != "$before" ] && break; sleep 0.1; done
 id=$(newest)
 sleep 1
 curl -s -o /dev/null -X POST "$simurl/sim/faults" -H 'Content-Type: application/json' \
-  -d '{"frontend":"s7","fault":"drop","duration_ms":1500}'
+  -d "{\"frontend\":\"$rig_frontend\",\"fault\":\"drop\",\"duration_ms\":1500}"
 for _ in $(seq 1 60); do [ "$(status_of "$id" .status)" = interrupted ] && break; sleep 0.1; done
 if [ "$code" = 200 ] && [ "$(status_of "$id" .status)" = interrupted ] &&
    status_of "$id" .reason | grep -q 'connection lost' &&

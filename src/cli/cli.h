@@ -42,6 +42,13 @@ size_t cli_sim_machines(const gw_config *cfg);
  * config's. */
 gw_err cli_sim_from_config(const gw_config *cfg, gw_log *log, double time_scale,
                            struct gw_sim **sim, struct gw_sim_control **ctl, gw_error *err);
+/* The same, with the S7CommPlus front-end at s7plus_host:s7plus_port:
+ * the address of the machines with "driver": "s7plus", or besides the S7
+ * one when there are none (s7plus_host NULL: only as the machines say). */
+gw_err cli_sim_from_config_s7plus(const gw_config *cfg, gw_log *log, double time_scale,
+                                  const char *s7plus_host, uint16_t s7plus_port,
+                                  struct gw_sim **sim, struct gw_sim_control **ctl,
+                                  gw_error *err);
 
 /* One HTTP request to host:port; *response is the body (gw_free it). */
 gw_err cli_http(const char *host, uint16_t port, const char *method, const char *path,

@@ -2,7 +2,7 @@
  * cmd_sim.c - plcgw sim: run the simulator, or talk to a running one.
  *
  *   plcgw sim [--config FILE] [--device TYPE]... [--s7 A:P] [--modbus A:P]
- *             [--control A:P] [--time-scale X]        run it
+ *             [--s7plus A:P] [--control A:P] [--time-scale X]   run it
  *   plcgw sim status|devices|get|set|io|fault|clear-faults|writes|clock|
  *             frontend ... --control A:P               drive a running one
  */
@@ -16,26 +16,30 @@
 
 static const char usage[] =
     "usage: plcgw sim [--config FILE] [--device TYPE]... [--s7 ADDR:PORT]\n"
-    "                 [--modbus ADDR:PORT] [--control ADDR:PORT] [--time-scale X]\n"
+    "                 [--modbus ADDR:PORT] [--s7plus ADDR:PORT] [--control ADDR:PORT]\n"
+    "                 [--time-scale X]\n"
     "                 [--s7-password PW] [--debug]\n"
     "       plcgw sim COMMAND --control ADDR:PORT [ARGS]   (see --help)\n";
 
 static const char help[] =
     "\n"
-    "Simulates PLCs at protocol level: soft devices behind an S7comm and a Modbus\n"
-    "TCP server, driven by a control API (docs/sim.md). Prints \"READY s7 A:P\",\n"
-    "\"READY modbus A:P\" and \"READY control http://A:P\" once listening; runs\n"
-    "until SIGINT or SIGTERM.\n"
+    "Simulates PLCs at protocol level: soft devices behind an S7comm, an\n"
+    "S7CommPlus and a Modbus TCP server, driven by a control API (docs/sim.md).\n"
+    "Prints \"READY s7 A:P\", \"READY modbus A:P\", \"READY s7plus A:P\" and\n"
+    "\"READY control http://A:P\" once listening; runs until SIGINT or SIGTERM.\n"
     "\n"
     "What runs: with a gateway config (--config, default the demo config), its\n"
     "machines with \"simulate\"; with --config MAP.json, a memory device serving\n"
-    "that tag map (with --s7 or --modbus); with --device TYPE, that device type\n"
-    "on its own map (types: memory, ringstiff, watermaker).\n"
+    "that tag map (with --s7, --s7plus or --modbus); with --device TYPE, that\n"
+    "device type on its own map (types: memory, ringstiff, watermaker). The S7\n"
+    "devices' memory is served by S7comm (--s7, machines with \"driver\": \"s7\")\n"
+    "and/or S7CommPlus V1 (--s7plus, machines with \"driver\": \"s7plus\").\n"
     "\n"
     "  -c, --config FILE        gateway config or tag map\n"
     "      --device TYPE        a device type to run (repeatable)\n"
     "      --s7 ADDR:PORT       S7 front-end address (port 0: any free port)\n"
     "      --modbus ADDR:PORT   Modbus front-end address\n"
+    "      --s7plus ADDR:PORT   S7CommPlus front-end address (the S7 devices)\n"
     "      --control ADDR:PORT  control API address (default from the config, or\n"
     "                           127.0.0.1 on any free port)\n"
     "      --time-scale X       simulated seconds per real second (0.01..1000)\n"
@@ -49,12 +53,14 @@ static const char help[] =
     "  get DEVICE PROPERTY             a property's value\n"
     "  set DEVICE PROPERTY JSON        set a property (as the PLC program would)\n"
     "  io DEVICE IO [VALUE]            read or set a hardware I/O\n"
-    "  fault FAULT [--frontend s7|modbus|all] [--duration-ms N] [--delay-ms N]\n"
+    "  fault FAULT [--frontend s7|modbus|s7plus|all] [--duration-ms N]\n"
+    "              [--delay-ms N]\n"
     "                                  drop, refuse, delay, silent, error, corrupt\n"
     "  clear-faults                    end every fault\n"
     "  writes [--since N]              the write log\n"
     "  clock [--time-scale X]          the simulation clock\n"
-    "  frontend s7|modbus start|stop   start or stop a front-end\n";
+    "  frontend s7|modbus|s7plus start|stop\n"
+    "                                  start or stop a front-end\n";
 
 /* ---------------------------------------------------------------- commands */
 
@@ -245,12 +251,13 @@ int cli_sim(int argc, char **argv)
         {"control", required_argument, NULL, 'C'}, {"time-scale", required_argument, NULL, 't'},
         {"debug", no_argument, NULL, 'd'},        {"help", no_argument, NULL, 'h'},
         {"s7-password", required_argument, NULL, 'P'},
+        {"s7plus", required_argument, NULL, 'S'},
         {NULL, 0, NULL, 0},
     };
     char config_path[512] = "", why[96], s7_password[9] = "";
     bool have_password = false;
-    char s7_host[256] = "", mb_host[256] = "", ctl_host[256] = "";
-    uint16_t s7_port = 0, mb_port = 0, ctl_port = 0;
+    char s7_host[256] = "", mb_host[256] = "", ctl_host[256] = "", sp_host[256] = "";
+    uint16_t s7_port = 0, mb_port = 0, ctl_port = 0, sp_port = 0;
     double scale = 0;
     dev_plan dev[16];
     size_t ndev = 0;
@@ -274,9 +281,11 @@ int cli_sim(int argc, char **argv)
             break;
         case 's':
         case 'm':
+        case 'S':
         case 'C': {
-            char *h = c == 's' ? s7_host : c == 'm' ? mb_host : ctl_host;
-            uint16_t *p = c == 's' ? &s7_port : c == 'm' ? &mb_port : &ctl_port;
+            char *h = c == 's' ? s7_host : c == 'm' ? mb_host : c == 'S' ? sp_host : ctl_host;
+            uint16_t *p = c == 's' ? &s7_port : c == 'm' ? &mb_port : c == 'S' ? &sp_port
+                                                                               : &ctl_port;
             if (!gw_parse_host_port(optarg, true, h, 256, p, why, sizeof(why)))
                 return cli_usage_error("sim", usage, "%s: %s, got '%s'", argv[optind - 2], why,
                                        optarg);
@@ -310,9 +319,9 @@ int cli_sim(int argc, char **argv)
     /* what to run */
     gw_config *cfg = NULL;
     if (config_path[0] && is_tag_map(config_path)) {
-        if (!s7_host[0] && !mb_host[0])
+        if (!s7_host[0] && !mb_host[0] && !sp_host[0])
             return cli_usage_error("sim", usage, "serving the tag map %s needs --s7 or --modbus "
-                                   "ADDR:PORT", config_path);
+                                   "ADDR:PORT, or --s7plus ADDR:PORT", config_path);
         dev[0].type = "memory";
         snprintf(dev[0].name, sizeof(dev[0].name), "memory");
         snprintf(dev[0].map, sizeof(dev[0].map), "%s", config_path);
@@ -333,6 +342,8 @@ int cli_sim(int argc, char **argv)
         }
         for (size_t i = 0; i < cfg->nmachines; i++) {
             gw_machine_cfg *m = &cfg->machines[i];
+            if (m->s7plus)
+                continue; /* --s7plus: cli_sim_from_config_s7plus */
             const char *h = m->driver == GW_DRIVER_S7 ? s7_host : mb_host;
             if (h[0]) {
                 snprintf(m->host, sizeof(m->host), "%s", h);
@@ -369,7 +380,8 @@ int cli_sim(int argc, char **argv)
     int rc = CLI_EXIT_RUNTIME;
     if (cfg) {
         snprintf(ctl_host, sizeof(ctl_host), "%s", cfg->sim_control_host);
-        gw_err e = cli_sim_from_config(cfg, log, scale, &sim, &ctl, &err);
+        gw_err e = cli_sim_from_config_s7plus(cfg, log, scale, sp_host[0] ? sp_host : NULL,
+                                              sp_port, &sim, &ctl, &err);
         gw_config_free(cfg);
         cfg = NULL;
         if (e != GW_OK)
@@ -384,6 +396,11 @@ int cli_sim(int argc, char **argv)
             gw_sim_frontend_address(sim, GW_DRIVER_S7, s7_host, s7_port);
         if (mb_host[0])
             gw_sim_frontend_address(sim, GW_DRIVER_MODBUS, mb_host, mb_port);
+        if (sp_host[0]) {
+            gw_sim_s7plus_address(sim, sp_host, sp_port, NULL);
+            /* without --s7: the S7 memory for S7CommPlus alone, no S7comm listener */
+            gw_sim_s7_listen(sim, s7_host[0] != '\0');
+        }
         for (size_t i = 0; i < ndev; i++)
             if (gw_sim_add_device(sim, dev[i].type, dev[i].name, dev[i].map, &err) != GW_OK) {
                 rc = CLI_EXIT_USAGE;
@@ -402,6 +419,11 @@ int cli_sim(int argc, char **argv)
             printf("READY %s %s:%u\n", d == GW_DRIVER_S7 ? "s7" : "modbus",
                    gw_sim_frontend_host(sim, d), gw_tcpsrv_port(t));
     }
+    gw_tcpsrv *sp = gw_sim_s7plus_frontend(sim);
+    if (sp)
+        printf("READY s7plus %s:%u\n", gw_sim_s7plus_host(sim), gw_tcpsrv_port(sp));
+    else if (sp_host[0])
+        fprintf(stderr, "plcgw sim: --s7plus: no device has S7 memory to serve\n");
     printf("READY control http://%s:%u\n", ctl_host, gw_sim_control_port(ctl));
     fflush(stdout);
     cli_wait_for_stop();

@@ -11,7 +11,7 @@
  *   PUT    /sim/devices/{d}/ios/{io}             {"value": v}: set_io
  *   GET    /sim/devices/{d}/options              the device's options
  *   PUT    /sim/devices/{d}/options              {"strict": true}: set_options
- *   POST   /sim/frontends/{s7|modbus}/{start|stop}
+ *   POST   /sim/frontends/{s7|modbus|s7plus}/{start|stop}
  *   GET    /sim/faults                           active faults
  *   POST   /sim/faults   {"frontend", "fault", "duration_ms", "delay_ms"}
  *   DELETE /sim/faults                           clear every fault
@@ -32,9 +32,30 @@
 
 /* ---------------------------------------------------------------- describe */
 
-static json_t *frontend_json(gw_sim *s, gw_driver d)
+/* The front-ends by index: S7comm and Modbus (their gw_driver values),
+ * then S7CommPlus. */
+#define NFE 3
+#define FE_S7PLUS 2
+static const char *const fe_names[NFE] = {"modbus", "s7", "s7plus"};
+
+static gw_tcpsrv *fe_tcp(gw_sim *s, int k)
 {
-    gw_tcpsrv *t = gw_sim_frontend(s, d);
+    return k == FE_S7PLUS ? gw_sim_s7plus_frontend(s) : gw_sim_frontend(s, (gw_driver)k);
+}
+
+static bool fe_of(const char *name, int *k)
+{
+    for (int i = 0; i < NFE; i++)
+        if (strcmp(name, fe_names[i]) == 0) {
+            *k = i;
+            return true;
+        }
+    return false;
+}
+
+static json_t *frontend_json(gw_sim *s, int d)
+{
+    gw_tcpsrv *t = fe_tcp(s, d);
     if (!t)
         return json_null();
     json_t *faults = json_object();
@@ -48,11 +69,13 @@ static json_t *frontend_json(gw_sim *s, gw_driver d)
         json_object_set_new(faults, gw_fault_name((gw_fault)f), o);
     }
     json_t *o = json_pack("{s:s, s:s, s:i, s:i, s:o}", "state",
-                          gw_tcpsrv_state_name(gw_tcpsrv_get_state(t)), "host", s->fe[d].host,
+                          gw_tcpsrv_state_name(gw_tcpsrv_get_state(t)), "host",
+                          d == FE_S7PLUS ? gw_sim_s7plus_host(s) : s->fe[d].host,
                           "port", gw_tcpsrv_port(t), "clients", (int)gw_tcpsrv_clients(t),
                           "faults", faults);
-    /* the simulated CPU's mode: a client may stop it (docs/sim.md) */
-    if (d == GW_DRIVER_S7)
+    /* the simulated CPU's mode: a client may stop it (docs/sim.md); the
+     * S7CommPlus front-end serves the same CPU */
+    if (d == GW_DRIVER_S7 || d == FE_S7PLUS)
         json_object_set_new(o, "cpu", json_string(gw_sim_s7_cpu_state(s) == GW_S7_CPU_RUN
                                                       ? "run" : "stop"));
     return o;
@@ -128,11 +151,12 @@ void *gw_sim_describe(gw_sim *s)
         json_array_append_new(types, json_pack("{s:s, s:s}", "name", t->name, "description",
                                                t->description));
     }
-    return json_pack("{s:I, s:f, s:I, s:I, s:{s:o, s:o}, s:o, s:o}", "clock_ms",
+    return json_pack("{s:I, s:f, s:I, s:I, s:{s:o, s:o, s:o}, s:o, s:o}", "clock_ms",
                      (json_int_t)gw_sim_clock_ms(s), "time_scale", gw_sim_time_scale(s), "events",
                      (json_int_t)gw_sim_events(s), "overflows", (json_int_t)gw_sim_overflows(s),
                      "frontends", "s7", frontend_json(s, GW_DRIVER_S7), "modbus",
-                     frontend_json(s, GW_DRIVER_MODBUS), "devices", devs, "types", types);
+                     frontend_json(s, GW_DRIVER_MODBUS), "s7plus", frontend_json(s, FE_S7PLUS),
+                     "devices", devs, "types", types);
 }
 
 /* ---------------------------------------------------------------- HTTP */
@@ -295,26 +319,17 @@ static int device_route(gw_http_req *c, gw_sim *s, const char *method, char seg[
     return status;
 }
 
-static bool driver_of(const char *name, gw_driver *d)
-{
-    if (strcmp(name, "s7") == 0)
-        *d = GW_DRIVER_S7;
-    else if (strcmp(name, "modbus") == 0)
-        *d = GW_DRIVER_MODBUS;
-    else
-        return false;
-    return true;
-}
-
 static int faults_route(gw_http_req *c, gw_sim *s, const char *method)
 {
     if (strcmp(method, "GET") == 0)
-        return send_json(c, 200, json_pack("{s:o, s:o}", "s7", frontend_json(s, GW_DRIVER_S7),
-                                           "modbus", frontend_json(s, GW_DRIVER_MODBUS)));
+        return send_json(c, 200, json_pack("{s:o, s:o, s:o}", "s7",
+                                           frontend_json(s, GW_DRIVER_S7), "modbus",
+                                           frontend_json(s, GW_DRIVER_MODBUS), "s7plus",
+                                           frontend_json(s, FE_S7PLUS)));
     if (strcmp(method, "DELETE") == 0) {
-        for (int d = 0; d < 2; d++)
-            if (gw_sim_frontend(s, (gw_driver)d))
-                gw_tcpsrv_fault_clear(gw_sim_frontend(s, (gw_driver)d));
+        for (int d = 0; d < NFE; d++)
+            if (fe_tcp(s, d))
+                gw_tcpsrv_fault_clear(fe_tcp(s, d));
         return send_json(c, 200, json_pack("{s:b}", "cleared", 1));
     }
     if (strcmp(method, "POST") != 0)
@@ -326,7 +341,8 @@ static int faults_route(gw_http_req *c, gw_sim *s, const char *method)
     const char *fe = json_string_value(fej);
     if (fej && !fe) {
         json_decref(body);
-        return problem(c, 422, "\"frontend\" must be \"s7\", \"modbus\" or \"all\"");
+        return problem(c, 422, "\"frontend\" must be \"s7\", \"modbus\", \"s7plus\" or "
+                       "\"all\"");
     }
     const char *name = json_string_value(json_object_get(body, "fault"));
     json_t *dur = json_object_get(body, "duration_ms"), *del = json_object_get(body, "delay_ms");
@@ -345,9 +361,9 @@ static int faults_route(gw_http_req *c, gw_sim *s, const char *method)
         uint32_t ms = dur ? (uint32_t)json_integer_value(dur) : 0;
         uint32_t delay = del ? (uint32_t)json_integer_value(del) : 0;
         int applied = 0;
-        for (int d = 0; d < 2; d++) {
-            const char *dn = d == GW_DRIVER_S7 ? "s7" : "modbus";
-            gw_tcpsrv *t = gw_sim_frontend(s, (gw_driver)d);
+        for (int d = 0; d < NFE; d++) {
+            const char *dn = fe_names[d];
+            gw_tcpsrv *t = fe_tcp(s, d);
             if (!t || (fe && strcmp(fe, "all") != 0 && strcmp(fe, dn) != 0))
                 continue;
             gw_tcpsrv_fault(t, f, ms, delay);
@@ -432,19 +448,24 @@ static int route(gw_http_req *c, gw_sim_control *ctl)
                                            (json_int_t)gw_sim_clock_ms(s), "time_scale",
                                            gw_sim_time_scale(s)));
     }
-    gw_driver d;
-    if (strcmp(seg[1], "frontends") == 0 && n == 4 && driver_of(seg[2], &d)) {
+    int d;
+    if (strcmp(seg[1], "frontends") == 0 && n == 4 && fe_of(seg[2], &d)) {
         if (strcmp(m, "POST") != 0)
             return problem(c, 405, "use POST");
         gw_error err;
         gw_error_clear(&err);
         if (strcmp(seg[3], "start") == 0) {
-            if (gw_sim_frontend_start(s, d, &err) != GW_OK)
+            gw_err rc = d == FE_S7PLUS ? gw_sim_s7plus_start(s, &err)
+                                       : gw_sim_frontend_start(s, (gw_driver)d, &err);
+            if (rc != GW_OK)
                 return problem(c, err.code == GW_E_NOT_FOUND ? 404 : 500, "%s", err.msg);
         } else if (strcmp(seg[3], "stop") == 0) {
-            if (!gw_sim_frontend(s, d))
+            if (!fe_tcp(s, d))
                 return problem(c, 404, "no %s front-end runs", seg[2]);
-            gw_sim_frontend_stop(s, d);
+            if (d == FE_S7PLUS)
+                gw_sim_s7plus_stop(s);
+            else
+                gw_sim_frontend_stop(s, (gw_driver)d);
         } else {
             return problem(c, 404, "use .../start or .../stop");
         }

@@ -4,7 +4,8 @@
  *
  * Threads and data:
  *   - the front-ends' server threads call on_s7_write/on_mb_write after a
- *     client's write; they decode old and new values of every property the
+ *     client's write (the S7CommPlus server's thread too: its writes go
+ *     through gw_s7_server_client_write, which calls on_s7_write); they decode old and new values of every property the
  *     write touched, append to the write log and queue one event per
  *     property (a fixed-size record in a byte-bounded ring);
  *   - the manager thread pops events and calls the device's on_write, then
@@ -145,6 +146,8 @@ gw_err gw_sim_new(const gw_sim_opts *opts, gw_sim **out)
         s->s7_opts = *opts->s7;
     snprintf(s->fe[GW_DRIVER_S7].host, sizeof(s->fe[0].host), "127.0.0.1");
     snprintf(s->fe[GW_DRIVER_MODBUS].host, sizeof(s->fe[0].host), "127.0.0.1");
+    snprintf(s->fe_s7p.host, sizeof(s->fe_s7p.host), "127.0.0.1");
+    s->s7_listen = true;
     *out = s;
     return GW_OK;
 }
@@ -163,7 +166,7 @@ const char *gw_sim_frontend_host(gw_sim *s, gw_driver d)
 gw_tcpsrv *gw_sim_frontend(gw_sim *s, gw_driver d)
 {
     if (d == GW_DRIVER_S7)
-        return s->s7 ? gw_s7_server_tcp(s->s7) : NULL;
+        return s->s7 && s->s7_listen ? gw_s7_server_tcp(s->s7) : NULL;
     return s->mb ? gw_mb_server_tcp(s->mb) : NULL;
 }
 
@@ -179,6 +182,45 @@ gw_err gw_sim_frontend_start(gw_sim *s, gw_driver d, gw_error *err)
 void gw_sim_frontend_stop(gw_sim *s, gw_driver d)
 {
     gw_tcpsrv_stop(gw_sim_frontend(s, d));
+}
+
+void gw_sim_s7plus_address(gw_sim *s, const char *host, uint16_t port, const s7p_opts *forms)
+{
+    snprintf(s->fe_s7p.host, sizeof(s->fe_s7p.host), "%s", host);
+    s->fe_s7p.port = port;
+    memset(&s->s7p_forms, 0, sizeof(s->s7p_forms));
+    if (forms)
+        s->s7p_forms = *forms;
+    s->s7p_on = true;
+}
+
+void gw_sim_s7_listen(gw_sim *s, bool listen)
+{
+    s->s7_listen = listen;
+}
+
+const char *gw_sim_s7plus_host(gw_sim *s)
+{
+    return s->fe_s7p.host;
+}
+
+gw_tcpsrv *gw_sim_s7plus_frontend(gw_sim *s)
+{
+    return s->s7p ? gw_s7p_server_tcp(s->s7p) : NULL;
+}
+
+gw_err gw_sim_s7plus_start(gw_sim *s, gw_error *err)
+{
+    if (!s->s7p)
+        return gw_error_set(err, GW_E_NOT_FOUND, "no s7plus front-end: none was asked for, or "
+                            "no device has S7 memory");
+    return gw_s7p_server_start(s->s7p, err);
+}
+
+void gw_sim_s7plus_stop(gw_sim *s)
+{
+    if (s->s7p)
+        gw_tcpsrv_stop(gw_s7p_server_tcp(s->s7p));
 }
 
 size_t gw_sim_device_count(gw_sim *s)
@@ -934,9 +976,66 @@ static void *manager_main(void *arg)
     return NULL;
 }
 
+/* Explore's names: per DB the parameter names of the S7 devices' tags in
+ * it, in map order (devices in the order they were added). */
+static gw_err s7p_names(gw_sim *s)
+{
+    uint16_t dbs[256];
+    size_t ndb = gw_s7_server_dbs(s->s7, dbs, NULL, 256);
+    if (ndb > 256)
+        ndb = 256;
+    size_t cap = 0;
+    for (size_t i = 0; i < s->ndev; i++)
+        cap += s->dev[i]->driver == GW_DRIVER_S7 ? gw_tagmap_count(s->dev[i]->map) : 0;
+    const char **names = gw_malloc((cap ? cap : 1) * sizeof(*names));
+    if (!names)
+        return GW_E_NOMEM;
+    gw_err rc = GW_OK;
+    for (size_t k = 0; k < ndb && rc == GW_OK; k++) {
+        size_t n = 0;
+        for (size_t i = 0; i < s->ndev; i++) {
+            gw_sim_device *d = s->dev[i];
+            for (size_t t = 0; d->driver == GW_DRIVER_S7 && t < gw_tagmap_count(d->map); t++) {
+                const gw_tag *tag = gw_tagmap_at(d->map, t);
+                if (tag->addr.area == GW_S7_DB && tag->addr.db == dbs[k] && n < cap)
+                    names[n++] = tag->parameter;
+            }
+        }
+        rc = gw_s7p_server_set_names(s->s7p, dbs[k], names, n);
+    }
+    gw_free(names);
+    return rc;
+}
+
+/* The S7CommPlus front-end on the S7 devices' memory. */
+static gw_err s7p_make(gw_sim *s, gw_error *err)
+{
+    if (!s->s7p_on || s->s7p)
+        return GW_OK;
+    if (!s->s7) {
+        gw_log_write(s->log, GW_LOG_WARN, "sim", "no device has S7 memory: the s7plus front-end "
+                     "is not started");
+        return GW_OK;
+    }
+    gw_s7p_server_opts po = {0};
+    po.host = s->fe_s7p.host;
+    po.port = s->fe_s7p.port;
+    po.forms = s->s7p_forms;
+    po.log = s->log;
+    po.memory = s->s7;
+    gw_err rc = gw_s7p_server_new(&po, &s->s7p, err);
+    if (rc == GW_OK && (rc = s7p_names(s)) != GW_OK)
+        gw_error_set(err, rc, "out of memory");
+    if (rc == GW_OK)
+        rc = gw_s7p_server_start(s->s7p, err);
+    return rc;
+}
+
 gw_err gw_sim_start(gw_sim *s, gw_error *err)
 {
-    if (s->s7 && gw_s7_server_start(s->s7, err) != GW_OK)
+    if (s->s7 && s->s7_listen && gw_s7_server_start(s->s7, err) != GW_OK)
+        return err ? err->code : GW_E_IO;
+    if (s7p_make(s, err) != GW_OK)
         return err ? err->code : GW_E_IO;
     if (s->mb && gw_mb_server_start(s->mb, err) != GW_OK)
         return err ? err->code : GW_E_IO;
@@ -974,7 +1073,9 @@ void gw_sim_free(gw_sim *s)
     if (!s)
         return;
     gw_sim_stop(s);
-    /* servers first: no write event may arrive for a freed device */
+    /* servers first: no write event may arrive for a freed device; the
+     * S7CommPlus one before the memory it serves */
+    gw_s7p_server_free(s->s7p);
     gw_s7_server_free(s->s7);
     gw_mb_server_free(s->mb);
     for (size_t i = 0; i < s->ndev; i++) {

@@ -25,6 +25,7 @@
 
 #include "drivers/modbus/mb.h"
 #include "drivers/s7/s7.h"
+#include "drivers/s7plus/s7plus.h"
 
 /* The seed's value types (BeckhoffSim property types). */
 typedef enum {
@@ -112,6 +113,23 @@ gw_s7_cpu_state gw_sim_s7_cpu_state(gw_sim *s);
 /* Starts the front-ends that have devices, and the manager thread. */
 gw_err gw_sim_start(gw_sim *s, gw_error *err);
 void gw_sim_stop(gw_sim *s);
+
+/*
+ * The S7CommPlus front-end (docs/sim.md): the S7 devices' memory (the one
+ * the S7comm front-end serves) over S7CommPlus V1, Explore listing each DB
+ * with the parameter names of its tags. Giving its address turns it on
+ * (port 0: any free port); forms NULL = python-snap7's. Before start.
+ */
+void gw_sim_s7plus_address(gw_sim *s, const char *host, uint16_t port, const s7p_opts *forms);
+/* Whether the S7comm front-end listens (default true). False: the S7
+ * devices' memory is made all the same, for S7CommPlus alone. Before start. */
+void gw_sim_s7_listen(gw_sim *s, bool listen);
+const char *gw_sim_s7plus_host(gw_sim *s);
+/* Its TCP server (state, faults); NULL when it is not used or no device
+ * has S7 memory. */
+gw_tcpsrv *gw_sim_s7plus_frontend(gw_sim *s);
+gw_err gw_sim_s7plus_start(gw_sim *s, gw_error *err);
+void gw_sim_s7plus_stop(gw_sim *s);
 
 /* The address a front-end listens on (its port: gw_tcpsrv_port). */
 const char *gw_sim_frontend_host(gw_sim *s, gw_driver d);

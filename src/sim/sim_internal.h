@@ -110,6 +110,11 @@ struct gw_sim {
     sim_frontend fe[2];            /* by gw_driver */
     gw_s7_server *s7;
     gw_mb_server *mb;
+    bool s7_listen;                /* the S7comm front-end listens (else memory only) */
+    bool s7p_on;                   /* an S7CommPlus front-end was asked for */
+    sim_frontend fe_s7p;
+    s7p_opts s7p_forms;
+    gw_s7p_server *s7p;            /* on s7's memory, made at start */
     sim_event *queue;
     size_t qcap, qhead, qlen;
     uint64_t nevents, noverflow;

@@ -86,7 +86,24 @@ typedef struct {
      * hook sees them as it sees S7comm clients' writes. Borrowed; it must
      * outlive this server. It need not be started. */
     gw_s7_server *memory;
+    /* Responses: false (default) = one TPKT per response up to 64 KiB and
+     * frames of at most 65520 data bytes above that (py7's client reads
+     * one TPKT per response, Explore excepted); true = every response cut
+     * into frames that fit the TPDU size confirmed in the CC, one COTP DT
+     * each, as real CPUs send (facts S1). */
+    bool split_tpdu;
 } gw_s7p_server_opts;
+
+/* The error codes our server puts in GetMulti/SetMulti error lists (u64
+ * VLQ; docs/s7commplus.md "Server"). Only 0x8104 is py7's; the others
+ * are our choice: a client treats any entry as the item's failure. */
+enum {
+    GW_S7P_SRV_ERR_NO_OBJECT = 0x8104, /* no such DB/area or attribute (py7: 82 82 04) */
+    GW_S7P_SRV_ERR_RANGE = 0x8105,     /* past the end of the DB, or size 0 */
+    GW_S7P_SRV_ERR_VALUE = 0x8106,     /* value of another type or length than the address */
+    GW_S7P_SRV_ERR_ADDRESS = 0x8107,   /* address we do not understand (LIDs, area) */
+    GW_S7P_SRV_ERR_TOO_BIG = 0x8108    /* the answer would pass our response limit */
+};
 
 gw_err gw_s7p_server_new(const gw_s7p_server_opts *opts, gw_s7p_server **out, gw_error *err);
 /* The variable names of DB `db` that Explore lists (copied); before or

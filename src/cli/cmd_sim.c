@@ -18,7 +18,7 @@ static const char usage[] =
     "usage: plcgw sim [--config FILE] [--device TYPE]... [--s7 ADDR:PORT]\n"
     "                 [--modbus ADDR:PORT] [--s7plus ADDR:PORT] [--control ADDR:PORT]\n"
     "                 [--time-scale X]\n"
-    "                 [--s7-password PW] [--debug]\n"
+    "                 [--s7-password PW] [--s7plus-forms LIST] [--debug]\n"
     "       plcgw sim COMMAND --control ADDR:PORT [ARGS]   (see --help)\n";
 
 static const char help[] =
@@ -40,6 +40,10 @@ static const char help[] =
     "      --s7 ADDR:PORT       S7 front-end address (port 0: any free port)\n"
     "      --modbus ADDR:PORT   Modbus front-end address\n"
     "      --s7plus ADDR:PORT   S7CommPlus front-end address (the S7 devices)\n"
+    "      --s7plus-forms L     its wire forms: python-snap7's by default; 'real' (all\n"
+    "                           of the real CPUs' forms) or some of lid_classic,\n"
+    "                           blob_root_id, delete_long, names_utf8, oq_reference,\n"
+    "                           explore_id\n"
     "      --control ADDR:PORT  control API address (default from the config, or\n"
     "                           127.0.0.1 on any free port)\n"
     "      --time-scale X       simulated seconds per real second (0.01..1000)\n"
@@ -252,8 +256,11 @@ int cli_sim(int argc, char **argv)
         {"debug", no_argument, NULL, 'd'},        {"help", no_argument, NULL, 'h'},
         {"s7-password", required_argument, NULL, 'P'},
         {"s7plus", required_argument, NULL, 'S'},
+        {"s7plus-forms", required_argument, NULL, 'F'},
         {NULL, 0, NULL, 0},
     };
+    s7p_opts forms = {0};
+    bool have_forms = false;
     char config_path[512] = "", why[96], s7_password[9] = "";
     bool have_password = false;
     char s7_host[256] = "", mb_host[256] = "", ctl_host[256] = "", sp_host[256] = "";
@@ -305,6 +312,13 @@ int cli_sim(int argc, char **argv)
             snprintf(s7_password, sizeof(s7_password), "%s", optarg);
             have_password = true;
             break;
+        case 'F': {
+            char fwhy[200];
+            if (s7p_opts_parse(optarg, &forms, fwhy, sizeof(fwhy)) != GW_OK)
+                return cli_usage_error("sim", usage, "--s7plus-forms: %s", fwhy);
+            have_forms = true;
+            break;
+        }
         case 'd': level = GW_LOG_DEBUG; break;
         case 'h': printf("%s%s", usage, help); return CLI_EXIT_OK;
         case ':':
@@ -342,6 +356,8 @@ int cli_sim(int argc, char **argv)
         }
         for (size_t i = 0; i < cfg->nmachines; i++) {
             gw_machine_cfg *m = &cfg->machines[i];
+            if (m->s7plus && have_forms)
+                m->s7p_forms = forms;
             if (m->s7plus)
                 continue; /* --s7plus: cli_sim_from_config_s7plus */
             const char *h = m->driver == GW_DRIVER_S7 ? s7_host : mb_host;
@@ -397,7 +413,7 @@ int cli_sim(int argc, char **argv)
         if (mb_host[0])
             gw_sim_frontend_address(sim, GW_DRIVER_MODBUS, mb_host, mb_port);
         if (sp_host[0]) {
-            gw_sim_s7plus_address(sim, sp_host, sp_port, NULL);
+            gw_sim_s7plus_address(sim, sp_host, sp_port, &forms);
             /* without --s7: the S7 memory for S7CommPlus alone, no S7comm listener */
             gw_sim_s7_listen(sim, s7_host[0] != '\0');
         }

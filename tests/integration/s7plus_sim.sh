@@ -114,7 +114,41 @@ expect "plcgw write over S7comm" 0 "$plcgw" write --config "$map" --host 127.0.0
   --payload '{"Max_Stroke": 77.5}'
 out=$(raw "$sp" read 1 16 4)
 same "S7CommPlus reads the S7comm write" "$(f32 "$(jq -r .hex <<<"$out")")" "77.5"
+
+# our own client as a user runs it: browse, read and write the rig's map
+# over S7CommPlus (the engine's s7plus driver uses the same client)
+sp_c=(--host 127.0.0.1 --port "$sp" --driver s7plus)
+expect "plcgw browse" 0 "$plcgw" browse "${sp_c[@]}"
+check "browse lists DB1 with its variables" "$out" 'DB1 +DB1 +24 bytes +6 variables'
+check "browse names DB3's Lock_Upper" "$out" 'Lock_Upper'
+expect "plcgw browse --json" 0 "$plcgw" browse "${sp_c[@]}" --json
+same "browse --json: the DB numbers" "$(jq -c '[.[].number]' <<<"$out")" "[1,2,3]"
+same "browse --json: DB2's variables" "$(jq -c '[.[1].variables[].name][0:3]' <<<"$out")" \
+  '["Actual_Force","Actual_Deflection","Target_Deflection"]'
+same "browse --json: DB3's size" "$(jq -r '.[2].size' <<<"$out")" "10"
+expect "plcgw read --driver s7plus" 0 "$plcgw" read "${sp_c[@]}" --config "$map" --json
+same "read: Max_Stroke (written over S7comm)" \
+  "$(jq -r '.[] | select(.parameter == "Max_Stroke") | .value' <<<"$out")" "77.5"
+expect "plcgw write --driver s7plus (a real, two bits of one byte)" 0 "$plcgw" write "${sp_c[@]}" \
+  --config "$map" --payload '{"Max_Force": 21.25, "Lock_Upper": true, "Lock_Lower": true}'
+expect "plcgw read over S7comm after it" 0 "$plcgw" read --config "$map" --host 127.0.0.1 --port "$s7" --json
+same "S7comm reads the S7CommPlus client's writes" \
+  "$(jq -c '[.[] | select(.parameter == "Max_Force" or .parameter == "Lock_Upper" or .parameter == "Lock_Lower") | .value]' <<<"$out")" \
+  '[21.25,true,true]'
 stop_pid "${pids[1]}"
+
+# the real CPUs' forms on both sides; a client in the other forms is refused
+start_sim real --device ringstiff --s7plus 127.0.0.1:0 --s7plus-forms real --control 127.0.0.1:0
+sp_r=(--host 127.0.0.1 --port "$sp" --driver s7plus --s7plus-forms real)
+expect "real forms: browse" 0 "$plcgw" browse "${sp_r[@]}" --json
+same "real forms: the DB numbers" "$(jq -c '[.[].number]' <<<"$out")" "[1,2,3]"
+expect "real forms: write" 0 "$plcgw" write "${sp_r[@]}" --config "$map" --payload '{"Pipe_Length": 450}'
+expect "real forms: read" 0 "$plcgw" read "${sp_r[@]}" --config "$map" --json
+same "real forms: Pipe_Length" "$(jq -r '.[] | select(.parameter == "Pipe_Length") | .value' <<<"$out")" "450"
+expect "python-snap7's forms against a real-form server: refused" 1 "$plcgw" read \
+  --host 127.0.0.1 --port "$sp" --driver s7plus --config "$map"
+check "it says what did not parse" "$err" 'malformed'
+stop_pid "${pids[2]}"
 
 echo "s7plus_sim: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -11,6 +11,8 @@ const { io } = require('socket.io-client');
 
 const URL = process.env.PLCGW_URL;
 const SIM = process.env.SIM_URL;
+// the rig's front-end in the simulator: s7, or s7plus (DEMO_RIG_DRIVER)
+const RIG_FRONTEND = process.env.RIG_FRONTEND || 's7';
 const OP = process.env.OP_TOKEN;
 const OP2 = process.env.OP2_TOKEN;
 const VIEWER = process.env.VIEWER_TOKEN;
@@ -168,7 +170,7 @@ test('subscribe {machine} serves another machine; an unknown one is refused', as
 test('a PLC change arrives: connection_status on a dropped PLC, then alarm', async () => {
   const s = await connect({ transports: ['websocket'], auth: { token: VIEWER } });
   const down = waitEvent(s, 'connection_status', (p) => p.machine === 'rig' && !p.connected, 5000);
-  await simPost('/sim/faults', { frontend: 's7', fault: 'drop', duration_ms: 800 });
+  await simPost('/sim/faults', { frontend: RIG_FRONTEND, fault: 'drop', duration_ms: 800 });
   const p = await down;
   assert.ok(typeof p.error === 'string' && p.error.length, 'says why');
   await waitEvent(s, 'connection_status', (x) => x.machine === 'rig' && x.connected, 8000);
@@ -290,7 +292,7 @@ test('a PLC reconnect releases the jog; the held button must be let go first', a
   assert.deepStrictEqual(await call(s, 'jog_forward', { state: true }), { ok: true });
   const released = waitEvent(s, 'jog_status', (p) => !p.active, 5000);
   const since = await lastSeq();
-  await simPost('/sim/faults', { frontend: 's7', fault: 'drop', duration_ms: 300 });
+  await simPost('/sim/faults', { frontend: RIG_FRONTEND, fault: 'drop', duration_ms: 300 });
   const renew = setInterval(() => s.emit('jog_forward', { state: true }), 200);
   try {
     assert.match((await released).reason, /PLC connection changed/);

@@ -23,7 +23,7 @@ VIEWER_TOKEN=$("$plcgw" token create viewer --db "$db")
 wait_connected "$gw_port" || true
 
 fail=0
-PLCGW_URL=http://127.0.0.1:$gw_port SIM_URL=http://127.0.0.1:$p_ctl \
+PLCGW_URL=http://127.0.0.1:$gw_port SIM_URL=http://127.0.0.1:$p_ctl RIG_FRONTEND=$rig_frontend \
   NODE_PATH=$src/node_modules timeout 180 "$node" "$src/tests/integration/socketio/live.js" || fail=1
 
 # every jog start and release is audited, with its reason

@@ -378,7 +378,7 @@ static uint64_t value_bytes(gw_s7p_server *s, const s7p_pvalue *pv, uint8_t tmp[
         return 0;
     }
     size_t wdt = scalar_width(pv->type);
-    if (pv->flags == 0 && wdt) {
+    if (pv->flags == 0 && wdt && wdt <= 8) {
         uint64_t bits = pv->type == S7P_T_SINT || pv->type == S7P_T_INT ? (uint64_t)pv->i : pv->u;
         for (size_t k = 0; k < wdt; k++)
             tmp[k] = (uint8_t)(bits >> (8u * (wdt - 1 - k)));

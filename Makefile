@@ -40,7 +40,7 @@ build-asan: bootstrap
 # ThreadSanitizer over the threaded parts: the engine, the live channel
 build-tsan: bootstrap
 	@cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGW_SANITIZE=thread >/dev/null
-	@cmake --build build-tsan -j$(JOBS) --target plcgw engine_test_engine http_test_server s7_test_client_server s7_test_server_cpu s7_test_server_blocks s7_test_server_tmct sim_test_sim
+	@cmake --build build-tsan -j$(JOBS) --target plcgw engine_test_engine http_test_server s7_test_client_server s7_test_server_cpu s7_test_server_blocks s7_test_server_tmct sim_test_sim s7plus_test_server s7plus_test_client engine_test_engine_s7plus
 
 # What a packager builds: Release (-O3) with Debian's hardening flags
 # (dpkg-buildflags: _FORTIFY_SOURCE=2, stack protector, format security);
@@ -77,7 +77,7 @@ test: build build-asan build-tsan build-release
 	ctest --test-dir build-release --output-on-failure -j$(JOBS) -L unit
 	$(SAN_ENV) ctest --test-dir build-asan --output-on-failure -j$(JOBS)
 	TSAN_OPTIONS="halt_on_error=1 suppressions=$(CURDIR)/tests/tsan.supp" \
-	  ctest --test-dir build-tsan --output-on-failure -R 'engine_test_engine|http_test_server|s7_test_client_server|s7_test_server_(cpu|blocks|tmct)|sim_test_sim$$|^s7_cli$$|socketio|hostile|rig_workflow|watermaker_dts'
+	  ctest --test-dir build-tsan --output-on-failure -R 'engine_test_engine|http_test_server|s7_test_client_server|s7_test_server_(cpu|blocks|tmct)|sim_test_sim$$|s7plus_test_(server|client)|engine_test_engine_s7plus|^s7_cli$$|socketio|hostile|rig_workflow|watermaker_dts'
 	@$(MAKE) --no-print-directory fuzz
 
 # Figures, not pass/fail: run on a quiet machine and compare runs.

@@ -88,8 +88,8 @@ static inline uint16_t s7_remote_tsap(uint8_t conn_type, uint8_t rack, uint8_t s
 
 /* A TSAP as COTP carries it: a parameter of any length (ISO 8073 section
  * 13.3.4 a), RFC 905). S7 uses 2 bytes (section 3 of docs/s7comm.md),
- * S7CommPlus the 16 ASCII bytes "SIMATIC-ROOT-HMI" (shared/s7commplus.md
- * section 1). We keep at most S7_TSAP_MAX bytes; a longer one is ignored
+ * S7CommPlus the 16 ASCII bytes "SIMATIC-ROOT-HMI" (docs/s7commplus.md
+ * S1). We keep at most S7_TSAP_MAX bytes; a longer one is ignored
  * by the decoder like an unknown parameter. */
 #define S7_TSAP_MAX 32
 typedef struct {

@@ -7,7 +7,7 @@
  * every socket wait has a deadline; any link error closes the connection
  * (s7_iso_fail), so the next call starts clean; a TPKT is accepted up to
  * its 65535-byte maximum whatever TPDU size was negotiated, because py7's
- * S7CommPlus emulator ignores it (shared/s7commplus.md 1), while what we
+ * S7CommPlus emulator ignores it (docs/s7commplus.md S1), while what we
  * send as fragments keeps to the negotiated size.
  */
 #include "s7_iso.h"

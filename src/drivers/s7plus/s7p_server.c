@@ -2,7 +2,7 @@
  * s7p_server.c - an S7CommPlus V1 server (docs/s7commplus.md "Server") for
  * the simulator and tests: the memory of an S7 server (gw_s7_server: its
  * DBs, M, I, Q and CPU mode) served to S7CommPlus clients, python-snap7's
- * client first (its emulator's answers, facts S4/S5), the real CPUs'
+ * client first (its emulator's answers, docs/s7commplus.md), the real CPUs'
  * forms behind s7p_opts.
  *
  * The TCP side (sockets, one thread, faults) is core's gw_tcpsrv, the
@@ -63,7 +63,7 @@ typedef struct {
     uint32_t start, len;
 } mem_loc;
 
-/* The CC as py7's emulator sends it (facts S1): TPDU size the CR's up to
+/* The CC as py7's emulator sends it (docs/s7commplus.md): TPDU size the CR's up to
  * 1024, no TSAPs. */
 static const s7_iso_accept s7p_accept = {0x0A, false, {0, {0}}, {0, {0}}};
 
@@ -89,7 +89,7 @@ gw_err gw_s7p_server_new(const gw_s7p_server_opts *opts, gw_s7p_server **out, gw
     s->opts.host = s->host;
     if (!s->opts.max_clients)
         s->opts.max_clients = 8;
-    s->next_session = 1;       /* py7 hands out 1, 2, 3, ... (facts S2) */
+    s->next_session = 1;       /* py7 hands out 1, 2, 3, ... (docs/s7commplus.md) */
     pthread_mutex_init(&s->lock, NULL);
     s->rsp = gw_malloc(RSP_CAP);
     s->ebuf = gw_malloc(EBUF_CAP);
@@ -200,7 +200,7 @@ gw_err s7p__session_new(gw_s7p_server *s, const char *peer, s7p_session **out)
         return GW_E_NOMEM;
     snprintf(c->peer, sizeof(c->peer), "%s", peer);
     c->rabuf = gw_malloc(S7P_SRV_REQ_MAX);
-    /* our COTP reference 0x0001, as py7's CC has it (facts S1); one
+    /* our COTP reference 0x0001, as py7's CC has it (docs/s7commplus.md); one
      * frame per COTP DT sequence */
     if (!c->rabuf || s7_iso_srv_init(&c->iso, 0x0001, S7P_SRV_FRAME_MAX) != GW_OK) {
         gw_free(c->rabuf);
@@ -273,7 +273,7 @@ static void put_rsp_hdr(s7p_w *w, uint16_t function, uint16_t seq)
     s7p_put_hdr(w, &h);
 }
 
-/* The Error answer (facts S2): function 0x04B1, 89 31 00 00 00 00. */
+/* The Error answer (docs/s7commplus.md): function 0x04B1, 89 31 00 00 00 00. */
 static size_t error_pdu(uint8_t *out, size_t cap, uint16_t seq)
 {
     s7p_w w;
@@ -431,7 +431,7 @@ static bool serve_createobj(gw_s7p_server *s, s7p_session *c, s7p_w *w, const ui
     if (s7p_createobj_req_decode(p, n, &s->opts.forms, &req) != GW_OK)
         return false;
     c->session_id = new_session_id(s);
-    /* py7's answer (facts S4, S5): VV 01, attr 305 and attr 306 (USInt,
+    /* py7's answer (docs/s7commplus.md): VV 01, attr 305 and attr 306 (USInt,
      * then UDInt), no attr 233 (a 19-character "XX:" string there would
      * start the SessionKey path) */
     s7p_createobj_rsp_encode_py7(w, c->session_id, SESSION_VERSION);
@@ -478,7 +478,7 @@ static bool serve_setmulti(gw_s7p_server *s, const s7p_session *c, s7p_w *w, con
             return false;
         uint64_t code;
         if (req.in_object_id > 0) {
-            /* session attributes: the ServerSessionVersion echo (facts S2) */
+            /* session attributes: the ServerSessionVersion echo (docs/s7commplus.md) */
             code = req.in_object_id == c->session_id &&
                            item.attr_id == S7P_ID_SERVER_SESSION_VERSION
                        ? 0 : GW_S7P_SRV_ERR_NO_OBJECT;
@@ -503,7 +503,7 @@ static const char *const *names_of(gw_s7p_server *s, uint16_t db, size_t *n)
     return NULL;
 }
 
-/* Every DB in ascending order (facts S4); the request is read only for
+/* Every DB in ascending order (docs/s7commplus.md); the request is read only for
  * its ExploreId (echoed with the explore_id form). */
 static bool serve_explore(gw_s7p_server *s, s7p_w *w, const uint8_t *p, size_t n)
 {
@@ -614,7 +614,7 @@ bool s7p__serve_packet(gw_s7p_server *s, s7p_session *c, const uint8_t *frame, s
                                               : "malformed S7CommPlus frame");
         return false;
     }
-    /* keep-alive and system-event frames get no answer (facts S1 give none) */
+    /* keep-alive and system-event frames get no answer (docs/s7commplus.md: the sources give none) */
     if (!done || f.kind != S7P_FRAME_DATA)
         return true;
     serve_pdu(s, c, f.data, f.data_len);

@@ -90,7 +90,7 @@ typedef struct {
      * frames of at most 65520 data bytes above that (py7's client reads
      * one TPKT per response, Explore excepted); true = every response cut
      * into frames that fit the TPDU size confirmed in the CC, one COTP DT
-     * each, as real CPUs send (facts S1). */
+     * each, as real CPUs send (docs/s7commplus.md). */
     bool split_tpdu;
 } gw_s7p_server_opts;
 

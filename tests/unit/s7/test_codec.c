@@ -219,7 +219,7 @@ static void test_cr_cc(void **state)
 }
 
 /* TSAPs of other lengths than 2 (RFC 905 13.3.4 a)): S7CommPlus's CR, the
- * exact bytes of py7's client (shared/s7commplus.md 1), both ways. */
+ * exact bytes of py7's client (docs/s7commplus.md S1), both ways. */
 static const uint8_t CR_S7PLUS[] = {
     0x03, 0x00, 0x00, 0x24, 0x1F, 0xE0, 0x00, 0x00, 0x00, 0x01, 0x00, 0xC1, 0x02, 0x06,
     0x00, 0xC2, 0x10, 'S',  'I',  'M',  'A',  'T',  'I',  'C',  '-',  'R',  'O',  'O',
@@ -288,7 +288,7 @@ static void test_cr_tsap_string(void **state)
 }
 
 /* py7's emulator CC: `09 d0 <ref> 00 01 00 c0 01 0a`, no TSAPs
- * (shared/s7commplus.md 1). */
+ * (docs/s7commplus.md S1). */
 static void test_cc_py7(void **state)
 {
     (void)state;

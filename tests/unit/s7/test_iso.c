@@ -3,7 +3,7 @@
  *
  * Client: s7_iso against a scripted peer thread on 127.0.0.1 that plays
  * py7's S7CommPlus emulator (CC without TSAPs, one TPKT of any size per
- * answer: shared/s7commplus.md 1) or a CPU (DR to a CR, TPDU 512,
+ * answer: docs/s7commplus.md S1) or a CPU (DR to a CR, TPDU 512,
  * silence). The peer records what it received; the test thread asserts.
  * Server: s7_iso_srv_packet and s7_iso_tpkt_frame on byte vectors.
  * Every socket wait has a deadline; the file runs in well under a second.
@@ -26,7 +26,7 @@
 #include "drivers/s7/s7_iso.h"
 #include "s7_doc_frames.h"
 
-/* py7's CR (shared/s7commplus.md 1) and its emulator's CC for it. */
+/* py7's CR (docs/s7commplus.md S1) and its emulator's CC for it. */
 static const uint8_t CR_S7PLUS[] = {
     0x03, 0x00, 0x00, 0x24, 0x1F, 0xE0, 0x00, 0x00, 0x00, 0x01, 0x00, 0xC1, 0x02, 0x06,
     0x00, 0xC2, 0x10, 'S',  'I',  'M',  'A',  'T',  'I',  'C',  '-',  'R',  'O',  'O',

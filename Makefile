@@ -40,7 +40,7 @@ build-asan: bootstrap
 # ThreadSanitizer over the threaded parts: the engine, the live channel
 build-tsan: bootstrap
 	@cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGW_SANITIZE=thread >/dev/null
-	@cmake --build build-tsan -j$(JOBS) --target plcgw engine_test_engine http_test_server s7_test_client_server s7_test_server_cpu s7_test_server_blocks s7_test_server_tmct sim_test_sim s7plus_test_server s7plus_test_client engine_test_engine_s7plus
+	@cmake --build build-tsan -j$(JOBS) --target plcgw engine_test_engine http_test_server s7_test_client_server s7_test_server_cpu s7_test_server_blocks s7_test_server_tmct sim_test_sim s7plus_test_server s7plus_test_client s7plus_test_client_server engine_test_engine_s7plus
 
 # What a packager builds: Release (-O3) with Debian's hardening flags
 # (dpkg-buildflags: _FORTIFY_SOURCE=2, stack protector, format security);

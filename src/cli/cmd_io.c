@@ -259,6 +259,100 @@ static void report_tag(const io_opts *o, const gw_tag *t, const gw_s7_range *r)
         fprintf(stderr, "  hint: %s\n", hint);
 }
 
+/* One buffer for the bytes of all ranges, each range's dst pointed into
+ * it; NULL when out of memory. */
+static uint8_t *read_buffer(gw_s7_range *ranges, size_t n)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++)
+        total += ranges[i].len;
+    uint8_t *mem = gw_malloc(total ? total : 1);
+    for (size_t i = 0, off = 0; mem && i < n; i++) {
+        ranges[i].dst = mem + off;
+        off += ranges[i].len;
+    }
+    return mem;
+}
+
+/* Prints the values read (ranges[i] for tag i of m) and reports the ones
+ * that failed; true when any did. */
+static bool print_read(const io_opts *o, const gw_tagmap *m, const gw_s7_range *ranges,
+                       size_t n, gw_error *err)
+{
+    json_t *records = json_array();
+    bool failed = false;
+    for (size_t i = 0; i < n; i++) {
+        const gw_tag *t = gw_tagmap_at(m, i);
+        if (ranges[i].result != GW_OK) {
+            report_tag(o, t, &ranges[i]);
+            failed = true;
+            continue;
+        }
+        gw_value v;
+        if (gw_tag_decode_bytes(t, ranges[i].dst, ranges[i].len, &v, err) != GW_OK) {
+            fprintf(stderr, "plcgw read: %s\n", err->msg);
+            failed = true;
+            continue;
+        }
+        gw_tag_records(t, &v, records);
+        gw_value_clear(&v);
+    }
+    print_records(o, records);
+    json_decref(records);
+    return failed;
+}
+
+/* The ranges of a payload's writes (up to 8 each: gw_s7_ranges_for_write)
+ * and the write each range comes from. */
+typedef struct {
+    gw_s7_range *ranges;
+    uint8_t *bitvals;
+    size_t *owner;
+    size_t n;
+} write_ranges;
+
+static void write_ranges_free(write_ranges *w)
+{
+    gw_free(w->ranges);
+    gw_free(w->bitvals);
+    gw_free(w->owner);
+}
+
+/* false when out of memory (w freed). */
+static bool write_ranges_new(write_ranges *w, gw_write *writes, size_t nwrites)
+{
+    w->ranges = gw_calloc(nwrites * 8 + 1, sizeof(*w->ranges));
+    w->bitvals = gw_calloc(nwrites * 8 + 1, 1);
+    w->owner = gw_calloc(nwrites * 8 + 1, sizeof(size_t));
+    w->n = 0;
+    if (!w->ranges || !w->bitvals || !w->owner) {
+        write_ranges_free(w);
+        return false;
+    }
+    for (size_t i = 0; i < nwrites; i++) {
+        size_t k = gw_s7_ranges_for_write(&writes[i], w->ranges + w->n, w->bitvals + w->n);
+        for (size_t j = 0; j < k; j++)
+            w->owner[w->n + j] = i;
+        w->n += k;
+    }
+    return true;
+}
+
+/* Reports the writes whose ranges failed; true when any did or the write
+ * returned an error (e). */
+static bool report_writes(const io_opts *o, const gw_write *writes, const write_ranges *w,
+                          gw_err e)
+{
+    bool failed = e != GW_OK;
+    for (size_t i = 0; i < w->n; i++) {
+        if (w->ranges[i].result == GW_OK)
+            continue;
+        failed = true;
+        report_tag(o, writes[w->owner[i]].tag, &w->ranges[i]);
+    }
+    return failed;
+}
+
 static int s7_read(io_opts *o, gw_tagmap *m, gw_log *log)
 {
     gw_error err;
@@ -274,14 +368,7 @@ static int s7_read(io_opts *o, gw_tagmap *m, gw_log *log)
     uint8_t *mem = NULL;
     if (gw_s7_ranges_for_tags(m, &ranges, &n) != GW_OK)
         goto out_client;
-    size_t total = 0;
-    for (size_t i = 0; i < n; i++)
-        total += ranges[i].len;
-    mem = gw_malloc(total ? total : 1);
-    for (size_t i = 0, off = 0; mem && i < n; i++) {
-        ranges[i].dst = mem + off;
-        off += ranges[i].len;
-    }
+    mem = read_buffer(ranges, n);
     gw_s7_plan_opts po = {gw_s7_pdu_len(c), GW_S7_DEFAULT_MAX_ITEMS,
                           o->gap >= 0 ? (uint16_t)o->gap : GW_S7_DEFAULT_GAP};
     gw_s7_plan *plan = NULL;
@@ -305,26 +392,7 @@ static int s7_read(io_opts *o, gw_tagmap *m, gw_log *log)
     }
     if (e == GW_E_DEVICE_REJECTED)
         report(o, &err);
-    json_t *records = json_array();
-    bool failed = false;
-    for (size_t i = 0; i < n; i++) {
-        const gw_tag *t = gw_tagmap_at(m, i);
-        if (ranges[i].result != GW_OK) {
-            report_tag(o, t, &ranges[i]);
-            failed = true;
-            continue;
-        }
-        gw_value v;
-        if (gw_tag_decode_bytes(t, ranges[i].dst, ranges[i].len, &v, &err) != GW_OK) {
-            fprintf(stderr, "plcgw read: %s\n", err.msg);
-            failed = true;
-            continue;
-        }
-        gw_tag_records(t, &v, records);
-        gw_value_clear(&v);
-    }
-    print_records(o, records);
-    json_decref(records);
+    bool failed = print_read(o, m, ranges, n, &err);
     if (o->debug)
         fprintf(stderr, "%llu round trip%s, PDU %u\n", (unsigned long long)gw_s7_round_trips(c),
                 gw_s7_round_trips(c) == 1 ? "" : "s", gw_s7_pdu_len(c));
@@ -342,42 +410,23 @@ static int s7_write(io_opts *o, gw_write *writes, size_t nwrites, gw_log *log)
 {
     gw_error err;
     gw_error_clear(&err);
-    gw_s7_range *ranges = gw_calloc(nwrites * 8 + 1, sizeof(*ranges));
-    uint8_t *bitvals = gw_calloc(nwrites * 8 + 1, 1);
-    size_t *owner = gw_calloc(nwrites * 8 + 1, sizeof(size_t));
-    if (!ranges || !bitvals || !owner) {
-        gw_free(ranges);
-        gw_free(bitvals);
-        gw_free(owner);
+    write_ranges w;
+    if (!write_ranges_new(&w, writes, nwrites))
         return CLI_EXIT_RUNTIME;
-    }
-    size_t n = 0;
-    for (size_t i = 0; i < nwrites; i++) {
-        size_t k = gw_s7_ranges_for_write(&writes[i], ranges + n, bitvals + n);
-        for (size_t j = 0; j < k; j++)
-            owner[n + j] = i;
-        n += k;
-    }
     int rc = CLI_EXIT_RUNTIME;
     gw_s7_client *c = s7_open(o, log, &err);
     if (!c) {
         report(o, &err);
         goto out;
     }
-    gw_err e = gw_s7_write(c, ranges, n, &err);
+    gw_err e = gw_s7_write(c, w.ranges, w.n, &err);
     if (e != GW_OK && e != GW_E_DEVICE_REJECTED) {
         report(o, &err);
         goto out;
     }
-    bool failed = e != GW_OK;
-    if (failed)
+    if (e != GW_OK)
         report(o, &err);
-    for (size_t i = 0; i < n; i++) {
-        if (ranges[i].result == GW_OK)
-            continue;
-        failed = true;
-        report_tag(o, writes[owner[i]].tag, &ranges[i]);
-    }
+    bool failed = report_writes(o, writes, &w, e);
     if (!failed && o->debug)
         fprintf(stderr, "wrote %zu value%s in %llu round trip%s\n", nwrites,
                 nwrites == 1 ? "" : "s", (unsigned long long)gw_s7_round_trips(c) - 1,
@@ -385,9 +434,7 @@ static int s7_write(io_opts *o, gw_write *writes, size_t nwrites, gw_log *log)
     rc = failed ? CLI_EXIT_RUNTIME : CLI_EXIT_OK;
 out:
     gw_s7_client_free(c);
-    gw_free(ranges);
-    gw_free(bitvals);
-    gw_free(owner);
+    write_ranges_free(&w);
     return rc;
 }
 
@@ -419,16 +466,10 @@ static int s7p_read(io_opts *o, gw_tagmap *m, gw_log *log)
     gw_error err;
     gw_error_clear(&err);
     gw_s7_range *ranges = NULL;
-    size_t n = 0, total = 0;
+    size_t n = 0;
     if (gw_s7_ranges_for_tags(m, &ranges, &n) != GW_OK)
         return CLI_EXIT_RUNTIME;
-    for (size_t i = 0; i < n; i++)
-        total += ranges[i].len;
-    uint8_t *mem = gw_malloc(total ? total : 1);
-    for (size_t i = 0, off = 0; mem && i < n; i++) {
-        ranges[i].dst = mem + off;
-        off += ranges[i].len;
-    }
+    uint8_t *mem = read_buffer(ranges, n);
     int rc = CLI_EXIT_RUNTIME;
     gw_s7p_client *c = NULL;
     if (!mem)
@@ -444,24 +485,7 @@ static int s7p_read(io_opts *o, gw_tagmap *m, gw_log *log)
         report(o, &err);
     if (e != GW_OK && e != GW_E_DEVICE_REJECTED)
         goto out;
-    json_t *records = json_array();
-    bool failed = false;
-    for (size_t i = 0; i < n; i++) {
-        const gw_tag *t = gw_tagmap_at(m, i);
-        gw_value v;
-        if (ranges[i].result != GW_OK) {
-            report_tag(o, t, &ranges[i]);
-            failed = true;
-        } else if (gw_tag_decode_bytes(t, ranges[i].dst, ranges[i].len, &v, &err) != GW_OK) {
-            fprintf(stderr, "plcgw read: %s\n", err.msg);
-            failed = true;
-        } else {
-            gw_tag_records(t, &v, records);
-            gw_value_clear(&v);
-        }
-    }
-    print_records(o, records);
-    json_decref(records);
+    bool failed = print_read(o, m, ranges, n, &err);
     if (o->debug)
         fprintf(stderr, "%llu round trip%s (3 for the session)\n",
                 (unsigned long long)gw_s7p_round_trips(c), gw_s7p_round_trips(c) == 1 ? "" : "s");
@@ -477,45 +501,28 @@ static int s7p_write(io_opts *o, gw_write *writes, size_t nwrites, gw_log *log)
 {
     gw_error err;
     gw_error_clear(&err);
-    gw_s7_range *ranges = gw_calloc(nwrites * 8 + 1, sizeof(*ranges));
-    uint8_t *bitvals = gw_calloc(nwrites * 8 + 1, 1);
-    size_t *owner = gw_calloc(nwrites * 8 + 1, sizeof(size_t));
-    size_t n = 0;
+    write_ranges w;
+    if (!write_ranges_new(&w, writes, nwrites))
+        return CLI_EXIT_RUNTIME;
     int rc = CLI_EXIT_RUNTIME;
-    gw_s7p_client *c = NULL;
-    if (!ranges || !bitvals || !owner)
-        goto out;
-    for (size_t i = 0; i < nwrites; i++) {
-        size_t k = gw_s7_ranges_for_write(&writes[i], ranges + n, bitvals + n);
-        for (size_t j = 0; j < k; j++)
-            owner[n + j] = i;
-        n += k;
-    }
-    if (!(c = s7p_open(o, log, &err))) {
+    gw_s7p_client *c = s7p_open(o, log, &err);
+    if (!c) {
         report(o, &err);
         goto out;
     }
-    gw_err e = gw_s7p_write(c, ranges, n, &err);
+    gw_err e = gw_s7p_write(c, w.ranges, w.n, &err);
     if (e != GW_OK)
         report(o, &err);
     if (e != GW_OK && e != GW_E_DEVICE_REJECTED)
         goto out;
-    bool failed = e != GW_OK;
-    for (size_t i = 0; i < n; i++) {
-        if (ranges[i].result == GW_OK)
-            continue;
-        failed = true;
-        report_tag(o, writes[owner[i]].tag, &ranges[i]);
-    }
+    bool failed = report_writes(o, writes, &w, e);
     if (!failed && o->debug)
         fprintf(stderr, "wrote %zu value%s; %llu round trips with the session's 3\n", nwrites,
                 nwrites == 1 ? "" : "s", (unsigned long long)gw_s7p_round_trips(c));
     rc = failed ? CLI_EXIT_RUNTIME : CLI_EXIT_OK;
 out:
     gw_s7p_client_free(c);
-    gw_free(ranges);
-    gw_free(bitvals);
-    gw_free(owner);
+    write_ranges_free(&w);
     return rc;
 }
 

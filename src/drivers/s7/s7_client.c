@@ -21,8 +21,7 @@
 #define RX_CAP 65536u
 
 struct gw_s7_client {
-    gw_s7_opts opts;
-    char host[256];
+    gw_s7_opts opts;      /* host, port, timeouts: as given; the iso's are in use */
     s7_iso *iso;          /* the ISO-on-TCP connection (s7_iso.h) */
     uint16_t pdu_len;
     uint16_t amq;
@@ -46,27 +45,18 @@ gw_err gw_s7_client_new(const gw_s7_opts *opts, gw_s7_client **out)
     if (!c)
         return GW_E_NOMEM;
     c->opts = *opts;
-    snprintf(c->host, sizeof(c->host), "%s", opts->host ? opts->host : "127.0.0.1");
-    c->opts.host = c->host;
-    if (!c->opts.port)
-        c->opts.port = 102; /* ISO-on-TCP, RFC 1006 */
     if (!c->opts.conn_type)
         c->opts.conn_type = S7_CONN_PG;
     if (!c->opts.pdu_request)
         c->opts.pdu_request = CLIENT_PDU_DEFAULT;
-    if (!c->opts.connect_timeout_ms)
-        c->opts.connect_timeout_ms = 2000;
-    if (!c->opts.send_timeout_ms)
-        c->opts.send_timeout_ms = 2000;
-    if (!c->opts.recv_timeout_ms)
-        c->opts.recv_timeout_ms = 2000;
     if (!c->opts.max_items)
         c->opts.max_items = GW_S7_DEFAULT_MAX_ITEMS;
     if (!c->opts.gap)
         c->opts.gap = GW_S7_DEFAULT_GAP;
     c->pdu_cap = RX_CAP;
-    s7_iso_opts io = {c->host, c->opts.port, c->opts.connect_timeout_ms, c->opts.send_timeout_ms,
-                      c->opts.recv_timeout_ms, c->opts.log, "s7", "S7"};
+    /* host 127.0.0.1, port 102 (RFC 1006), timeouts 2000 ms: s7_iso's defaults */
+    s7_iso_opts io = {opts->host, opts->port, opts->connect_timeout_ms, opts->send_timeout_ms,
+                      opts->recv_timeout_ms, opts->log, "s7", "S7"};
     c->pdu = gw_malloc(c->pdu_cap);
     c->tx = gw_malloc(RX_CAP);
     if (!c->pdu || !c->tx || s7_iso_new(&io, &c->iso) != GW_OK) {
@@ -225,7 +215,8 @@ gw_err gw_s7_connect(gw_s7_client *c, gw_error *err)
         c->amq = 1;
     c->trips++;
     gw_log_write(c->opts.log, GW_LOG_INFO, "s7", "%s:%u: connected, PDU %u bytes, %u job%s in "
-                 "flight", c->host, c->opts.port, c->pdu_len, c->amq, c->amq == 1 ? "" : "s");
+                 "flight", s7_iso_host(c->iso), s7_iso_port(c->iso), c->pdu_len, c->amq,
+                 c->amq == 1 ? "" : "s");
     return GW_OK;
 }
 
@@ -572,8 +563,8 @@ static void note_partial_write(gw_s7_client *c, size_t acked, size_t n)
     c->write_single = true;
     gw_log_write(c->opts.log, GW_LOG_WARN, "s7", "%s:%u: the PLC acknowledged only %zu of %zu "
                  "items of a write (as python-snap7's server does); writing the others, and "
-                 "every later write on this connection, one item per request", c->host,
-                 c->opts.port, acked, n);
+                 "every later write on this connection, one item per request",
+                 s7_iso_host(c->iso), s7_iso_port(c->iso), acked, n);
 }
 
 static gw_err run_write(gw_s7_client *c, gw_s7_range *ranges, const write_chunk *ch, size_t n,

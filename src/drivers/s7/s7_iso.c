@@ -95,6 +95,11 @@ uint16_t s7_iso_port(const s7_iso *t)
     return t->opts.port;
 }
 
+const s7_iso_opts *s7_iso_opts_of(const s7_iso *t)
+{
+    return &t->opts;
+}
+
 void s7_iso_set_established(s7_iso *t)
 {
     t->established = t->fd >= 0;
@@ -421,4 +426,22 @@ long s7_iso_tpkt_frame(const uint8_t *data, size_t len)
     if (s7_tpkt_length(data, &total) != GW_OK)
         return -1;
     return total <= len ? (long)total : 0;
+}
+
+long s7_iso_tcp_frame(void *user, const uint8_t *data, size_t len)
+{
+    (void)user;
+    return s7_iso_tpkt_frame(data, len);
+}
+
+size_t s7_iso_error_reply(const uint8_t *frame, size_t len, uint8_t *out, size_t cap,
+                          s7_cotp *cotp)
+{
+    if (s7_cotp_decode(frame, len, cotp) != GW_OK) {
+        memset(cotp, 0, sizeof(*cotp));
+        return 0;
+    }
+    if (cotp->type == S7_COTP_CR)
+        return s7_cotp_encode_dr(out, cap, cotp->src_ref, 0, 0x80);
+    return 0;
 }

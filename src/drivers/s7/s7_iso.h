@@ -12,8 +12,9 @@
  *
  * Server side: s7_iso_srv, the COTP state of one server connection (no
  * I/O): CR -> CC, DR -> DC and close, DT fragments joined into a PDU,
- * bounded; and s7_iso_tpkt_frame for gw_tcpsrv's frame callback. The
- * protocol above supplies "serve one whole PDU".
+ * bounded; s7_iso_tpkt_frame for gw_tcpsrv's frame callback; the COTP
+ * part of the ERROR fault's reply. The protocol above supplies "serve one
+ * whole PDU".
  *
  * Thread: an s7_iso and an s7_iso_srv have one owner thread; nothing here
  * locks.
@@ -47,6 +48,9 @@ void s7_iso_free(s7_iso *t);
 bool s7_iso_is_open(const s7_iso *t);
 const char *s7_iso_host(const s7_iso *t);
 uint16_t s7_iso_port(const s7_iso *t);
+/* The options in use: those given, the defaults above applied; host is
+ * t's copy. What a client built on t reports (host, port, timeouts). */
+const s7_iso_opts *s7_iso_opts_of(const s7_iso *t);
 
 /*
  * TCP connect within connect_timeout_ms (closes first if open). Errors as
@@ -179,5 +183,17 @@ s7_iso_srv_step s7_iso_srv_packet(s7_iso_srv *t, const s7_iso_accept *acc, const
  * packet at data when whole, 0 when more bytes are needed, -1 when the
  * bytes are not TPKT. */
 long s7_iso_tpkt_frame(const uint8_t *data, size_t len);
+/* The same with gw_tcpsrv's frame callback signature (user unused). */
+long s7_iso_tcp_frame(void *user, const uint8_t *data, size_t len);
+
+/*
+ * The COTP part of a server's answer to the packet (frame, len) under the
+ * ERROR fault (gw_tcpsrv's error_reply): a CR gets a DR (reason 0x80; its
+ * length returned, the bytes in out, cap bytes). Otherwise 0, and *cotp
+ * the packet decoded (type 0 when it is not COTP): for a DT the protocol
+ * above answers the request in cotp->payload.
+ */
+size_t s7_iso_error_reply(const uint8_t *frame, size_t len, uint8_t *out, size_t cap,
+                          s7_cotp *cotp);
 
 #endif

@@ -21,7 +21,6 @@
 /* ---------------------------------------------------------------- set-up */
 
 static bool tcp_open(void *user, gw_conn *c);
-static long tcp_frame(void *user, const uint8_t *data, size_t len);
 static bool tcp_serve(void *user, gw_conn *c, const uint8_t *frame, size_t len);
 static size_t tcp_error_reply(void *user, const uint8_t *frame, size_t len, uint8_t *out,
                               size_t cap);
@@ -77,7 +76,7 @@ gw_err gw_s7_server_new(const gw_s7_server_opts *opts, gw_s7_server **out, gw_er
     s->timers = gw_calloc(s->opts.timers, 2);
     s->counters = gw_calloc(s->opts.counters, 2);
     gw_tcpsrv_opts to = {"s7", s->host, opts->port, s->opts.max_clients, S7_SRV_IN_CAP, opts->log,
-                         {tcp_open, tcp_frame, tcp_serve, tcp_error_reply, tcp_close}, s};
+                         {tcp_open, s7_iso_tcp_frame, tcp_serve, tcp_error_reply, tcp_close}, s};
     if (!s->tx || !s->timers || !s->counters || s7__blocks_new(s, opts->blocks, opts->nblocks) != GW_OK ||
         gw_tcpsrv_new(&to, &s->tcp) != GW_OK) {
         gw_s7_server_free(s);
@@ -682,13 +681,6 @@ static void tcp_close(void *user, gw_conn *c)
     }
 }
 
-/* A TPKT packet (RFC 1006): its length is in its header. */
-static long tcp_frame(void *user, const uint8_t *data, size_t len)
-{
-    (void)user;
-    return s7_iso_tpkt_frame(data, len);
-}
-
 static bool tcp_serve(void *user, gw_conn *c, const uint8_t *frame, size_t len)
 {
     gw_s7_server *s = user;
@@ -710,10 +702,9 @@ static size_t tcp_error_reply(void *user, const uint8_t *frame, size_t len, uint
 {
     (void)user;
     s7_cotp cotp;
-    if (s7_cotp_decode(frame, len, &cotp) != GW_OK)
-        return 0;
-    if (cotp.type == S7_COTP_CR)
-        return s7_cotp_encode_dr(out, cap, cotp.src_ref, 0, 0x80);
+    size_t dr = s7_iso_error_reply(frame, len, out, cap, &cotp);
+    if (dr)
+        return dr;
     s7_header h;
     if (cotp.type != S7_COTP_DT || s7_header_decode(cotp.payload, cotp.payload_len, &h) != GW_OK ||
         cap < S7_FRAME_HDR + S7_HDR_ACK)

@@ -27,8 +27,7 @@
 #define SESSION_PAOM 319u      /* element of Struct 306 that real CPUs want blank */
 
 struct gw_s7p_client {
-    gw_s7p_opts opts;
-    char host[256];
+    gw_s7p_opts opts;      /* host, port, timeouts: as given; the iso's are in use */
     s7_iso *iso;
     uint8_t *rx, *tx;
     s7p_reasm ra;
@@ -49,23 +48,13 @@ gw_err gw_s7p_client_new(const gw_s7p_opts *opts, gw_s7p_client **out)
     if (!c)
         return GW_E_NOMEM;
     c->opts = *opts;
-    snprintf(c->host, sizeof(c->host), "%s", opts->host ? opts->host : "127.0.0.1");
-    c->opts.host = c->host;
-    if (!c->opts.port)
-        c->opts.port = 102;
-    if (!c->opts.connect_timeout_ms)
-        c->opts.connect_timeout_ms = 2000;
-    if (!c->opts.send_timeout_ms)
-        c->opts.send_timeout_ms = 2000;
-    if (!c->opts.recv_timeout_ms)
-        c->opts.recv_timeout_ms = 2000;
     if (!c->opts.max_items)
         c->opts.max_items = GW_S7_DEFAULT_MAX_ITEMS;
     if (!c->opts.gap)
         c->opts.gap = GW_S7_DEFAULT_GAP;
-    s7_iso_opts io = {c->host, c->opts.port, c->opts.connect_timeout_ms,
-                      c->opts.send_timeout_ms, c->opts.recv_timeout_ms, c->opts.log, "s7plus",
-                      "S7CommPlus"};
+    /* host 127.0.0.1, port 102, timeouts 2000 ms: s7_iso's defaults */
+    s7_iso_opts io = {opts->host, opts->port, opts->connect_timeout_ms, opts->send_timeout_ms,
+                      opts->recv_timeout_ms, opts->log, "s7plus", "S7CommPlus"};
     c->rx = gw_malloc(RX_CAP);
     c->tx = gw_malloc(TX_CAP);
     if (!c->rx || !c->tx || s7_iso_new(&io, &c->iso) != GW_OK) {
@@ -177,7 +166,9 @@ static gw_err exchange(gw_s7p_client *c, const s7p_w *w, uint8_t vv, uint32_t ti
     gw_err rc = io_done(c, s7_iso_send_pdu(c->iso, c->tx, frame, true, err));
     if (rc != GW_OK)
         return rc;
-    uint64_t deadline = gw_mono_ms() + (timeout_ms ? timeout_ms : c->opts.recv_timeout_ms);
+    if (!timeout_ms)
+        timeout_ms = s7_iso_opts_of(c->iso)->recv_timeout_ms;
+    uint64_t deadline = gw_mono_ms() + timeout_ms;
     s7p_reasm_reset(&c->ra);
     for (;;) {
         const uint8_t *dt;
@@ -377,7 +368,7 @@ gw_err gw_s7p_connect(gw_s7p_client *c, gw_error *err)
         return rc;
     c->up = true;
     gw_log_write(c->opts.log, GW_LOG_INFO, "s7plus", "%s:%u: connected, S7CommPlus V1 session "
-                 "%u", c->host, c->opts.port, c->session);
+                 "%u", s7_iso_host(c->iso), s7_iso_port(c->iso), c->session);
     return GW_OK;
 }
 
@@ -391,8 +382,8 @@ void gw_s7p_close(gw_s7p_client *c)
         gw_error quiet;
         req_begin(c, &w, S7P_FN_DELETE_OBJECT, S7P_TF_36, c->session);
         s7p_deleteobj_req_encode(&w, &c->opts.forms, c->session, NULL);
-        uint32_t wait = c->opts.recv_timeout_ms < CLOSE_WAIT_MS ? c->opts.recv_timeout_ms
-                                                                : CLOSE_WAIT_MS;
+        uint32_t recv_ms = s7_iso_opts_of(c->iso)->recv_timeout_ms;
+        uint32_t wait = recv_ms < CLOSE_WAIT_MS ? recv_ms : CLOSE_WAIT_MS;
         (void)exchange(c, &w, S7P_V1, wait, &p, &len, &quiet);
     }
     c->up = false;
@@ -475,6 +466,32 @@ static bool item_ok(uint32_t item, size_t n, uint8_t *seen)
     return true;
 }
 
+/* The error list of a GetMulti or SetMulti answer (`what`): each entry
+ * fails its item; seen marks the items named already. GW_E_PROTOCOL for
+ * an item named twice or out of range, or a malformed list. */
+static gw_err parse_errors(const uint8_t *errors, size_t len, s7p_item *items, size_t n,
+                           uint8_t *seen, const char *what, char *why, size_t why_size)
+{
+    size_t pos = 0;
+    uint32_t item;
+    uint64_t code;
+    gw_err e;
+    while ((e = s7p_error_next(errors, len, &pos, &item, &code)) == GW_OK) {
+        if (!item_ok(item, n, seen)) {
+            snprintf(why, why_size, "%s answer names item %u of %zu twice or out of range",
+                     what, item, n);
+            return GW_E_PROTOCOL;
+        }
+        items[item - 1].result = s7p__item_err(code);
+        items[item - 1].code = code;
+    }
+    if (e != GW_E_NOT_FOUND) {
+        snprintf(why, why_size, "malformed error list in a %s answer", what);
+        return GW_E_PROTOCOL;
+    }
+    return GW_OK;
+}
+
 gw_err s7p__parse_read(const s7p_opts *o, const uint8_t *p, size_t len, s7p_item *items,
                        size_t n, uint8_t *buf, size_t buf_len, char *why, size_t why_size)
 {
@@ -528,22 +545,7 @@ gw_err s7p__parse_read(const s7p_opts *o, const uint8_t *p, size_t len, s7p_item
         snprintf(why, why_size, "malformed value list in a GetMultiVariables answer");
         return GW_E_PROTOCOL;
     }
-    pos = 0;
-    uint64_t code;
-    while ((e = s7p_error_next(rsp.errors, rsp.errors_len, &pos, &item, &code)) == GW_OK) {
-        if (!item_ok(item, n, seen)) {
-            snprintf(why, why_size, "GetMultiVariables answer names item %u of %zu twice or "
-                     "out of range", item, n);
-            return GW_E_PROTOCOL;
-        }
-        items[item - 1].result = s7p__item_err(code);
-        items[item - 1].code = code;
-    }
-    if (e != GW_E_NOT_FOUND) {
-        snprintf(why, why_size, "malformed error list in a GetMultiVariables answer");
-        return GW_E_PROTOCOL;
-    }
-    return GW_OK;
+    return parse_errors(rsp.errors, rsp.errors_len, items, n, seen, "GetMultiVariables", why, why_size);
 }
 
 gw_err s7p__parse_write(const uint8_t *p, size_t len, s7p_item *items, size_t n, char *why,
@@ -570,23 +572,7 @@ gw_err s7p__parse_write(const uint8_t *p, size_t len, s7p_item *items, size_t n,
         snprintf(why, why_size, "return value 0x%llX", (unsigned long long)rsp.ret);
         return GW_E_DEVICE_REJECTED;
     }
-    size_t pos = 0;
-    uint32_t item;
-    uint64_t code;
-    while ((e = s7p_error_next(rsp.errors, rsp.errors_len, &pos, &item, &code)) == GW_OK) {
-        if (!item_ok(item, n, seen)) {
-            snprintf(why, why_size, "SetMultiVariables answer names item %u of %zu twice or "
-                     "out of range", item, n);
-            return GW_E_PROTOCOL;
-        }
-        items[item - 1].result = s7p__item_err(code);
-        items[item - 1].code = code;
-    }
-    if (e != GW_E_NOT_FOUND) {
-        snprintf(why, why_size, "malformed error list in a SetMultiVariables answer");
-        return GW_E_PROTOCOL;
-    }
-    return GW_OK;
+    return parse_errors(rsp.errors, rsp.errors_len, items, n, seen, "SetMultiVariables", why, why_size);
 }
 
 /* ---------------------------------------------------------------- reads */
@@ -695,6 +681,42 @@ static size_t batch(const s7p_item *items, size_t n, size_t first, size_t max_it
     return k;
 }
 
+/* The ItemAddresses of items[0..k) into addrs. GW_E_RANGE for an item
+ * that cannot be addressed. */
+static gw_err item_addrs(gw_s7p_client *c, const s7p_item *items, size_t k, s7p_addr *addrs,
+                         gw_error *err)
+{
+    for (size_t i = 0; i < k; i++)
+        if (s7p__item_addr(&c->opts.forms, &items[i], &addrs[i]) != GW_OK)
+            return fail(c, err, GW_E_RANGE, "byte %u of %s%u cannot be addressed",
+                        items[i].start, items[i].area == GW_S7_DB ? "DB" : "area ", items[i].db);
+    return GW_OK;
+}
+
+/* exchange for a GetMulti or SetMulti of items[0..k): an Error answer
+ * fails every item (GW_E_DEVICE_REJECTED, the link kept). */
+static gw_err items_exchange(gw_s7p_client *c, const s7p_w *w, s7p_item *items, size_t k,
+                             const uint8_t **payload, size_t *len, gw_error *err)
+{
+    gw_err rc = exchange(c, w, S7P_V1, 0, payload, len, err);
+    if (rc == GW_E_DEVICE_REJECTED)
+        for (size_t i = 0; i < k; i++)
+            items[i].result = GW_E_DEVICE_REJECTED, items[i].code = 0;
+    return rc;
+}
+
+/* The error for what s7p__parse_read or s7p__parse_write returned (rc,
+ * why), `what` being "read" or "write". */
+static gw_err parse_done(gw_s7p_client *c, gw_err rc, const char *what, const char *why,
+                         gw_error *err)
+{
+    if (rc == GW_E_DEVICE_REJECTED)
+        return fail(c, err, rc, "%s refused by the CPU: %s", what, why);
+    if (rc != GW_OK)
+        return fail(c, err, GW_E_PROTOCOL, "%s", why);
+    return GW_OK;
+}
+
 /* One GetMulti for items[0..k). GW_E_DEVICE_REJECTED: refused (items say
  * so), the link kept. */
 static gw_err get_multi(gw_s7p_client *c, s7p_item *items, size_t k, uint8_t *buf,
@@ -702,38 +724,53 @@ static gw_err get_multi(gw_s7p_client *c, s7p_item *items, size_t k, uint8_t *bu
 {
     const s7p_opts *o = &c->opts.forms;
     s7p_addr addrs[256];
-    for (size_t i = 0; i < k; i++)
-        if (s7p__item_addr(o, &items[i], &addrs[i]) != GW_OK)
-            return fail(c, err, GW_E_RANGE, "byte %u of %s%u cannot be addressed",
-                        items[i].start, items[i].area == GW_S7_DB ? "DB" : "area ", items[i].db);
+    gw_err rc = item_addrs(c, items, k, addrs, err);
+    if (rc != GW_OK)
+        return rc;
     s7p_w w;
     s7p_tail tail = {false, false, true, 1}; /* py7's 01 after the OQ */
     req_begin(c, &w, S7P_FN_GET_MULTI, S7P_TF_34, c->session);
     s7p_getmulti_req_encode(&w, o, addrs, (uint32_t)k, &tail);
     const uint8_t *p;
     size_t len;
-    gw_err rc = exchange(c, &w, S7P_V1, 0, &p, &len, err);
-    if (rc == GW_E_DEVICE_REJECTED) {
-        for (size_t i = 0; i < k; i++)
-            items[i].result = GW_E_DEVICE_REJECTED, items[i].code = 0;
-        return rc;
-    }
-    if (rc != GW_OK)
+    if ((rc = items_exchange(c, &w, items, k, &p, &len, err)) != GW_OK)
         return rc;
     char why[160];
     rc = s7p__parse_read(o, p, len, items, k, buf, buf_len, why, sizeof(why));
-    if (rc == GW_E_DEVICE_REJECTED)
-        return fail(c, err, rc, "read refused by the CPU: %s", why);
-    if (rc != GW_OK)
-        return fail(c, err, GW_E_PROTOCOL, "%s", why);
+    if ((rc = parse_done(c, rc, "read", why, err)) != GW_OK)
+        return rc;
     for (size_t i = 0; i < k; i++)
         if (items[i].result != GW_OK)
             gw_log_write(c->opts.log, GW_LOG_DEBUG, "s7plus", "%s:%u: read of %s%u byte %u+%u: "
-                         "%s (code 0x%llX)", c->host, c->opts.port,
+                         "%s (code 0x%llX)", s7_iso_host(c->iso), s7_iso_port(c->iso),
                          items[i].area == GW_S7_DB ? "DB" : "area ", items[i].db, items[i].start,
                          items[i].len, gw_err_str(items[i].result),
                          (unsigned long long)items[i].code);
     return GW_OK;
+}
+
+static gw_err set_multi(gw_s7p_client *c, s7p_item *items, size_t k, gw_error *err);
+
+/* items[0..n) in batches (batch: at most max_items, 255, and `budget`
+ * bytes each), as GetMultis into buf (buf_len bytes) when read, else as
+ * SetMultis. GW_E_DEVICE_REJECTED when a request was refused (its items
+ * say so), the link kept; any other error stops at once. */
+static gw_err in_batches(gw_s7p_client *c, s7p_item *items, size_t n, bool read, size_t budget,
+                         uint8_t *buf, size_t buf_len, gw_error *err)
+{
+    size_t max = c->opts.max_items > 255 ? 255 : c->opts.max_items;
+    gw_err refused = GW_OK;
+    for (size_t first = 0; first < n;) {
+        size_t k = batch(items, n, first, max, budget);
+        gw_err rc = read ? get_multi(c, items + first, k, buf, buf_len, err)
+                         : set_multi(c, items + first, k, err);
+        if (rc == GW_E_DEVICE_REJECTED)
+            refused = rc;
+        else if (rc != GW_OK)
+            return rc;
+        first += k;
+    }
+    return refused;
 }
 
 static gw_err read_ranges(gw_s7p_client *c, gw_s7_range *ranges, size_t n, bool merge,
@@ -795,16 +832,11 @@ static gw_err read_ranges(gw_s7p_client *c, gw_s7_range *ranges, size_t n, bool 
         rplan_free(&pl);
         return fail(c, err, rc, "cannot plan the read of %zu ranges", n);
     }
-    size_t max = c->opts.max_items > 255 ? 255 : c->opts.max_items;
-    gw_err refused = GW_OK;
-    for (size_t first = 0; first < pl.nitems;) {
-        size_t k = batch(pl.items, pl.nitems, first, max, RSP_BUDGET);
-        rc = get_multi(c, pl.items + first, k, pl.buf, pl.buf_len, err);
-        if (rc == GW_E_DEVICE_REJECTED)
-            refused = rc;
-        else if (rc != GW_OK)
-            goto out;
-        first += k;
+    gw_err refused = in_batches(c, pl.items, pl.nitems, true, RSP_BUDGET, pl.buf, pl.buf_len,
+                                err);
+    if (refused != GW_OK && refused != GW_E_DEVICE_REJECTED) {
+        rc = refused;
+        goto out;
     }
     for (size_t i = 0; i < n; i++) {
         ranges[i].result = GW_OK;
@@ -847,10 +879,9 @@ static gw_err set_multi(gw_s7p_client *c, s7p_item *items, size_t k, gw_error *e
 {
     const s7p_opts *o = &c->opts.forms;
     s7p_addr addrs[256];
-    for (size_t i = 0; i < k; i++)
-        if (s7p__item_addr(o, &items[i], &addrs[i]) != GW_OK)
-            return fail(c, err, GW_E_RANGE, "byte %u of %s%u cannot be addressed",
-                        items[i].start, items[i].area == GW_S7_DB ? "DB" : "area ", items[i].db);
+    gw_err rc = item_addrs(c, items, k, addrs, err);
+    if (rc != GW_OK)
+        return rc;
     s7p_w w;
     s7p_tail tail = {false, false, true, 1};
     req_begin(c, &w, S7P_FN_SET_MULTI, S7P_TF_36, c->session);
@@ -862,21 +893,11 @@ static gw_err set_multi(gw_s7p_client *c, s7p_item *items, size_t k, gw_error *e
     s7p_setmulti_req_end(&w, o, &tail);
     const uint8_t *p;
     size_t len;
-    gw_err rc = exchange(c, &w, S7P_V1, 0, &p, &len, err);
-    if (rc == GW_E_DEVICE_REJECTED) {
-        for (size_t i = 0; i < k; i++)
-            items[i].result = GW_E_DEVICE_REJECTED, items[i].code = 0;
-        return rc;
-    }
-    if (rc != GW_OK)
+    if ((rc = items_exchange(c, &w, items, k, &p, &len, err)) != GW_OK)
         return rc;
     char why[160];
     rc = s7p__parse_write(p, len, items, k, why, sizeof(why));
-    if (rc == GW_E_DEVICE_REJECTED)
-        return fail(c, err, rc, "write refused by the CPU: %s", why);
-    if (rc != GW_OK)
-        return fail(c, err, GW_E_PROTOCOL, "%s", why);
-    return GW_OK;
+    return parse_done(c, rc, "write", why, err);
 }
 
 /* The bytes under bit writes: one per distinct byte, read, changed bit by
@@ -987,17 +1008,11 @@ gw_err gw_s7p_write(gw_s7p_client *c, gw_s7_range *ranges, size_t n, gw_error *e
                                      GW_OK, 0};
         }
     }
-    size_t max = c->opts.max_items > 255 ? 255 : c->opts.max_items;
-    for (size_t first = 0; first < ni;) {
-        size_t k = batch(items, ni, first, max, REQ_BUDGET);
-        rc = set_multi(c, items + first, k, err);
-        if (rc == GW_E_DEVICE_REJECTED)
-            refused = rc;
-        else if (rc != GW_OK)
-            goto out;
-        first += k;
+    refused = in_batches(c, items, ni, false, REQ_BUDGET, NULL, 0, err);
+    if (refused != GW_OK && refused != GW_E_DEVICE_REJECTED) {
+        rc = refused;
+        goto out;
     }
-    rc = GW_OK;
     for (size_t k = 0; k < ni; k++) {
         if (items[k].result == GW_OK)
             continue;

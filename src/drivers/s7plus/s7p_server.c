@@ -70,7 +70,6 @@ static const s7_iso_accept s7p_accept = {0x0A, false, {0, {0}}, {0, {0}}};
 /* ---------------------------------------------------------------- set-up */
 
 static bool tcp_open(void *user, gw_conn *c);
-static long tcp_frame(void *user, const uint8_t *data, size_t len);
 static bool tcp_serve(void *user, gw_conn *c, const uint8_t *frame, size_t len);
 static size_t tcp_error_reply(void *user, const uint8_t *frame, size_t len, uint8_t *out,
                               size_t cap);
@@ -96,7 +95,7 @@ gw_err gw_s7p_server_new(const gw_s7p_server_opts *opts, gw_s7p_server **out, gw
     s->vbuf = gw_malloc(S7P_SRV_RSP_MAX);
     s->tx = gw_malloc(TX_CAP);
     gw_tcpsrv_opts to = {"s7plus", s->host, opts->port, s->opts.max_clients, 65536, opts->log,
-                         {tcp_open, tcp_frame, tcp_serve, tcp_error_reply, tcp_close}, s};
+                         {tcp_open, s7_iso_tcp_frame, tcp_serve, tcp_error_reply, tcp_close}, s};
     if (!s->rsp || !s->ebuf || !s->vbuf || !s->tx || gw_tcpsrv_new(&to, &s->tcp) != GW_OK) {
         gw_s7p_server_free(s);
         return gw_error_set(err, GW_E_NOMEM, "out of memory");
@@ -639,12 +638,6 @@ static void tcp_close(void *user, gw_conn *c)
     s7p__session_free(gw_conn_user(c));
 }
 
-static long tcp_frame(void *user, const uint8_t *data, size_t len)
-{
-    (void)user;
-    return s7_iso_tpkt_frame(data, len);
-}
-
 static bool tcp_serve(void *user, gw_conn *c, const uint8_t *frame, size_t len)
 {
     const uint8_t *reply;
@@ -662,10 +655,9 @@ static size_t tcp_error_reply(void *user, const uint8_t *frame, size_t len, uint
 {
     (void)user;
     s7_cotp cotp;
-    if (s7_cotp_decode(frame, len, &cotp) != GW_OK)
-        return 0;
-    if (cotp.type == S7_COTP_CR)
-        return s7_cotp_encode_dr(out, cap, cotp.src_ref, 0, 0x80);
+    size_t dr = s7_iso_error_reply(frame, len, out, cap, &cotp);
+    if (dr)
+        return dr;
     s7p_frame f;
     if (cotp.type != S7_COTP_DT || s7p_frame_decode(cotp.payload, cotp.payload_len, &f) != GW_OK ||
         f.kind != S7P_FRAME_DATA || cap < S7_FRAME_HDR + 64)

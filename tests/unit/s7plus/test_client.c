@@ -276,6 +276,27 @@ static gw_s7p_client *client(const peer *p, uint32_t recv_ms)
     return c;
 }
 
+#define NSTEPS(s) (sizeof(s) / sizeof((s)[0]))
+
+/* Starts p on a script (a, na) and, when b, a second connection's (b,
+ * nb); wait_close as p's; then a client (recv_ms) connects, checked. */
+static gw_s7p_client *start_connected(peer *p, const step *a, size_t na, const step *b,
+                                      size_t nb, bool wait_close, uint32_t recv_ms,
+                                      gw_error *err)
+{
+    p->script[0] = a;
+    p->nsteps[0] = na;
+    p->script[1] = b;
+    p->nsteps[1] = nb;
+    p->nconns = b ? 2 : 1;
+    p->wait_close = wait_close;
+    peer_start(p);
+    gw_s7p_client *c = client(p, recv_ms);
+    gw_error_clear(err);
+    assert_int_equal(gw_s7p_connect(c, err), GW_OK);
+    return c;
+}
+
 /* The session set-up every connection starts with. */
 #define HANDSHAKE                                                  \
     {CR, 0, false, CC, 0, A_RAW}, {INITSSL_REQ, 1, false, INITSSL_RSP, 0, A_REPLY}, \
@@ -327,15 +348,9 @@ static void test_session(void **state)
 {
     (void)state;
     peer p = {0};
-    p.script[0] = SESSION;
-    p.nsteps[0] = sizeof(SESSION) / sizeof(SESSION[0]);
-    p.nconns = 1;
-    p.wait_close = true;
-    peer_start(&p);
-    gw_s7p_client *c = client(&p, 2000);
     gw_error err;
-    gw_error_clear(&err);
-    assert_int_equal(gw_s7p_connect(c, &err), GW_OK);
+    gw_s7p_client *c = start_connected(&p, SESSION, NSTEPS(SESSION), NULL, 0, true,
+                                       2000, &err);
     assert_true(gw_s7p_connected(c));
     assert_int_equal(gw_s7p_session_id(c), 1);
     assert_int_equal(gw_s7p_round_trips(c), 3);
@@ -413,17 +428,9 @@ static void test_lost_then_reconnect(void **state)
 {
     (void)state;
     peer p = {0};
-    p.script[0] = LOST;
-    p.nsteps[0] = sizeof(LOST) / sizeof(LOST[0]);
-    p.script[1] = AGAIN;
-    p.nsteps[1] = sizeof(AGAIN) / sizeof(AGAIN[0]);
-    p.nconns = 2;
-    p.wait_close = true;
-    peer_start(&p);
-    gw_s7p_client *c = client(&p, 2000);
     gw_error err;
-    gw_error_clear(&err);
-    assert_int_equal(gw_s7p_connect(c, &err), GW_OK);
+    gw_s7p_client *c = start_connected(&p, LOST, NSTEPS(LOST), AGAIN, NSTEPS(AGAIN), true,
+                                       2000, &err);
     uint8_t v[4];
     gw_s7_range r = db_range(1, 0, 4, v);
     assert_int_equal(gw_s7p_read(c, &r, 1, &err), GW_E_CONN_LOST);
@@ -450,14 +457,9 @@ static void test_timeout(void **state)
 {
     (void)state;
     peer p = {0};
-    p.script[0] = SILENT;
-    p.nsteps[0] = sizeof(SILENT) / sizeof(SILENT[0]);
-    p.nconns = 1;
-    peer_start(&p);
-    gw_s7p_client *c = client(&p, 300);
     gw_error err;
-    gw_error_clear(&err);
-    assert_int_equal(gw_s7p_connect(c, &err), GW_OK);
+    gw_s7p_client *c = start_connected(&p, SILENT, NSTEPS(SILENT), NULL, 0, false,
+                                       300, &err);
     uint8_t v[4];
     gw_s7_range r = db_range(1, 0, 4, v);
     uint64_t t0 = gw_mono_ms();
@@ -479,15 +481,9 @@ static void test_wrong_sequence(void **state)
 {
     (void)state;
     peer p = {0};
-    p.script[0] = WRONG_SEQ;
-    p.nsteps[0] = sizeof(WRONG_SEQ) / sizeof(WRONG_SEQ[0]);
-    p.nconns = 1;
-    p.wait_close = true;
-    peer_start(&p);
-    gw_s7p_client *c = client(&p, 1000);
     gw_error err;
-    gw_error_clear(&err);
-    assert_int_equal(gw_s7p_connect(c, &err), GW_OK);
+    gw_s7p_client *c = start_connected(&p, WRONG_SEQ, NSTEPS(WRONG_SEQ), NULL, 0, true,
+                                       1000, &err);
     uint8_t v[4];
     gw_s7_range r = db_range(1, 0, 4, v);
     assert_int_equal(gw_s7p_read(c, &r, 1, &err), GW_E_PROTOCOL);
@@ -516,17 +512,9 @@ static void test_refused_and_v2(void **state)
 {
     (void)state;
     peer p = {0};
-    p.script[0] = REFUSED;
-    p.nsteps[0] = sizeof(REFUSED) / sizeof(REFUSED[0]);
-    p.script[1] = V2;
-    p.nsteps[1] = sizeof(V2) / sizeof(V2[0]);
-    p.nconns = 2;
-    p.wait_close = true;
-    peer_start(&p);
-    gw_s7p_client *c = client(&p, 1000);
     gw_error err;
-    gw_error_clear(&err);
-    assert_int_equal(gw_s7p_connect(c, &err), GW_OK);
+    gw_s7p_client *c = start_connected(&p, REFUSED, NSTEPS(REFUSED), V2, NSTEPS(V2), true,
+                                       1000, &err);
     uint8_t v[4];
     gw_s7_range r = db_range(1, 0, 4, v);
     assert_int_equal(gw_s7p_read(c, &r, 1, &err), GW_E_DEVICE_REJECTED);

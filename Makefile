@@ -17,7 +17,7 @@ CONFIG     ?= config/demo.json
 SAN_ENV     = ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1 \
               LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp G_SLICE=always-malloc \
               UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-FUZZERS     = json addr tagmap write s7_server s7_client sio http ws s7p_codec s7p_client s7p_server
+FUZZERS     = json addr tagmap write s7_server s7_client sio http ws s7p_codec s7p_client s7p_server ads_codec
 
 .PHONY: all run test bench bootstrap build build-asan build-tsan build-release build-fuzz fuzz clean
 

@@ -2,8 +2,7 @@
  * s7plus_live.c - the ring-stiffness rig's tags (config/s7/ringstiff.json,
  * every tag of the map, as the engine reads them) read over S7comm and
  * over S7CommPlus V1 against in-process servers on loopback: an S7 server
- * as the memory, and an S7CommPlus server on the same memory when this
- * build has one (GW_HAVE_S7P_SERVER). Prints round trips per cycle and
+ * as the memory, and an S7CommPlus server on the same memory. Prints round trips per cycle and
  * the cycle time (median, p99) for each.
  *
  *   build/bench_s7plus_live [cycles] [tag map]
@@ -74,7 +73,6 @@ static uint64_t s7p_trips(const void *c)
 /* The S7CommPlus half: a server on the S7 server's memory, a client. */
 static void run_s7plus(gw_s7_server *mem, gw_s7_range *r, size_t n, int cycles)
 {
-#ifdef GW_HAVE_S7P_SERVER
     gw_s7p_server_opts po = {0};
     po.host = "127.0.0.1";
     po.memory = mem;
@@ -95,15 +93,6 @@ static void run_s7plus(gw_s7_server *mem, gw_s7_range *r, size_t n, int cycles)
     run("S7CommPlus V1 (GetMultiVariables)", c, s7p_read, s7p_trips, r, n, cycles);
     gw_s7p_client_free(c);
     gw_s7p_server_free(srv);
-#else
-    (void)mem;
-    (void)r;
-    (void)n;
-    (void)cycles;
-    (void)s7p_read;
-    (void)s7p_trips;
-    printf("%-34s not available: this build has no S7CommPlus server\n", "S7CommPlus V1");
-#endif
 }
 
 int main(int argc, char **argv)

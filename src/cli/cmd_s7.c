@@ -153,16 +153,6 @@ static bool parse_u16(const char *s, uint16_t *out)
     return true;
 }
 
-static void trim_copy(char *dst, size_t size, const uint8_t *src, size_t n)
-{
-    size_t k = 0;
-    for (size_t i = 0; i < n && k + 1 < size && src[i]; i++)
-        dst[k++] = (src[i] >= 0x20 && src[i] < 0x7F) ? (char)src[i] : ' ';
-    while (k > 0 && dst[k - 1] == ' ')
-        k--;
-    dst[k] = '\0';
-}
-
 /* ---------------------------------------------------------------- commands */
 
 static int cmd_info(s7ctx *x)
@@ -170,26 +160,10 @@ static int cmd_info(s7ctx *x)
     gw_s7_cpu_info info;
     if (gw_s7_cpu_info_read(x->c, &info, &x->err) != GW_OK)
         return device_error("SZL 0x0011", &x->err);
-    json_t *j = json_pack("{s:s, s:s, s:s}", "order_code", info.order_code, "firmware",
-                          info.firmware, "hardware", info.hardware);
-    /* SZL 0x001C (component identification): names and serial, by index */
-    uint8_t buf[1024];
-    size_t len;
-    uint16_t rl, n;
-    if (gw_s7_read_szl(x->c, 0x001C, 0, buf, sizeof(buf), &len, &rl, &n, &x->err) ==
-            GW_OK && rl >= 34) {
-        static const struct {
-            uint16_t idx;
-            const char *key;
-        } names[] = {{1, "station_name"}, {2, "plc_name"}, {5, "serial"}, {7, "module_name"}};
-        for (size_t off = 0; off + rl <= len; off += rl)
-            for (size_t k = 0; k < 4; k++)
-                if ((buf[off] << 8 | buf[off + 1]) == names[k].idx) {
-                    char text[33];
-                    trim_copy(text, sizeof(text), buf + off + 2, 32);
-                    json_object_set_new(j, names[k].key, json_string(text));
-                }
-    }
+    json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "order_code",
+                          info.order_code, "firmware", info.firmware, "hardware", info.hardware,
+                          "station_name", info.station_name, "plc_name", info.plc_name,
+                          "serial", info.serial, "module_name", info.module_name);
     gw_s7_cpu_state st;
     if (gw_s7_cpu_state_read(x->c, &st, &x->err) == GW_OK)
         json_object_set_new(j, "state", json_string(st == GW_S7_CPU_RUN    ? "run"

@@ -139,10 +139,17 @@ typedef struct {
     char order_code[24];   /* "6ES7 214-1AG40-0XB0" */
     char firmware[16];     /* "V4.2.1" */
     char hardware[16];
+    /* SZL 0x001C, "" when the CPU does not answer it */
+    char station_name[33]; /* index 1 */
+    char plc_name[33];     /* index 2 */
+    char serial[33];       /* index 5 */
+    char module_name[33];  /* index 7, "CPU 1214C DC/DC/DC" */
 } gw_s7_cpu_info;
 
 typedef enum { GW_S7_CPU_UNKNOWN = 0, GW_S7_CPU_STOP = 4, GW_S7_CPU_RUN = 8 } gw_s7_cpu_state;
 
+/* SZL 0x0011 (order code, firmware, hardware; an error fails the call)
+ * and 0x001C (names, serial; left empty when the CPU refuses it). */
 gw_err gw_s7_cpu_info_read(gw_s7_client *c, gw_s7_cpu_info *info, gw_error *err);
 gw_err gw_s7_cpu_state_read(gw_s7_client *c, gw_s7_cpu_state *state, gw_error *err);
 

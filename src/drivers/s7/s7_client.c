@@ -866,6 +866,28 @@ gw_err gw_s7_cpu_info_read(gw_s7_client *c, gw_s7_cpu_info *info, gw_error *err)
         else if (idx == 0x0007)
             snprintf(info->firmware, sizeof(info->firmware), "V%u.%u.%u", r[25], r[26], r[27]);
     }
+    /* SZL 0x001C, component identification: 34-byte records, index and 32
+     * characters, looked up by index (docs/s7comm.md 11.9). A CPU that
+     * does not serve it keeps the connection: the names stay empty. */
+    gw_error e2;
+    gw_error_clear(&e2);
+    if (gw_s7_read_szl(c, S7_SZL_COMPONENTS, 0x0000, buf, sizeof(buf), &len, &rl, &count, &e2) !=
+            GW_OK || rl < 34) {
+        if (!gw_s7_connected(c)) {
+            if (err)
+                *err = e2;
+            return e2.code ? e2.code : GW_E_CONN_LOST;
+        }
+        return GW_OK;
+    }
+    for (size_t off = 0; off + rl <= len; off += rl) {
+        const uint8_t *r = buf + off;
+        uint16_t idx = (uint16_t)(r[0] << 8 | r[1]);
+        char *dst = idx == 1 ? info->station_name : idx == 2 ? info->plc_name
+                  : idx == 5 ? info->serial : idx == 7 ? info->module_name : NULL;
+        if (dst)
+            trimmed(dst, 33, r + 2, 32);
+    }
     return GW_OK;
 }
 

@@ -634,6 +634,11 @@ static void test_client_reassembles(void **state)
     gw_s7_cpu_info info;
     assert_int_equal(gw_s7_cpu_info_read(c, &info, &err), GW_OK);
     assert_string_equal(info.firmware, "V4.2.1");
+    /* SZL 0x001C read at PDU 240 in parts, looked up by index */
+    assert_string_equal(info.module_name, "CPU 1214C DC/DC/DC");
+    assert_string_equal(info.plc_name, "PLC_1");
+    assert_string_equal(info.serial, "S C-PLCGW0000001");
+    assert_string_equal(info.station_name, "S71200/ET200MP station_1");
     gw_s7_client_free(c);
     gw_s7_server_free(s);
 }
